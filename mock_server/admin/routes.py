@@ -1,0 +1,171 @@
+"""The admin API under ``/__admin`` (WireMock's convention): JSON in, JSON out.
+
+health, reset, clock, the request journal, stored objects, fixtures and vendors. Scenario
+management lives with the scenario engine and is mounted here when present.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import BaseRoute, Route
+
+from mock_server import __version__
+from mock_server.core.fixtures import FixtureError
+from mock_server.core.sandbox import Sandbox
+from mock_server.storage.s3_errors import NoSuchKey
+
+
+def _sandbox(request: Request) -> Sandbox:
+    return request.app.state.sandbox
+
+
+def admin_error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"status": status, "message": message}}, status_code=status)
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    data = json.loads(raw)
+    if not isinstance(data, dict):
+        raise ValueError("expected a JSON object")
+    return data
+
+
+async def health(request: Request) -> Response:
+    sandbox = _sandbox(request)
+    vendors = [name for name in sandbox.vendors if name != "storage"]
+    return JSONResponse({"status": "ok", "version": __version__, "vendors": vendors})
+
+
+async def reset(request: Request) -> Response:
+    try:
+        _sandbox(request).reset()
+    except FixtureError as exc:
+        return admin_error(500, f"reset failed while reloading fixtures: {exc}")
+    return JSONResponse({"status": "reset"})
+
+
+async def get_clock(request: Request) -> Response:
+    return JSONResponse(_sandbox(request).clock.state())
+
+
+async def set_clock(request: Request) -> Response:
+    """Body: any of ``{"set": ISO|epoch, "advance": seconds, "freeze": true|ISO, "unfreeze": true}``."""
+    clock = _sandbox(request).clock
+    try:
+        body = await _json_body(request)
+        if "set" in body:
+            clock.set(body["set"])
+        if "freeze" in body and body["freeze"] is not False:
+            clock.freeze(None if body["freeze"] is True else body["freeze"])
+        if "advance" in body:
+            clock.advance(float(body["advance"]))
+        if body.get("unfreeze"):
+            clock.unfreeze()
+        unknown = set(body) - {"set", "advance", "freeze", "unfreeze"}
+        if unknown:
+            return admin_error(400, f"unknown clock field(s): {', '.join(sorted(unknown))}")
+    except (ValueError, TypeError) as exc:
+        return admin_error(400, f"invalid clock request: {exc}")
+    return JSONResponse(clock.state())
+
+
+JOURNAL_FILTERS = {
+    "vendor": "vendor", "operation": "operation", "method": "method", "path": "path",
+    "status": "status", "correlationId": "correlation_id", "scenario": "scenario", "limit": "limit",
+}
+
+
+async def list_requests(request: Request) -> Response:
+    filters: dict[str, Any] = {}
+    for param, name in JOURNAL_FILTERS.items():
+        value = request.query_params.get(param)
+        if value is not None:
+            if name in {"status", "limit"}:
+                if not value.isdigit():
+                    return admin_error(400, f"{param} must be a number")
+                filters[name] = int(value)
+            else:
+                filters[name] = value
+    entries = _sandbox(request).journal.entries(**filters)
+    return JSONResponse({"requests": [entry.as_dict() for entry in entries], "count": len(entries)})
+
+
+async def clear_requests(request: Request) -> Response:
+    _sandbox(request).journal.reset()
+    return JSONResponse({"status": "cleared"})
+
+
+async def list_objects(request: Request) -> Response:
+    objects = _sandbox(request).storage.objects.list(
+        request.query_params.get("bucket"), request.query_params.get("prefix", "")
+    )
+    return JSONResponse({"objects": [info.as_dict() for info in objects], "count": len(objects)})
+
+
+async def get_object(request: Request) -> Response:
+    store = _sandbox(request).storage.objects
+    try:
+        info, chunks = store.open(request.path_params["bucket"], request.path_params["key"])
+    except NoSuchKey:
+        return admin_error(404, "no such object")
+    headers = {"ETag": info.etag, "Content-Length": str(info.size), "X-Sha256": info.sha256}
+    return StreamingResponse(chunks, media_type=info.content_type, headers=headers)
+
+
+async def fixtures(request: Request) -> Response:
+    sandbox = _sandbox(request)
+    return JSONResponse({"files": [str(path) for path in sandbox.settings.fixtures], "data": sandbox.fixtures})
+
+
+async def vendors(request: Request) -> Response:
+    sandbox = _sandbox(request)
+    base = sandbox.base_url(request)
+    listed = []
+    for vendor in sandbox.vendors.values():
+        listed.append({
+            "name": vendor.name,
+            "title": vendor.title,
+            "baseUrls": [base + prefix for prefix in vendor.mount_table()],
+            "openapi": f"{base}{vendor.prefix}/openapi.json" if vendor.openapi_path else None,
+            "credentials": list(vendor.credentials),
+        })
+    return JSONResponse({"vendors": listed})
+
+
+async def index(request: Request) -> Response:
+    sandbox = _sandbox(request)
+    base = sandbox.base_url(request)
+    return JSONResponse({
+        "name": "vendor-sandbox",
+        "version": __version__,
+        "admin": {name: f"{base}/__admin/{name}" for name in
+                  ("health", "reset", "clock", "requests", "objects", "fixtures", "vendors", "scenarios")},
+        "vendors": {
+            name: {"baseUrl": base + vendor.prefix,
+                   "openapi": f"{base}{vendor.prefix}/openapi.json" if vendor.openapi_path else None}
+            for name, vendor in sandbox.vendors.items() if name != "storage"
+        },
+    })
+
+
+routes: list[BaseRoute] = [
+    Route("/health", health, methods=["GET", "HEAD"], name="admin:health"),
+    Route("/reset", reset, methods=["POST"], name="admin:reset"),
+    Route("/clock", get_clock, methods=["GET"], name="admin:getClock"),
+    Route("/clock", set_clock, methods=["POST"], name="admin:setClock"),
+    Route("/requests", list_requests, methods=["GET"], name="admin:listRequests"),
+    Route("/requests", clear_requests, methods=["DELETE"], name="admin:clearRequests"),
+    Route("/objects", list_objects, methods=["GET"], name="admin:listObjects"),
+    Route("/objects/{bucket}/{key:path}", get_object, methods=["GET"], name="admin:getObject"),
+    Route("/fixtures", fixtures, methods=["GET"], name="admin:getFixtures"),
+    Route("/vendors", vendors, methods=["GET"], name="admin:listVendors"),
+]
+
+index_routes: list[BaseRoute] = [Route("/", index, methods=["GET"], name="admin:index")]

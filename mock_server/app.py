@@ -1,0 +1,122 @@
+"""``create_app(settings)``: the whole URL map on one screen.
+
+    /__admin/...          admin API (health, reset, clock, requests, objects, fixtures, scenarios)
+    /qubs/...             QUBS integrations API          (mock_server.vendors.qubs)
+    /decoda/...           Decoda Health attachments      (mock_server.vendors.decoda)
+    /saferme/...          SaferMe Report API v4          (mock_server.vendors.saferme)
+    /candid/...           Candid Health attachments      (mock_server.vendors.candid)
+    /s3/{bucket}/{key}    embedded S3: presigned PUT/GET, POST policy form
+    /gcs/{bucket}/{key}   GCS-style signed downloads
+    /                     index of the above (and, with --root-vendor, that vendor's routes)
+"""
+
+from __future__ import annotations
+
+import importlib
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute, Mount
+
+from mock_server.admin.routes import index_routes
+from mock_server.admin.routes import routes as admin_routes
+from mock_server.boundary import VendorApp
+from mock_server.core.clock import Clock
+from mock_server.core.idempotency import IdempotencyStore
+from mock_server.core.ids import Ids
+from mock_server.core.journal import Journal
+from mock_server.core.sandbox import Sandbox
+from mock_server.core.store import Store
+from mock_server.core.vendor import Vendor
+from mock_server.middleware import SandboxMiddleware
+from mock_server.settings import Settings
+from mock_server.storage.routes import vendor as storage_vendor
+from mock_server.storage.s3 import ObjectStore
+from mock_server.storage.service import Storage
+from mock_server.storage.sigv4 import SigningCredentials
+
+VENDOR_MODULES = ("qubs", "decoda", "saferme", "candid")
+
+
+def available_vendors() -> dict[str, Vendor]:
+    """Storage plus every vendor package present (vendors are islands: each is optional)."""
+    vendors = {"storage": storage_vendor}
+    for name in VENDOR_MODULES:
+        try:
+            module = importlib.import_module(f"mock_server.vendors.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"mock_server.vendors.{name}":
+                raise
+            continue
+        if getattr(module, "__file__", None) is None:
+            continue  # a folder without __init__.py is not (yet) a vendor package
+        vendors[name] = module.vendor
+    return vendors
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings()
+    vendors = available_vendors()
+    if settings.root_vendor and settings.root_vendor not in vendors:
+        raise ValueError(f"--root-vendor {settings.root_vendor!r} is not one of {', '.join(vendors)}")
+    sandbox = build_sandbox(settings, vendors)
+
+    routes: list[BaseRoute] = [Mount("/__admin", routes=admin_routes)]
+    for vendor in vendors.values():
+        for prefix, vendor_routes in vendor.mount_table().items():
+            routes.append(Mount(prefix, app=VendorApp(vendor, vendor_routes, sandbox)))
+    routes += index_routes
+    if settings.root_vendor:
+        root = vendors[settings.root_vendor]
+        routes.append(Mount("", app=VendorApp(root, root.routes, sandbox)))
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> Any:
+        yield
+        sandbox.close()
+
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(SandboxMiddleware, sandbox=sandbox, routes=routes)],
+        lifespan=lifespan,
+    )
+    app.state.sandbox = sandbox
+    return app
+
+
+def build_sandbox(settings: Settings, vendors: dict[str, Vendor]) -> Sandbox:
+    """All state of one app: core services, its own embedded S3, fixtures loaded, vendors started.
+
+    Raises: FixtureError when a fixture file is broken.
+    """
+    clock = Clock()
+    credentials = SigningCredentials(settings.s3_access_key_id, settings.s3_secret_access_key, settings.s3_region)
+    sandbox = Sandbox(
+        settings=settings,
+        clock=clock,
+        ids=Ids(settings.seed),
+        store=Store(),
+        idempotency=IdempotencyStore(clock),
+        journal=Journal(settings.journal_size),
+        storage=Storage(ObjectStore(settings.s3_region), credentials, clock),
+        vendors=vendors,
+    )
+    sandbox.load_fixtures()
+    for vendor in vendors.values():
+        if vendor.on_startup is not None:
+            vendor.on_startup(sandbox)
+    _attach_scenarios(sandbox)
+    return sandbox
+
+
+def _attach_scenarios(sandbox: Sandbox) -> None:
+    """Load the scenario engine when the package has one (it registers no vendor by name)."""
+    try:
+        engine_module = importlib.import_module("mock_server.scenarios.engine")
+    except ModuleNotFoundError as exc:
+        if exc.name != "mock_server.scenarios.engine":
+            raise
+        return
+    sandbox.scenarios = engine_module.ScenarioEngine.from_settings(sandbox)

@@ -1,0 +1,69 @@
+"""The error boundary around one vendor's routes.
+
+Inside it, every ``SandboxError`` (and Starlette's 404/405) is rendered in the vendor's own format,
+and anything uncaught becomes the vendor's 500 (logged, journaled) instead of a bare traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+from starlette.types import Receive, Scope, Send
+
+from mock_server.core.errors import SandboxError
+from mock_server.core.vendor import Vendor
+
+logger = logging.getLogger("mock_server.errors")
+
+
+class VendorApp:
+    def __init__(self, vendor: Vendor, routes: Sequence[BaseRoute], sandbox: object) -> None:
+        self.vendor = vendor
+        self.app = Starlette(
+            routes=list(routes),
+            exception_handlers={SandboxError: self._render, HTTPException: self._render_http},
+        )
+        # Handlers reach the sandbox through request.app, which is this inner app once mounted.
+        self.app.state.sandbox = sandbox
+
+    @property
+    def routes(self) -> list[BaseRoute]:
+        return self.app.routes
+
+    async def _render(self, request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, SandboxError)
+        response = self.vendor.render_error(request, exc)
+        for name, value in exc.headers.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    async def _render_http(self, request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        message = exc.detail if exc.status_code != 404 else f"No route for {request.method} {request.url.path}"
+        error = self.vendor.error_for_status(exc.status_code, message)
+        return await self._render(request, error)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = {"sent": False}
+
+        async def tracking_send(message: dict) -> None:  # type: ignore[type-arg]
+            if message["type"] == "http.response.start":
+                started["sent"] = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if scope["type"] != "http" or started["sent"]:
+                raise
+            logger.exception("unhandled error in %s %s", scope.get("method"), scope.get("path"))
+            scope.setdefault("state", {})["unhandled_error"] = f"{type(exc).__name__}: {exc}"
+            request = Request(scope, receive)
+            response = await self._render(request, self.vendor.error_for_status(500, None))
+            await response(scope, receive, send)

@@ -1,0 +1,44 @@
+"""Identifiers, tokens and request ids from one RNG, seedable for reproducible runs."""
+
+from __future__ import annotations
+
+import random
+import secrets
+import string
+import threading
+import uuid
+
+
+class Ids:
+    """Generates ids; with a seed the sequence is reproducible, without one it is cryptographic."""
+
+    def __init__(self, seed: int | None = None) -> None:
+        self._seed = seed
+        self._lock = threading.Lock()
+        self._rng: random.Random | None = random.Random(seed) if seed is not None else None
+
+    def reset(self) -> None:
+        with self._lock:
+            self._rng = random.Random(self._seed) if self._seed is not None else None
+
+    def _bits(self, count: int) -> int:
+        with self._lock:
+            if self._rng is not None:
+                return self._rng.getrandbits(count)
+        return secrets.randbits(count)
+
+    def uuid4(self) -> str:
+        return str(uuid.UUID(int=self._bits(128), version=4))
+
+    def hex(self, length: int = 16) -> str:
+        return format(self._bits(length * 4), f"0{length}x")
+
+    def token(self, length: int = 32) -> str:
+        alphabet = string.ascii_letters + string.digits
+        with self._lock:
+            if self._rng is not None:
+                return "".join(self._rng.choice(alphabet) for _ in range(length))
+        return "".join(secrets.choice(alphabet) for _ in range(length))
+
+    def request_id(self) -> str:
+        return self.hex(16)

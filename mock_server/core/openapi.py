@@ -1,0 +1,113 @@
+"""A vendor's OpenAPI document: loaded once, compiled into jsonschema validators per operation.
+
+The same document validates incoming requests, is served at ``/<vendor>/openapi.json`` and is what
+the tests check every response body against (the spec is the contract, stripe-mock style).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+
+HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+
+
+@dataclass(frozen=True)
+class ValidationIssue:
+    """One failed rule, vendor-neutral: where (``loc``), what rule, what message, which value."""
+
+    loc: tuple[str | int, ...]
+    keyword: str
+    message: str
+    value: Any
+
+
+class OpenApiDocument:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._validators: dict[tuple[str, ...], Draft202012Validator | None] = {}
+
+    @cached_property
+    def document(self) -> dict[str, Any]:
+        with self.path.open(encoding="utf-8") as handle:
+            return yaml.safe_load(handle)
+
+    @cached_property
+    def json_bytes(self) -> bytes:
+        return json.dumps(self.document, indent=2).encode("utf-8")
+
+    @cached_property
+    def operations(self) -> dict[str, tuple[str, str, dict[str, Any]]]:
+        """operationId -> (METHOD, path template, operation object)."""
+        found: dict[str, tuple[str, str, dict[str, Any]]] = {}
+        for template, item in self.document.get("paths", {}).items():
+            for method in HTTP_METHODS:
+                operation = item.get(method)
+                if operation and "operationId" in operation:
+                    found[operation["operationId"]] = (method.upper(), template, operation)
+        return found
+
+    def _compile(self, schema: dict[str, Any]) -> Draft202012Validator:
+        # Refs such as "#/components/schemas/X" resolve against the root, so give the root the components.
+        rooted = {**schema, "components": self.document.get("components", {})}
+        return Draft202012Validator(rooted, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+    def _cached(self, key: tuple[str, ...], schema: dict[str, Any] | None) -> Draft202012Validator | None:
+        with self._lock:
+            if key not in self._validators:
+                self._validators[key] = self._compile(schema) if schema is not None else None
+            return self._validators[key]
+
+    def request_validator(
+        self, operation_id: str, media_type: str = "application/json"
+    ) -> Draft202012Validator | None:
+        _, _, operation = self.operations[operation_id]
+        content = operation.get("requestBody", {}).get("content", {})
+        schema = content.get(media_type, {}).get("schema")
+        return self._cached(("request", operation_id, media_type), schema)
+
+    def response_validator(
+        self, operation_id: str, status: int, media_type: str = "application/json"
+    ) -> Draft202012Validator | None:
+        _, _, operation = self.operations[operation_id]
+        responses = operation.get("responses", {})
+        response = responses.get(str(status)) or responses.get(f"{str(status)[0]}XX") or responses.get("default")
+        if response is None:
+            raise KeyError(f"{operation_id} documents no {status} response")
+        response = self.resolve(response)
+        schema = response.get("content", {}).get(media_type, {}).get("schema")
+        return self._cached(("response", operation_id, str(status), media_type), schema)
+
+    def resolve(self, node: dict[str, Any]) -> dict[str, Any]:
+        """Follow a local ``$ref`` (for response objects kept under components)."""
+        while "$ref" in node:
+            target: Any = self.document
+            for part in node["$ref"].lstrip("#/").split("/"):
+                target = target[part]
+            node = target
+        return node
+
+    def validate_request(
+        self, operation_id: str, body: Any, media_type: str = "application/json"
+    ) -> list[ValidationIssue]:
+        validator = self.request_validator(operation_id, media_type)
+        if validator is None:
+            return []
+        return issues_of(validator, body)
+
+
+def issues_of(validator: Draft202012Validator, instance: Any) -> list[ValidationIssue]:
+    """All failures, ordered by location so messages are stable."""
+    errors = sorted(validator.iter_errors(instance), key=lambda error: [str(p) for p in error.absolute_path])
+    return [
+        ValidationIssue(tuple(error.absolute_path), str(error.validator), error.message, error.instance)
+        for error in errors
+    ]

@@ -1,0 +1,83 @@
+"""The ``Sandbox``: every piece of state one app owns, reset in one call.
+
+``app.build_sandbox`` makes one and ``create_app`` keeps it at ``app.state.sandbox``. Nothing lives at module level,
+so two apps in one process (as in the tests) share nothing, moto state included.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from starlette.requests import HTTPConnection
+
+from mock_server.core.clock import Clock
+from mock_server.core.fixtures import load_fixtures
+from mock_server.core.idempotency import IdempotencyStore
+from mock_server.core.ids import Ids
+from mock_server.core.journal import Journal
+from mock_server.core.store import Store
+from mock_server.core.vendor import Vendor
+from mock_server.settings import Settings
+
+if TYPE_CHECKING:  # storage sits above core; the app wires it in (see app.build_sandbox)
+    from mock_server.storage.service import Storage
+
+
+class ScenarioEngine(Protocol):
+    def reset(self) -> None: ...
+
+
+@dataclass
+class Sandbox:
+    settings: Settings
+    clock: Clock
+    ids: Ids
+    store: Store
+    idempotency: IdempotencyStore
+    journal: Journal
+    storage: Storage
+    vendors: dict[str, Vendor]
+    fixtures: dict[str, dict[str, Any]] = field(default_factory=dict)
+    scenarios: ScenarioEngine | None = None
+
+    def load_fixtures(self) -> None:
+        """(Re)load the fixture files and hand each vendor its section.
+
+        Raises: FixtureError naming the file, path and reason.
+        """
+        schemas = {name: v.fixtures_schema or {"type": "object"} for name, v in self.vendors.items()}
+        self.fixtures = load_fixtures(self.settings.fixtures, schemas)
+        for name, vendor in self.vendors.items():
+            if vendor.load_fixtures is not None:
+                vendor.load_fixtures(self, self.fixtures.get(name, {}))
+
+    def base_url(self, request: HTTPConnection) -> str:
+        """Where generated URLs point: the public-URL setting, else the caller's scheme and Host."""
+        if self.settings.public_url:
+            return self.settings.public_url.rstrip("/")
+        host = request.headers.get("host") or f"{self.settings.host}:{self.settings.port}"
+        return f"{request.url.scheme}://{host}"
+
+    def lifetime(self, request: HTTPConnection, default: float) -> float:
+        """Lifetime for a URL, policy or token issued while serving ``request``.
+
+        A scenario may shorten it (or make it <= 0: issued already expired) through request state.
+        """
+        override = getattr(request.state, "lifetime_override", None)
+        return default if override is None else float(override)
+
+    def reset(self) -> None:
+        """Back to the state right after start: data, journal, keys, objects, clock, fixtures."""
+        self.clock.reset()
+        self.ids.reset()
+        self.store.reset()
+        self.idempotency.reset()
+        self.journal.reset()
+        self.storage.reset()
+        if self.scenarios is not None:
+            self.scenarios.reset()
+        self.load_fixtures()
+
+    def close(self) -> None:
+        self.storage.objects.close()

@@ -1,0 +1,96 @@
+"""Runtime configuration: one frozen dataclass, built from flags and environment by pure functions.
+
+No other module reads ``os.environ``. Every setting has a ``MOCK_SERVER_*`` variable; command-line
+flags override the environment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DEFAULT_FIXTURES = PACKAGE_DIR / "fixtures"
+DEFAULT_SCENARIOS = PACKAGE_DIR / "scenarios" / "defaults.yaml"
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    fixtures: tuple[Path, ...] = (DEFAULT_FIXTURES,)
+    scenarios: tuple[Path, ...] = ()
+    public_url: str | None = None
+    root_vendor: str | None = None
+    seed: int | None = None
+    log_format: str = "text"
+    log_level: str = "info"
+    journal_size: int = 1000
+    shutdown_grace: float = 10.0
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str = "AKIASANDBOX000000001"
+    s3_secret_access_key: str = "sandbox/secret/key/do-not-use-in-production"
+    default_scenarios: bool = True
+
+    def replace(self, **changes: object) -> Settings:
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Build settings from ``MOCK_SERVER_*`` variables only (pure: pass ``os.environ`` in)."""
+        values: dict[str, object] = {}
+        for option in OPTIONS:
+            raw = environ.get(option.env)
+            if raw not in (None, ""):
+                values[option.name] = option.parse(raw)
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def _paths(raw: str) -> tuple[Path, ...]:
+    return tuple(Path(part) for part in raw.split(os.pathsep) if part)
+
+
+def _bool(raw: str) -> bool:
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _optional(raw: str) -> str | None:
+    return raw or None
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting: its field name, flag, environment variable, parser and help text."""
+
+    name: str
+    flag: str
+    env: str
+    parse: Callable[[str], object]
+    help: str
+
+
+def _option(name: str, parse: Callable[[str], object], help_text: str) -> Option:
+    return Option(name, "--" + name.replace("_", "-"), "MOCK_SERVER_" + name.upper(), parse, help_text)
+
+
+OPTIONS: tuple[Option, ...] = (
+    _option("host", str, "interface to listen on"),
+    _option("port", int, "TCP port to listen on (0 picks a free one)"),
+    _option("fixtures", _paths, "fixture files or directories replacing the embedded defaults (os.pathsep-separated)"),
+    _option("scenarios", _paths, "scenario files or directories to load at start (os.pathsep-separated)"),
+    _option("public_url", _optional, "base URL put into generated upload/download URLs (default: the caller's scheme and Host)"),
+    _option("root_vendor", _optional, "also serve this vendor (qubs, decoda, saferme, candid) at the root path"),
+    _option("seed", int, "seed for generated ids and tokens, for reproducible runs"),
+    _option("log_format", str, "request log format: text or json"),
+    _option("log_level", str, "log level: debug, info, warning, error"),
+    _option("journal_size", int, "how many requests the journal keeps"),
+    _option("shutdown_grace", float, "seconds in-flight requests get to finish on SIGTERM/SIGINT"),
+    _option("s3_region", str, "region of the embedded S3 and its signatures"),
+    _option("s3_access_key_id", str, "access key id the sandbox signs storage URLs with"),
+    _option("s3_secret_access_key", str, "secret key the sandbox signs storage URLs with"),
+    _option("default_scenarios", _bool, "load the built-in magic-id scenario rules (true/false)"),
+)
+

@@ -1,0 +1,175 @@
+"""Adapter over moto's in-process S3 backend.
+
+moto keeps bucket names in one process-wide namespace, so every ``ObjectStore`` gets its own
+account id and a bucket-name prefix: two sandboxes in one process share nothing. Callers use the
+public bucket names (``staging-thundermaps-uploads``); the prefix never leaves this module.
+
+Bodies arrive already spooled and hashed (``core.bodies``); ``put`` hands moto the spooled file
+instead of a bytes copy, so a 25 MB upload is never held twice in memory. An object becomes
+visible only once complete: nothing half-written is ever listed or served.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from moto.s3.models import FakeKey, S3Backend, s3_backends
+
+from mock_server.core.bodies import CHUNK, SpooledBody
+from mock_server.storage.s3_errors import NoSuchBucket, NoSuchKey
+
+_instances = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    bucket: str
+    key: str
+    size: int
+    content_type: str
+    etag: str
+    sha256: str
+    uploaded_at: datetime
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "bucket": self.bucket,
+            "key": self.key,
+            "size": self.size,
+            "contentType": self.content_type,
+            "etag": self.etag,
+            "sha256": self.sha256,
+            "uploadedAt": self.uploaded_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "metadata": self.metadata,
+        }
+
+
+class ObjectStore:
+    def __init__(self, region: str) -> None:
+        number = next(_instances)
+        self.region = region
+        self.account_id = f"{900000000000 + number:012d}"
+        self._prefix = f"sbx{number}-"
+        self._backend: S3Backend = s3_backends[self.account_id]["aws"]
+        self._lock = threading.RLock()
+        self._buckets: set[str] = set()
+        self._index: dict[tuple[str, str], ObjectInfo] = {}
+
+    def _internal(self, bucket: str) -> str:
+        return self._prefix + bucket
+
+    def ensure_bucket(self, bucket: str) -> None:
+        with self._lock:
+            if bucket not in self._buckets:
+                self._backend.create_bucket(self._internal(bucket), self.region)
+                self._buckets.add(bucket)
+
+    def has_bucket(self, bucket: str) -> bool:
+        with self._lock:
+            return bucket in self._buckets
+
+    def put(
+        self,
+        bucket: str,
+        key: str,
+        body: SpooledBody,
+        *,
+        content_type: str | None,
+        uploaded_at: datetime,
+        metadata: dict[str, str] | None = None,
+    ) -> ObjectInfo:
+        """Store a complete body under ``bucket``/``key`` (replacing any previous object).
+
+        The store takes the body's spooled file over (no copy); closing ``body`` afterwards is harmless.
+
+        Raises: NoSuchBucket when the bucket was never created.
+        """
+        etag = f"\"{body.md5}\""
+        with self._lock:
+            if bucket not in self._buckets:
+                raise NoSuchBucket(BucketName=bucket)
+            fake = self._backend.put_object(self._internal(bucket), key, b"", etag=body.md5)
+            _adopt_body(fake, body)
+            fake.set_metadata({"Content-Type": content_type or "binary/octet-stream"})
+            info = ObjectInfo(
+                bucket, key, body.size, content_type or "binary/octet-stream", etag, body.sha256,
+                uploaded_at, dict(metadata or {}),
+            )
+            self._index[(bucket, key)] = info
+        return info
+
+    def head(self, bucket: str, key: str) -> ObjectInfo | None:
+        with self._lock:
+            return self._index.get((bucket, key))
+
+    def open(self, bucket: str, key: str) -> tuple[ObjectInfo, Iterator[bytes]]:
+        """The object's info and an iterator over its bytes.
+
+        Raises: NoSuchKey when absent.
+        """
+        with self._lock:
+            info = self._index.get((bucket, key))
+            if info is None:
+                raise NoSuchKey(Key=key)
+            fake = self._backend.get_object(self._internal(bucket), key)
+        return info, _iter_value(fake)
+
+    def read(self, bucket: str, key: str) -> bytes:
+        _, chunks = self.open(bucket, key)
+        return b"".join(chunks)
+
+    def list(self, bucket: str | None = None, prefix: str = "") -> list[ObjectInfo]:
+        with self._lock:
+            return [
+                info
+                for (b, k), info in self._index.items()
+                if (bucket is None or b == bucket) and k.startswith(prefix)
+            ]
+
+    def delete(self, bucket: str, key: str) -> bool:
+        with self._lock:
+            if self._index.pop((bucket, key), None) is None:
+                return False
+            self._backend.delete_object(self._internal(bucket), key)
+            return True
+
+    def reset(self) -> None:
+        """Drop every object (buckets stay, so issued URLs keep pointing somewhere real)."""
+        with self._lock:
+            for bucket, key in list(self._index):
+                self._backend.delete_object(self._internal(bucket), key)
+            self._index.clear()
+
+    def close(self) -> None:
+        """Remove this store's buckets from moto's process-wide namespace."""
+        with self._lock:
+            self.reset()
+            for bucket in list(self._buckets):
+                self._backend.delete_bucket(self._internal(bucket))
+            self._buckets.clear()
+
+
+def _adopt_body(fake: FakeKey, body: SpooledBody) -> None:
+    # moto keeps values in a SpooledTemporaryFile; handing it ours avoids copying the bytes.
+    with fake.lock:
+        fake._value_buffer.close()
+        fake._value_buffer = body.detach()
+        fake.contentsize = body.size
+
+
+def _iter_value(fake: FakeKey) -> Iterator[bytes]:
+    offset = 0
+    while True:
+        with fake.lock:
+            buffer = fake._value_buffer
+            buffer.seek(offset)
+            chunk = buffer.read(CHUNK)
+        if not chunk:
+            return
+        offset += len(chunk)
+        yield chunk

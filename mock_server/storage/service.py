@@ -1,0 +1,156 @@
+"""What vendors ask of storage: issue URLs and policies that point back at the sandbox.
+
+``Storage`` issues presigned PUT/GET URLs, POST policies and GCS-style download links with the
+sandbox credentials and the sandbox clock, and remembers for each issued upload URL the limits
+real S3 cannot express (a size cap, single use) so the upload route can enforce them.
+URLs use the base URL the vendor passes in: by default the scheme and Host of the request that
+asked for them, so they work through docker port maps and CI service host names.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import quote
+
+from mock_server.core.clock import Clock
+from mock_server.storage import post_policy, signed_urls, sigv4
+from mock_server.storage.s3 import ObjectStore
+from mock_server.storage.s3_errors import AccessDenied
+from mock_server.storage.sigv4 import SigningCredentials
+
+S3_MAX_OBJECT = 5 * 1024**3
+STORAGE_PREFIX = "/s3"
+DOWNLOAD_PREFIX = "/gcs"
+
+
+@dataclass
+class UploadGrant:
+    """Limits attached to one issued presigned PUT URL, keyed by its signature."""
+
+    bucket: str
+    key: str
+    host: str
+    max_bytes: int | None
+    single_use: bool
+    used: bool = False
+    uploading: bool = False
+
+
+@dataclass(frozen=True)
+class IssuedUrl:
+    url: str
+    expires_at: datetime
+
+
+def object_path(prefix: str, bucket: str, key: str) -> str:
+    """Wire path of an object: ``/s3/<bucket>/<key>`` with the key percent-encoded (``/`` kept)."""
+    return f"{prefix}/{bucket}/{quote(key, safe='/~')}"
+
+
+def _host_of(base_url: str) -> str:
+    return base_url.split("://", 1)[-1].split("/", 1)[0]
+
+
+class Storage:
+    def __init__(self, objects: ObjectStore, credentials: SigningCredentials, clock: Clock) -> None:
+        self.objects = objects
+        self.credentials = credentials
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._grants: dict[str, UploadGrant] = {}
+
+    @property
+    def known_credentials(self) -> dict[str, SigningCredentials]:
+        return {self.credentials.access_key_id: self.credentials}
+
+    def _signing_time(self, expires_in: float) -> tuple[datetime, int]:
+        """Signing instant and X-Amz-Expires for a lifetime; lifetimes <= 0 give already-expired URLs."""
+        now = self.clock.now().replace(microsecond=0)
+        if expires_in >= 1:
+            return now, int(expires_in)
+        return now + timedelta(seconds=int(expires_in) - 1), 1
+
+    def presign_put(
+        self,
+        base_url: str,
+        bucket: str,
+        key: str,
+        *,
+        expires_in: float,
+        content_type: str | None = None,
+        max_bytes: int | None = None,
+        single_use: bool = False,
+    ) -> IssuedUrl:
+        signed_at, expires = self._signing_time(expires_in)
+        headers = {"content-type": content_type} if content_type else None
+        url = sigv4.presign_url(
+            method="PUT", base_url=base_url, path=object_path(STORAGE_PREFIX, bucket, key),
+            credentials=self.credentials, now=signed_at, expires_in=expires, signed_headers=headers,
+        )
+        signature = url.rsplit("X-Amz-Signature=", 1)[1].split("&", 1)[0]
+        with self._lock:
+            self._grants[signature] = UploadGrant(bucket, key, _host_of(base_url), max_bytes, single_use)
+        return IssuedUrl(url, signed_at + timedelta(seconds=expires))
+
+    def presign_get(self, base_url: str, bucket: str, key: str, *, expires_in: float) -> IssuedUrl:
+        signed_at, expires = self._signing_time(expires_in)
+        url = sigv4.presign_url(
+            method="GET", base_url=base_url, path=object_path(STORAGE_PREFIX, bucket, key),
+            credentials=self.credentials, now=signed_at, expires_in=expires,
+        )
+        return IssuedUrl(url, signed_at + timedelta(seconds=expires))
+
+    def presign_post(
+        self, base_url: str, bucket: str, key: str, *, expires_in: float, **options: object
+    ) -> tuple[str, dict[str, str], datetime]:
+        """POST policy for ``bucket``: ``(url, fields, expires_at)``; ``options`` go to ``presign_post``."""
+        signed_at, expires = self._signing_time(expires_in)
+        fields = post_policy.presign_post(
+            bucket=bucket, key=key, credentials=self.credentials, now=signed_at, expires_in=expires,
+            **options,  # type: ignore[arg-type]
+        )
+        return f"{base_url}{STORAGE_PREFIX}/{bucket}", fields, signed_at + timedelta(seconds=expires)
+
+    def download_url(self, base_url: str, bucket: str, key: str, *, expires_in: float) -> IssuedUrl:
+        signed_at, expires = self._signing_time(expires_in)
+        url = signed_urls.sign_download_url(
+            base_url=base_url, path=object_path(DOWNLOAD_PREFIX, bucket, key),
+            credentials=self.credentials, now=signed_at, expires_in=expires,
+        )
+        return IssuedUrl(url, signed_at + timedelta(seconds=expires))
+
+    # -- grants (used by the upload route) ------------------------------------------------
+    def grant_for(self, signature: str) -> UploadGrant | None:
+        with self._lock:
+            return self._grants.get(signature)
+
+    def claim(self, signature: str) -> UploadGrant | None:
+        """Reserve a single-use URL for one upload at a time.
+
+        Returns the grant (or None for URLs this sandbox did not issue, e.g. made by boto3 with the
+        sandbox credentials). Raises: AccessDenied when a single-use URL was used or is in use.
+        """
+        with self._lock:
+            grant = self._grants.get(signature)
+            if grant is None or not grant.single_use:
+                return grant
+            if grant.used:
+                raise AccessDenied("This upload URL has already been used; request a new URL.")
+            if grant.uploading:
+                raise AccessDenied("This upload URL is in use by another upload in progress.")
+            grant.uploading = True
+            return grant
+
+    def finish(self, signature: str, *, succeeded: bool) -> None:
+        with self._lock:
+            grant = self._grants.get(signature)
+            if grant is not None:
+                grant.uploading = False
+                grant.used = grant.used or (succeeded and grant.single_use)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._grants.clear()
+        self.objects.reset()

@@ -1,0 +1,80 @@
+"""Shared fixtures: a fresh app per test (in-process), its clock, and a live server where sockets matter."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from mock_server.app import create_app
+from mock_server.core.clock import Clock
+from mock_server.core.openapi import OpenApiDocument, issues_of
+from mock_server.core.sandbox import Sandbox
+from mock_server.settings import Settings
+from mock_server.testing.server import LiveServer
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(seed=1234)
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[Starlette]:
+    application = create_app(settings)
+    yield application
+    application.state.sandbox.close()
+
+
+@pytest.fixture
+def sandbox(app: Starlette) -> Sandbox:
+    return app.state.sandbox
+
+
+@pytest.fixture
+def client(app: Starlette) -> Iterator[TestClient]:
+    with TestClient(app, base_url="http://127.0.0.1:8080", raise_server_exceptions=True) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def clock(sandbox: Sandbox) -> Clock:
+    return sandbox.clock
+
+
+@pytest.fixture(scope="session")
+def live_server() -> Iterator[LiveServer]:
+    with LiveServer(Settings(seed=99)) as server:
+        yield server
+
+
+@pytest.fixture
+def live(live_server: LiveServer) -> LiveServer:
+    """The session's live server, reset for this test."""
+    live_server.sandbox.reset()
+    return live_server
+
+
+_documents: dict[str, OpenApiDocument] = {}
+
+
+@pytest.fixture
+def validate_response(sandbox: Sandbox) -> Callable[..., Any]:
+    """``validate_response("qubs", "createReportAttachments", response)`` asserts the body matches the spec."""
+
+    def check(vendor: str, operation_id: str, response: Any, media_type: str | None = None) -> Any:
+        path = sandbox.vendors[vendor].openapi_path
+        assert path is not None, f"{vendor} has no OpenAPI document"
+        document = _documents.setdefault(vendor, OpenApiDocument(path))
+        media = media_type or response.headers.get("content-type", "application/json").split(";")[0]
+        validator = document.response_validator(operation_id, response.status_code, media)
+        body = response.json() if "json" in media else response.text
+        if validator is not None:
+            problems = issues_of(validator, body)
+            assert not problems, f"{operation_id} {response.status_code}: {problems}"
+        return body
+
+    return check
