@@ -94,11 +94,15 @@ class Storage:
             self._grants[signature] = UploadGrant(bucket, key, _host_of(base_url), max_bytes, single_use)
         return IssuedUrl(url, signed_at + timedelta(seconds=expires))
 
-    def presign_get(self, base_url: str, bucket: str, key: str, *, expires_in: float) -> IssuedUrl:
+    def presign_get(
+        self, base_url: str, bucket: str, key: str, *, expires_in: float, content_disposition: str | None = None
+    ) -> IssuedUrl:
+        """A presigned GET; ``content_disposition`` is signed in as ``response-content-disposition``."""
         signed_at, expires = self._signing_time(expires_in)
+        query = {"response-content-disposition": content_disposition} if content_disposition else None
         url = sigv4.presign_url(
             method="GET", base_url=base_url, path=object_path(STORAGE_PREFIX, bucket, key),
-            credentials=self.credentials, now=signed_at, expires_in=expires,
+            credentials=self.credentials, now=signed_at, expires_in=expires, query=query,
         )
         return IssuedUrl(url, signed_at + timedelta(seconds=expires))
 

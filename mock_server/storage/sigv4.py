@@ -53,7 +53,8 @@ EXPIRES_TOO_LARGE = ("X-Amz-Expires must be less than a week (in seconds); that 
 
 _AMZ_DATE = re.compile(r"[0-9]{8}T[0-9]{6}Z")
 _DATE_STAMP = re.compile(r"[0-9]{8}")
-_INTEGER = re.compile(r"-?[0-9]+")
+# Bounded so int() never sees a huge literal; longer values are "not a number", as in S3.
+_INTEGER = re.compile(r"-?[0-9]{1,18}")
 _QueryError = AuthorizationQueryParametersError
 
 
@@ -104,6 +105,11 @@ def hmac_hex(key: bytes, message: str) -> str:
     return hmac.new(key, message.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+def same_signature(expected: str, provided: str) -> bool:
+    """Constant-time comparison; as bytes, since ``compare_digest`` refuses non-ASCII text."""
+    return hmac.compare_digest(expected.encode(), provided.encode("utf-8", "surrogatepass"))
+
+
 def canonical_query(pairs: Iterable[tuple[str, str]]) -> str:
     """Decoded ``(name, value)`` pairs, RFC 3986 encoded, sorted by name then value."""
     encoded = sorted((quote(k, safe="-_.~"), quote(v, safe="-_.~")) for k, v in pairs)
@@ -151,12 +157,13 @@ def whole_seconds(expires_in: int) -> int:
 # -- issuing ----------------------------------------------------------------------------------
 def presign_url(
     *, method: str, base_url: str, path: str, credentials: SigningCredentials, now: datetime,
-    expires_in: int, signed_headers: Mapping[str, str] | None = None,
+    expires_in: int, signed_headers: Mapping[str, str] | None = None, query: Mapping[str, str] | None = None,
 ) -> str:
     """A presigned URL for ``method`` on ``base_url + path``, valid from ``now`` for ``expires_in`` s.
 
     ``path`` is the wire path, already percent-encoded. ``signed_headers`` are headers (besides
     ``host``) the client must send with exactly these values, e.g. ``{"content-type": "image/png"}``.
+    ``query`` adds signed parameters, e.g. ``response-content-disposition`` on a GET.
     An ``expires_in`` above 604800 is issued as asked, as botocore does, and refused when used.
 
     Raises: ValueError if ``now`` is naive or ``expires_in`` is negative or fractional.
@@ -179,6 +186,7 @@ def presign_url(
     }
     if credentials.session_token is not None:
         params["X-Amz-Security-Token"] = credentials.session_token
+    params.update(query or {})
     request.url = f"{base_url}{path}?{percent_encode_sequence(params)}"
     to_sign = signer.string_to_sign(request, signer.canonical_request(request))
     key = signing_key(credentials.secret_access_key, amz_date[:8], credentials.region)
@@ -265,7 +273,7 @@ def _check_signature(
 
     expected, canonical, to_sign = sign(lines)
     # A signed header that was not sent never matches, even one signed with an empty value.
-    if complete and hmac.compare_digest(expected, auth.signature):
+    if complete and same_signature(expected, auth.signature):
         return
     extra = {
         "AWSAccessKeyId": auth.access_key_id, "StringToSign": to_sign,
@@ -275,7 +283,7 @@ def _check_signature(
     request_host = ",".join(sent.get("host", []))
     if complete and signed_host and signed_host != request_host and "host" in auth.names:
         moved = [(name, signed_host if name == "host" else value) for name, value in lines]
-        if hmac.compare_digest(sign(moved)[0], auth.signature):
+        if same_signature(sign(moved)[0], auth.signature):
             # Typical behind docker port maps: the URL was fetched through another name or port.
             error = SignatureDoesNotMatchForHost(
                 f"{SIGNATURE_MISMATCH_MESSAGE} The URL was signed for host '{signed_host}' but the "

@@ -123,6 +123,16 @@ class TestPresignedGet:
         assert s3_error(client.get(path_of(url)))["Message"] == "Request has expired"
 
 
+    def test_signed_content_disposition(self, client: TestClient, sandbox: Sandbox) -> None:
+        client.put(path_of(presign(sandbox)), content=b"pdf")
+        disposition = 'attachment; filename="report.pdf"'
+        url = sandbox.storage.presign_get(BASE, BUCKET, "docs/report.pdf", expires_in=60,
+                                          content_disposition=disposition).url
+        assert client.get(path_of(url)).headers["content-disposition"] == disposition
+        edited = path_of(url).replace("attachment", "inline")
+        assert s3_error(client.get(edited))["Code"] == "SignatureDoesNotMatch"
+
+
 class TestSignedDownload:
     def test_gcs_style_url(self, client: TestClient, sandbox: Sandbox) -> None:
         client.put(path_of(presign(sandbox)), content=b"gcs", headers={"Content-Type": "text/plain"})
