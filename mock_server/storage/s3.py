@@ -93,6 +93,7 @@ class ObjectStore:
         with self._lock:
             if bucket not in self._buckets:
                 raise NoSuchBucket(BucketName=bucket)
+            self._dispose(bucket, key)
             fake = self._backend.put_object(self._internal(bucket), key, b"", etag=body.md5)
             _adopt_body(fake, body)
             fake.set_metadata({"Content-Type": content_type or "binary/octet-stream"})
@@ -135,6 +136,7 @@ class ObjectStore:
         with self._lock:
             if self._index.pop((bucket, key), None) is None:
                 return False
+            self._dispose(bucket, key)
             self._backend.delete_object(self._internal(bucket), key)
             return True
 
@@ -142,8 +144,15 @@ class ObjectStore:
         """Drop every object (buckets stay, so issued URLs keep pointing somewhere real)."""
         with self._lock:
             for bucket, key in list(self._index):
+                self._dispose(bucket, key)
                 self._backend.delete_object(self._internal(bucket), key)
             self._index.clear()
+
+    def _dispose(self, bucket: str, key: str) -> None:
+        # moto drops replaced or deleted keys without closing their spooled files; close them now
+        # rather than leaving temporary files to the garbage collector.
+        if (bucket, key) in self._index:
+            self._backend.get_object(self._internal(bucket), key).dispose()
 
     def close(self) -> None:
         """Remove this store's buckets from moto's process-wide namespace."""

@@ -13,7 +13,6 @@ sends today: ``Message`` is generic and ``Details`` says what was wrong.
 
 from __future__ import annotations
 
-import hmac
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -30,6 +29,7 @@ from mock_server.storage.sigv4 import (
     derive_signing_key,
     hmac_hex,
     host_header,
+    same_signature,
     string_to_sign,
     utc,
     whole_seconds,
@@ -46,7 +46,7 @@ MISMATCH_DETAILS = ("The request signature we calculated does not match the sign
                     "Check your Google secret key and signing method.")
 
 _GOOG_DATE = re.compile(r"[0-9]{8}T[0-9]{6}Z")
-_SECONDS = re.compile(r"[0-9]+")
+_SECONDS = re.compile(r"[0-9]{1,18}")
 
 
 def _scope(date_stamp: str) -> str:
@@ -143,7 +143,7 @@ def verify_download_url(
     keys = credentials.get(access_id)
     # An unknown access id answers like a wrong signature, so ids cannot be probed one by one.
     expected = hmac_hex(_signing_key(keys.secret_access_key, date_stamp), to_sign) if keys else ""
-    if not (expected and hmac.compare_digest(expected, params["X-Goog-Signature"])):
+    if not (expected and same_signature(expected, params["X-Goog-Signature"])):
         raise SignatureDoesNotMatch(
             "Access denied.", Details=MISMATCH_DETAILS, StringToSign=to_sign, CanonicalRequest=canonical
         )

@@ -178,6 +178,7 @@ def test_missing_parameter(name: str) -> None:
         pytest.param("X-Goog-Expires", "0", id="expires-zero"),
         pytest.param("X-Goog-Expires", "-5", id="expires-negative"),
         pytest.param("X-Goog-Expires", "1e3", id="expires-not-integer"),
+        pytest.param("X-Goog-Expires", "9" * 5000, id="expires-huge"),
         pytest.param("X-Goog-Date", "2024-03-01T12:00:00Z", id="date-shape"),
         pytest.param("X-Goog-Date", "20240231T120000Z", id="date-invalid-day"),
         pytest.param("X-Goog-Credential", f"{ACCESS_ID}/20240301/auto/storage", id="credential-four-parts"),
@@ -242,3 +243,8 @@ def test_naive_now_is_a_programming_error() -> None:
         signed_urls.sign_download_url(
             base_url=BASE, path=PATH, credentials=CREDS, now=datetime(2024, 3, 1), expires_in=60
         )
+
+
+def test_non_ascii_signature_is_a_mismatch_not_a_crash() -> None:
+    with pytest.raises(SignatureDoesNotMatch):
+        Link().set("X-Goog-Signature", "é" * 64).verify()

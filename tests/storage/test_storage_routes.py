@@ -76,7 +76,7 @@ class TestPresignedPut:
         error = s3_error(response)
         assert (response.status_code, error["Code"]) == (400, "EntityTooLarge")
         assert (error["ProposedSize"], error["MaxSizeAllowed"]) == ("11", "10")
-        assert sandbox.storage.objects.list() == []
+        assert sandbox.storage.objects.list(BUCKET) == []
 
     def test_single_use(self, client: TestClient, sandbox: Sandbox) -> None:
         url = presign(sandbox, single_use=True)
@@ -202,7 +202,7 @@ class TestPostPolicy:
         response = client.post(path_of(url), **_form(fields, data=b"12345"))
         error = s3_error(response)
         assert (error["Code"], error["MaxSizeAllowed"]) == ("EntityTooLarge", "4")
-        assert sandbox.storage.objects.list() == []
+        assert sandbox.storage.objects.list(BUCKET) == []
 
 
 def test_reset_drops_objects_and_journal(client: TestClient, sandbox: Sandbox) -> None:
@@ -211,4 +211,4 @@ def test_reset_drops_objects_and_journal(client: TestClient, sandbox: Sandbox) -
     assert journal and "X-Amz-Signature" in journal[0]["query"]
     assert "***" in journal[0]["query"]["X-Amz-Signature"]
     assert client.post("/__admin/reset").json() == {"status": "reset"}
-    assert client.get("/__admin/objects").json()["objects"] == []
+    assert client.get("/__admin/objects", params={"bucket": BUCKET}).json()["objects"] == []

@@ -50,7 +50,7 @@ def test_declared_size_over_the_cap_is_refused_before_the_body(live: LiveServer)
     root = ET.fromstring(body)
     assert (status, root.findtext("Code")) == (400, "EntityTooLarge")
     assert (root.findtext("ProposedSize"), root.findtext("MaxSizeAllowed")) == (str(20 * MB), str(2 * MB))
-    assert live.sandbox.storage.objects.list() == []
+    assert live.sandbox.storage.objects.list(BUCKET) == []
 
 
 def test_large_upload_does_not_hold_the_body_in_memory(live: LiveServer, traced: None) -> None:
@@ -91,4 +91,4 @@ def test_post_policy_range_is_enforced_while_streaming(live: LiveServer, traced:
     _, peak = tracemalloc.get_traced_memory()
     assert (status, code) == (400, "EntityTooLarge")
     assert peak - baseline < 6 * MB
-    assert live.sandbox.storage.objects.list() == []
+    assert live.sandbox.storage.objects.list(BUCKET) == []
