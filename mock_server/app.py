@@ -66,11 +66,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes: list[BaseRoute] = [Mount("/__admin", routes=admin_routes)]
     for vendor in vendors.values():
         for prefix, vendor_routes in vendor.mount_table().items():
-            routes.append(Mount(prefix, app=VendorApp(vendor, vendor_routes, sandbox)))
+            routes.append(Mount(prefix, app=VendorApp(vendor, vendor_routes)))
     routes += index_routes
     if settings.root_vendor:
         root = vendors[settings.root_vendor]
-        routes.append(Mount("", app=VendorApp(root, root.routes, sandbox)))
+        routes.append(Mount("", app=VendorApp(root, root.routes)))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> Any:

@@ -9,11 +9,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Router
 from starlette.types import Receive, Scope, Send
 
 from mock_server.core.errors import SandboxError
@@ -23,18 +23,18 @@ logger = logging.getLogger("mock_server.errors")
 
 
 class VendorApp:
-    def __init__(self, vendor: Vendor, routes: Sequence[BaseRoute], sandbox: object) -> None:
+    def __init__(self, vendor: Vendor, routes: Sequence[BaseRoute]) -> None:
         self.vendor = vendor
-        self.app = Starlette(
-            routes=list(routes),
-            exception_handlers={SandboxError: self._render, HTTPException: self._render_http},
+        # A bare router (not a nested Starlette app): request.app stays the outer app, and errors
+        # no handler takes reach this boundary instead of a plain-text ServerErrorMiddleware.
+        self.router = Router(routes=list(routes))
+        self.app = ExceptionMiddleware(
+            self.router, handlers={SandboxError: self._render, HTTPException: self._render_http}
         )
-        # Handlers reach the sandbox through request.app, which is this inner app once mounted.
-        self.app.state.sandbox = sandbox
 
     @property
     def routes(self) -> list[BaseRoute]:
-        return self.app.routes
+        return self.router.routes
 
     async def _render(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, SandboxError)
@@ -47,6 +47,7 @@ class VendorApp:
         assert isinstance(exc, HTTPException)
         message = exc.detail if exc.status_code != 404 else f"No route for {request.method} {request.url.path}"
         error = self.vendor.error_for_status(exc.status_code, message)
+        error.headers.update(exc.headers or {})  # e.g. Allow on a 405
         return await self._render(request, error)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -2,21 +2,25 @@
 
 Every ``serve`` flag also reads a ``MOCK_SERVER_*`` environment variable (flags win), so the same
 settings work on a laptop, in docker and as a CI service container.
-Exit codes: 0 success, 1 invalid input (fixtures, scenarios, settings), 2 usage error.
+Exit codes: 0 success (including a stop by SIGTERM/SIGINT), 1 invalid input (fixtures, scenarios,
+settings) or the port cannot be bound, 2 usage error.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import signal
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-from mock_server import __version__
+import uvicorn
+
+from mock_server import __version__, logs
+from mock_server.core.vendor import Vendor
 from mock_server.settings import OPTIONS, Settings
 
 
@@ -37,8 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="start the sandbox server")
     _add_serve_options(serve)
-    validate = commands.add_parser("validate", help="check scenario and fixture files; exit 1 if any is invalid")
-    validate.add_argument("files", nargs="+", type=Path, help="scenario (or fixture, with --fixtures) YAML files")
+    validate = commands.add_parser(
+        "validate", help="check scenario and fixture files; exit 1 if any is invalid"
+    )
+    validate.add_argument(
+        "files", nargs="+", type=Path, help="scenario (or fixture, with --fixtures) YAML files"
+    )
     validate.add_argument("--fixtures", action="store_true", help="validate the files as fixture files")
     commands.add_parser("version", help="print the version")
     return parser
@@ -50,28 +58,73 @@ def settings_from(args: argparse.Namespace, environ: dict[str, str]) -> Settings
     return settings.replace(**overrides)
 
 
-def configure_logging(settings: Settings) -> None:
-    level = getattr(logging, settings.log_level.upper(), logging.INFO)
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s" if settings.log_format == "json"
-                                           else "%(asctime)s %(levelname)s %(message)s"))
-    root = logging.getLogger("mock_server")
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    root.propagate = False
+def display_base(settings: Settings, port: int) -> str:
+    """Where a person on this machine reaches the server (a wildcard bind is shown as loopback)."""
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(settings.host, settings.host)
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def banner(settings: Settings, port: int, vendors: dict[str, object]) -> str:
-    base = settings.public_url or f"http://{settings.host}:{port}"
-    lines = [f"vendor-sandbox {__version__} listening on http://{settings.host}:{port}"]
-    for name, vendor in vendors.items():
-        mounts = ", ".join(base + prefix for prefix in vendor.mount_table())  # type: ignore[attr-defined]
-        lines.append(f"  {name:<8} {mounts}")
-        for credential in getattr(vendor, "credentials", ()):
-            lines.append(f"           {credential}")
+def storage_credentials(settings: Settings, buckets: Sequence[str]) -> list[str]:
+    """The S3 signing credentials; a secret given through the environment is never echoed."""
+    secret = settings.s3_secret_access_key
+    hidden = "(set by MOCK_SERVER_S3_SECRET_ACCESS_KEY)"
+    shown = secret if secret == Settings().s3_secret_access_key else hidden
+    lines = [f"S3 access key {settings.s3_access_key_id} / secret {shown}, region {settings.s3_region}, "
+             "SigV4, path-style addressing"]
+    if buckets:
+        lines.append(f"bucket(s) for your own presigned URLs: {', '.join(buckets)}")
+    return lines
+
+
+def describe(
+    settings: Settings, port: int, vendors: Mapping[str, Vendor], buckets: Sequence[str] = ()
+) -> dict[str, Any]:
+    """What the banner shows, as data (the JSON log format prints this)."""
+    base = display_base(settings, port)
+    listed = []
+    # The emulated vendors first, in mount order; the embedded S3 they upload to last.
+    for name, vendor in sorted(vendors.items(), key=lambda item: item[0] == "storage"):
+        listed.append({
+            "name": name,
+            "title": vendor.title,
+            "baseUrls": [base + prefix for prefix in vendor.mount_table()],
+            "openapi": f"{base}{vendor.prefix}/openapi.json" if vendor.openapi_path else None,
+            "credentials": (storage_credentials(settings, buckets) if name == "storage"
+                            else list(vendor.credentials)),
+        })
+    return {
+        "version": __version__,
+        "listen": f"{settings.host}:{port}",
+        "url": base,
+        "vendors": listed,
+        "rootVendor": settings.root_vendor,
+        "admin": f"{base}/__admin/",
+        "adminOpenapi": f"{base}/__admin/openapi.json",
+        "index": f"{base}/",
+        "shutdownGraceSeconds": settings.shutdown_grace,
+    }
+
+
+def banner(settings: Settings, port: int, vendors: Mapping[str, Vendor], buckets: Sequence[str] = ()) -> str:
+    info = describe(settings, port, vendors, buckets)
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    lines = [f"vendor-sandbox {__version__} listening on http://{host}:{port}"]
+    if not settings.public_url:
+        lines.append("  generated URLs use the scheme and Host of each request (no --public-url set)")
+    for vendor in info["vendors"]:
+        lines.append(f"  {vendor['name']:<8} {', '.join(vendor['baseUrls'])}   {vendor['title']}")
+        if vendor["openapi"]:
+            lines.append(f"           openapi {vendor['openapi']}")
+        lines += [f"           {credential}" for credential in vendor["credentials"]]
     if settings.root_vendor:
-        lines.append(f"  root     {base}/ serves {settings.root_vendor}")
-    lines.append(f"  admin    {base}/__admin/health  (reset, clock, requests, objects, scenarios)")
+        lines.append(f"  root     {info['index']} also serves {settings.root_vendor}")
+    lines.append(f"  admin    {info['admin']}  (health, reset, clock, requests, objects, fixtures, "
+                 f"vendors, scenarios; contract {info['adminOpenapi']})")
+    lines.append(f"  index    {info['index']}")
+    grace = settings.shutdown_grace
+    lines.append(f"stop with Ctrl+C or SIGTERM: in-flight requests get {grace:g}s to finish")
     return "\n".join(lines)
 
 
@@ -79,38 +132,86 @@ def bind_socket(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
     # Listening before uvicorn takes over queues early connections instead of refusing them.
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
 
 
-def serve(settings: Settings) -> int:
-    import uvicorn
+class SandboxServer(uvicorn.Server):
+    """uvicorn's server, saying when it stops taking connections and how long it waits for the rest."""
 
+    def __init__(self, config: uvicorn.Config, settings: Settings) -> None:
+        super().__init__(config)
+        self.settings = settings
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # Stop listening first (uvicorn's shutdown does it again, harmlessly), so the message below is
+        # true when it appears: new connections are refused, open ones finish within the grace period.
+        for server in self.servers:
+            server.close()
+        for sock in sockets or []:
+            sock.close()
+        reason = ", ".join(signal.Signals(number).name for number in self._captured_signals) or "exit"
+        open_connections = len(self.server_state.connections)
+        logs.emit(self.settings.log_format,
+                  f"mock-server: stopping ({reason}): no new connections; {open_connections} open "
+                  f"connection(s) get up to {self.settings.shutdown_grace:g}s to finish",
+                  event="stopping", signal=reason, openConnections=open_connections,
+                  graceSeconds=self.settings.shutdown_grace)
+        await super().shutdown(sockets)
+
+
+def invalid_setting(settings: Settings) -> str | None:
+    if settings.log_format not in logs.FORMATS:
+        return f"log format {settings.log_format!r} is not one of {', '.join(logs.FORMATS)}"
+    if settings.log_level.lower() not in logs.LEVELS:
+        return f"log level {settings.log_level!r} is not one of {', '.join(logs.LEVELS)}"
+    return None
+
+
+def serve(settings: Settings) -> int:
     from mock_server.app import create_app
     from mock_server.core.fixtures import FixtureError
 
-    configure_logging(settings)
+    problem = invalid_setting(settings)
+    if problem:
+        print(f"mock-server: cannot start: {problem}", file=sys.stderr)
+        return 1
+    logs.configure(settings.log_format, settings.log_level)
     try:
         app = create_app(settings)
     except (FixtureError, ValueError) as exc:
         print(f"mock-server: cannot start: {exc}", file=sys.stderr)
         return 1
-    sock = bind_socket(settings.host, settings.port)
+    try:
+        sock = bind_socket(settings.host, settings.port)
+    except OSError as exc:
+        print(f"mock-server: cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}",
+              file=sys.stderr)
+        app.state.sandbox.close()
+        return 1
     port = sock.getsockname()[1]
-    print(banner(settings, port, app.state.sandbox.vendors), file=sys.stderr, flush=True)
+    sandbox = app.state.sandbox
+    buckets = list(sandbox.fixtures.get("storage", {}).get("buckets", []))
+    logs.emit(settings.log_format, banner(settings, port, sandbox.vendors, buckets), event="started",
+              **describe(settings, port, sandbox.vendors, buckets))
     config = uvicorn.Config(
-        app, log_level="warning", access_log=False, lifespan="on", proxy_headers=True,
+        app, log_config=None, access_log=False, lifespan="on", proxy_headers=True,
         forwarded_allow_ips="*", timeout_graceful_shutdown=settings.shutdown_grace,
     )
-    # uvicorn drains in-flight requests on SIGTERM/SIGINT, then re-raises the signal against the
-    # handlers that were installed before it; these no-ops turn a graceful stop into exit code 0.
+    # uvicorn drains in-flight requests on SIGTERM/SIGINT (a second SIGINT stops at once), then
+    # re-raises the signal against the handlers installed before it; these no-ops turn a graceful
+    # stop into exit code 0.
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop_signal, lambda *_: None)
-    uvicorn.Server(config).run(sockets=[sock])
-    print("mock-server: stopped", file=sys.stderr, flush=True)
+    SandboxServer(config, settings).run(sockets=[sock])
+    logs.emit(settings.log_format, "mock-server: stopped", event="stopped")
     return 0
 
 

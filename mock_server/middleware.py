@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from datetime import UTC
@@ -21,24 +20,44 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server.core.journal import masked_headers, masked_query
 from mock_server.core.sandbox import Sandbox
+from mock_server.logs import REQUEST_LOGGER, log_request
 
-logger = logging.getLogger("mock_server.requests")
+logger = logging.getLogger(REQUEST_LOGGER)
 
 
 def resolve_route(routes: Sequence[BaseRoute], scope: Scope) -> tuple[str | None, dict[str, Any]]:
-    """The matching route's name and path parameters, looking inside mounts."""
+    """The matching route's name and path parameters, looking inside mounts.
+
+    Like Starlette's router, a route matching path and method wins over an earlier one matching
+    the path only (which would answer 405); that one is the fallback.
+    """
+    fallback: tuple[str | None, dict[str, Any]] | None = None
     for route in routes:
         match, child = route.matches(scope)
         if match is Match.NONE:
             continue
         if isinstance(route, Mount):
-            inner = {**scope, **child}
-            name, params = resolve_route(route.routes, inner)
-            if name is not None:
-                return name, {**child.get("path_params", {}), **params}
+            name, params, full = _resolve_in(route, scope, child)
+            if name is not None and full:
+                return name, params
+            if name is not None and fallback is None:
+                fallback = (name, params)
             continue
-        return getattr(route, "name", None), dict(child.get("path_params", {}))
-    return None, {}
+        found = (getattr(route, "name", None), dict(child.get("path_params", {})))
+        if match is Match.FULL:
+            return found
+        fallback = fallback or found
+    return fallback or (None, {})
+
+
+def _resolve_in(mount: Mount, scope: Scope, child: Scope) -> tuple[str | None, dict[str, Any], bool]:
+    inner = {**scope, **child}
+    for route in mount.routes:
+        match, grandchild = route.matches(inner)
+        if match is Match.FULL and not isinstance(route, Mount):
+            return route.name, {**child.get("path_params", {}), **grandchild.get("path_params", {})}, True
+    name, params = resolve_route(mount.routes, inner)
+    return name, {**child.get("path_params", {}), **params}, False
 
 
 def vendor_of_path(path: str, sandbox: Sandbox) -> str | None:
@@ -85,8 +104,10 @@ class SandboxMiddleware:
         try:
             engine = sandbox.scenarios
             intercept = getattr(engine, "intercept", None)
-            if intercept is None or not await intercept(scope, receive, send_wrapper):
+            if intercept is None:
                 await self.app(scope, receive, send_wrapper)
+            else:
+                await intercept(scope, receive, send_wrapper, self.app)
         except Exception as exc:
             outcome["error"] = f"{type(exc).__name__}: {exc}"
             raise
@@ -111,15 +132,4 @@ class SandboxMiddleware:
             scenarioRule=state.get("scenario_rule"),
             error=outcome.get("error"),
         )
-        if scope["path"] == "/__admin/health" or not logger.isEnabledFor(logging.INFO):
-            return
-        if sandbox.settings.log_format == "json":
-            fields = {k: entry.as_dict()[k] for k in ("timestamp", "vendor", "operation", "method", "path",
-                                                      "status", "durationMs", "correlationId", "scenarioRule")}
-            logger.info(json.dumps(fields))
-        else:
-            rule = f" rule={entry.scenarioRule}" if entry.scenarioRule else ""
-            logger.info(
-                "%s %s %s %s %s %.1fms cid=%s%s", entry.vendor or "-", entry.operation or "-", entry.method,
-                entry.path, entry.status, entry.durationMs or 0.0, entry.correlationId, rule,
-            )
+        log_request(logger, entry.as_dict())

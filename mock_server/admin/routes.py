@@ -1,7 +1,8 @@
 """The admin API under ``/__admin`` (WireMock's convention): JSON in, JSON out.
 
 health, reset, clock, the request journal, stored objects, fixtures and vendors. Scenario
-management lives with the scenario engine and is mounted here when present.
+management lives in ``admin/scenarios.py``; the index page and the admin API's own OpenAPI document
+(``admin/openapi.yaml``, the contract of everything here) in ``admin/index.py``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from mock_server import __version__
+from mock_server.admin.index import index, openapi
+from mock_server.admin.scenarios import routes as scenario_routes
 from mock_server.core.fixtures import FixtureError
 from mock_server.core.sandbox import Sandbox
 from mock_server.storage.s3_errors import NoSuchKey
@@ -139,22 +142,6 @@ async def vendors(request: Request) -> Response:
     return JSONResponse({"vendors": listed})
 
 
-async def index(request: Request) -> Response:
-    sandbox = _sandbox(request)
-    base = sandbox.base_url(request)
-    return JSONResponse({
-        "name": "vendor-sandbox",
-        "version": __version__,
-        "admin": {name: f"{base}/__admin/{name}" for name in
-                  ("health", "reset", "clock", "requests", "objects", "fixtures", "vendors", "scenarios")},
-        "vendors": {
-            name: {"baseUrl": base + vendor.prefix,
-                   "openapi": f"{base}{vendor.prefix}/openapi.json" if vendor.openapi_path else None}
-            for name, vendor in sandbox.vendors.items() if name != "storage"
-        },
-    })
-
-
 routes: list[BaseRoute] = [
     Route("/health", health, methods=["GET", "HEAD"], name="admin:health"),
     Route("/reset", reset, methods=["POST"], name="admin:reset"),
@@ -166,6 +153,8 @@ routes: list[BaseRoute] = [
     Route("/objects/{bucket}/{key:path}", get_object, methods=["GET"], name="admin:getObject"),
     Route("/fixtures", fixtures, methods=["GET"], name="admin:getFixtures"),
     Route("/vendors", vendors, methods=["GET"], name="admin:listVendors"),
+    Route("/openapi.json", openapi, methods=["GET"], name="admin:openapi"),
+    *scenario_routes,
 ]
 
 index_routes: list[BaseRoute] = [Route("/", index, methods=["GET"], name="admin:index")]

@@ -204,6 +204,10 @@ def verify_post_fields(
     """
     if fields_bytes > MAX_POST_PRE_DATA_BYTES:
         raise MaxPostPreDataLengthExceeded(MaxPostPreDataLengthBytes=MAX_POST_PRE_DATA_BYTES)
+    # Issuers with long-term keys hand out x-amz-security-token "" and SDKs post it back as is:
+    # an empty token means "no token", so it needs no policy condition and is not checked.
+    fields = [(name, value) for name, value in fields
+              if not (name.lower() == "x-amz-security-token" and value == "")]
     form: dict[str, str] = {}
     for name, value in fields:
         form.setdefault(name.lower(), value)

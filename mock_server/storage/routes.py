@@ -115,13 +115,14 @@ def _object_response(request: Request) -> Response:
     bucket, key = request.path_params["bucket"], request.path_params["key"]
     _require_bucket(_sandbox(request), bucket)
     info, chunks = _sandbox(request).storage.objects.open(bucket, key)
-    headers = {"ETag": info.etag, "Content-Length": str(info.size)}
+    # The stored type goes back verbatim (media_type= would append "; charset=utf-8" to text/*).
+    headers = {"ETag": info.etag, "Content-Length": str(info.size), "Content-Type": info.content_type}
     disposition = request.query_params.get("response-content-disposition")
     if disposition:
         headers["Content-Disposition"] = disposition
     if request.method == "HEAD":
-        return Response(status_code=200, headers=headers, media_type=info.content_type)
-    return StreamingResponse(chunks, status_code=200, headers=headers, media_type=info.content_type)
+        return Response(status_code=200, headers=headers)
+    return StreamingResponse(chunks, status_code=200, headers=headers)
 
 
 async def post_object(request: Request) -> Response:

@@ -1,21 +1,48 @@
-"""pytest plugin (registered as the ``vendor_sandbox`` pytest11 entry point).
+"""pytest plugin, active once vendor-sandbox is installed (``pytest11`` entry point ``vendor_sandbox``).
 
 Fixtures:
-- ``vendor_sandbox_server``: one in-process sandbox per test session, on a free port.
-- ``vendor_sandbox``: that server, reset before each test; ``.url``, ``.admin`` (an ``AdminClient``),
-  ``.advance(seconds)``, ``.requests(**filters)``, ``.load_scenario(path)``.
+
+- ``vendor_sandbox``: the sandbox, reset before each test (records, journal, idempotency keys,
+  stored objects, clock, fixtures, scenarios). A ``SandboxHandle``: ``.url``, ``.base_url("qubs")``,
+  ``.admin`` (the typed ``AdminClient``) and helpers ``.load_scenario()``, ``.advance()``,
+  ``.freeze()``, ``.requests()`` (the journal), ``.objects()``.
+- ``vendor_sandbox_server`` (session): the server itself, started once per test session in this
+  process on a free port (a pre-bound socket, so no port race), or, with
+  ``--vendor-sandbox-url URL``, a sandbox that is already running (a CI service container).
+- ``vendor_sandbox_settings`` (session): the ``Settings`` the in-process server starts with;
+  override it in your ``conftest.py`` to use your own fixture or scenario files.
+
+PYTEST_DONT_REWRITE: the module asserts nothing, and may be imported (for ``SandboxHandle``) before
+pytest registers it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
+import requests
 
-from mock_server.testing.admin_client import AdminClient
+from mock_server.settings import Settings
+from mock_server.testing.admin_client import AdminClient, AdminError, ClockState, RequestEntry, StoredObject
+
+URL_OPTION = "--vendor-sandbox-url"
+URL_INI = "vendor_sandbox_url"
+
+
+class Server(Protocol):
+    url: str
+
+
+@dataclass(frozen=True)
+class RemoteServer:
+    """A sandbox started elsewhere (``docker run``, a CI ``services:`` container)."""
+
+    url: str
 
 
 @dataclass
@@ -23,26 +50,68 @@ class SandboxHandle:
     url: str
     admin: AdminClient
 
-    def advance(self, seconds: float) -> dict[str, Any]:
+    def base_url(self, vendor: str) -> str:
+        """``<url>/<vendor>``: where the vendor's API is mounted (``storage`` is ``<url>/s3``)."""
+        return f"{self.url}/s3" if vendor == "storage" else f"{self.url}/{vendor}"
+
+    def load_scenario(self, scenario: str | Path | Mapping[str, Any]) -> list[str]:
+        """Add scenarios (file, YAML text or dict) for this test; the next reset removes them."""
+        return self.admin.load_scenario(scenario)
+
+    def advance(self, seconds: float) -> ClockState:
+        """Move the sandbox clock: ``advance(901)`` expires what was issued for 900 seconds."""
         return self.admin.advance(seconds)
 
-    def requests(self, **filters: Any) -> list[dict[str, Any]]:
-        return self.admin.requests(**filters)
+    def freeze(self, instant: str | datetime | None = None) -> ClockState:
+        return self.admin.freeze(instant)
 
-    def load_scenario(self, path: str | Path) -> dict[str, Any]:
-        return self.admin.load_scenario(path)
+    def requests(self, *, include_admin: bool = False, **filters: Any) -> list[RequestEntry]:
+        """The journal, newest first, filtered by vendor, operation, method, path, status, ...
+
+        Calls to the admin API itself (these helpers' own) are left out unless ``include_admin``.
+        """
+        entries = self.admin.requests(**filters)
+        return entries if include_admin else [entry for entry in entries if entry.vendor != "admin"]
+
+    def objects(self, bucket: str | None = None, prefix: str = "") -> list[StoredObject]:
+        return self.admin.objects(bucket, prefix)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("vendor-sandbox")
+    help_text = "use the vendor-sandbox running at this URL instead of starting one in-process"
+    group.addoption(URL_OPTION, dest="vendor_sandbox_url", default=None, metavar="URL", help=help_text)
+    parser.addini(URL_INI, help_text, default="")
 
 
 @pytest.fixture(scope="session")
-def vendor_sandbox_server() -> Iterator[Any]:
+def vendor_sandbox_settings() -> Settings:
+    """Settings of the in-process server; the port is always a free one."""
+    return Settings()
+
+
+@pytest.fixture(scope="session")
+def vendor_sandbox_server(
+    request: pytest.FixtureRequest, vendor_sandbox_settings: Settings
+) -> Iterator[Server]:
+    url = request.config.getoption("vendor_sandbox_url") or request.config.getini(URL_INI)
+    if url:
+        remote = RemoteServer(url.rstrip("/"))
+        try:
+            AdminClient(remote.url).health()
+        except (requests.RequestException, AdminError) as exc:
+            pytest.fail(f"no healthy vendor-sandbox answers at {remote.url}: {exc}", pytrace=False)
+        yield remote
+        return
     from mock_server.testing.server import LiveServer
 
-    with LiveServer() as server:
+    with LiveServer(vendor_sandbox_settings) as server:
         yield server
 
 
 @pytest.fixture
-def vendor_sandbox(vendor_sandbox_server: Any) -> SandboxHandle:
+def vendor_sandbox(vendor_sandbox_server: Server) -> Iterator[SandboxHandle]:
     admin = AdminClient(vendor_sandbox_server.url)
     admin.reset()
-    return SandboxHandle(vendor_sandbox_server.url, admin)
+    yield SandboxHandle(vendor_sandbox_server.url, admin)
+    admin.session.close()

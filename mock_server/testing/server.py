@@ -23,11 +23,21 @@ class LiveServer:
         self._socket = bind_socket(host, 0)
         self.port: int = self._socket.getsockname()[1]
         self.url = f"http://{host}:{self.port}"
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="on",
-                                timeout_graceful_shutdown=self.settings.shutdown_grace)
+        # log_config=None: leave the host process's logging alone (uvicorn would reconfigure it).
+        config = uvicorn.Config(
+            self.app,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=self.settings.shutdown_grace,
+        )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]},
-                                        name=f"vendor-sandbox:{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run,
+            kwargs={"sockets": [self._socket]},
+            name=f"vendor-sandbox:{self.port}",
+            daemon=True,
+        )
 
     @property
     def sandbox(self) -> Sandbox:

@@ -82,3 +82,11 @@ def test_public_url_setting_wins() -> None:
             assert client.get("/").json()["admin"]["health"] == "https://sandbox.example.test/__admin/health"
     finally:
         app.state.sandbox.close()
+
+
+def test_operations_resolve_by_method_too(client: TestClient) -> None:
+    """GET and DELETE share a path; each is journaled under its own operation."""
+    client.delete("/__admin/requests")
+    client.get("/__admin/requests")
+    operations = [entry["operation"] for entry in client.get("/__admin/requests").json()["requests"]]
+    assert operations == ["admin.listRequests", "admin.clearRequests"]

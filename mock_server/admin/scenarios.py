@@ -1,0 +1,130 @@
+"""``/__admin/scenarios`` and ``/__admin/operations``: list, add, enable, disable, remove, reset.
+
+Bodies may be YAML or JSON (a ``scenarios:`` document or one scenario). An invalid document is
+refused with 400 and ``{"error": {"status", "message", "file", "path", "reason"}}``.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from mock_server.scenarios.engine import ScenarioEngine
+from mock_server.scenarios.model import ScenarioError
+from mock_server.scenarios.operations import operation_table
+
+MAX_DOCUMENT = 1024 * 1024
+
+
+def _error(status: int, message: str, **extra: str) -> JSONResponse:
+    return JSONResponse({"error": {"status": status, "message": message, **extra}}, status_code=status)
+
+
+def _engine(request: Request) -> ScenarioEngine | None:
+    engine = request.app.state.sandbox.scenarios
+    return engine if isinstance(engine, ScenarioEngine) else None
+
+
+def _missing() -> JSONResponse:
+    return _error(503, "the scenario engine is not available")
+
+
+async def list_scenarios(request: Request) -> Response:
+    engine = _engine(request)
+    if engine is None:
+        return _missing()
+    engine.reload_if_changed(force=True)
+    return JSONResponse(engine.snapshot())
+
+
+async def add_scenarios(request: Request) -> Response:
+    engine = _engine(request)
+    if engine is None:
+        return _missing()
+    raw = await request.body()
+    if len(raw) > MAX_DOCUMENT:
+        return _error(413, f"scenario documents are limited to {MAX_DOCUMENT} bytes")
+    source = request.query_params.get("source") or "request body"
+    try:
+        names = engine.add(raw.decode("utf-8"), source=source)
+    except UnicodeDecodeError:
+        return _error(400, "the body is not UTF-8 text", file=source, path="(top level)", reason="not UTF-8")
+    except ScenarioError as exc:
+        return _error(400, str(exc), **exc.as_dict())
+    live = [engine.describe(item) for name in names if (item := engine.get(name)) is not None]
+    return JSONResponse({"loaded": names, "scenarios": live}, status_code=201)
+
+
+async def clear_scenarios(request: Request) -> Response:
+    engine = _engine(request)
+    if engine is None:
+        return _missing()
+    engine.clear()
+    return JSONResponse({"status": "cleared", "scenarios": [live.scenario.name for live in engine.active]})
+
+
+async def reset_scenarios(request: Request) -> Response:
+    engine = _engine(request)
+    if engine is None:
+        return _missing()
+    engine.reset_counters()
+    return JSONResponse({"status": "reset"})
+
+
+async def get_scenario(request: Request) -> Response:
+    engine = _engine(request)
+    if engine is None:
+        return _missing()
+    live = engine.get(request.path_params["name"])
+    if live is None:
+        return _error(404, f"no scenario named {request.path_params['name']!r}")
+    return JSONResponse(engine.describe(live))
+
+
+async def delete_scenario(request: Request) -> Response:
+    engine = _engine(request)
+    if engine is None:
+        return _missing()
+    name = request.path_params["name"]
+    if not engine.remove(name):
+        return _error(404, f"no scenario named {name!r}")
+    return JSONResponse({"status": "removed", "name": name})
+
+
+async def _toggle(request: Request, enabled: bool) -> Response:
+    engine = _engine(request)
+    if engine is None:
+        return _missing()
+    name = request.path_params["name"]
+    if not engine.set_enabled(name, enabled):
+        return _error(404, f"no scenario named {name!r}")
+    live = engine.get(name)
+    assert live is not None
+    return JSONResponse(engine.describe(live))
+
+
+async def enable_scenario(request: Request) -> Response:
+    return await _toggle(request, True)
+
+
+async def disable_scenario(request: Request) -> Response:
+    return await _toggle(request, False)
+
+
+async def list_operations(request: Request) -> Response:
+    table = operation_table(request.app.routes)
+    return JSONResponse({"operations": table, "count": len(table)})
+
+
+routes: list[BaseRoute] = [
+    Route("/scenarios", list_scenarios, methods=["GET"], name="admin:listScenarios"),
+    Route("/scenarios", add_scenarios, methods=["POST"], name="admin:addScenarios"),
+    Route("/scenarios", clear_scenarios, methods=["DELETE"], name="admin:clearScenarios"),
+    Route("/scenarios/reset", reset_scenarios, methods=["POST"], name="admin:resetScenarios"),
+    Route("/scenarios/{name}", get_scenario, methods=["GET"], name="admin:getScenario"),
+    Route("/scenarios/{name}", delete_scenario, methods=["DELETE"], name="admin:deleteScenario"),
+    Route("/scenarios/{name}/enable", enable_scenario, methods=["POST"], name="admin:enableScenario"),
+    Route("/scenarios/{name}/disable", disable_scenario, methods=["POST"], name="admin:disableScenario"),
+    Route("/operations", list_operations, methods=["GET"], name="admin:listOperations"),
+]

@@ -1,0 +1,138 @@
+"""Log output: one line per request, human-readable text by default or one JSON object per line.
+
+The request line carries vendor, operation, method, path (never the query string: presigned URLs
+carry signatures there), status, duration, correlation id and the scenario rule that answered.
+Headers and bodies are never logged, so tokens, API keys, client secrets and signatures cannot leak
+through the log; the journal (``/__admin/requests``) keeps headers, masked.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+FORMATS = ("text", "json")
+LEVELS = ("debug", "info", "warning", "error")
+REQUEST_LOGGER = "mock_server.requests"
+# Attribute of a LogRecord holding structured fields (JSON output keeps them as keys).
+FIELDS = "sandbox_fields"
+QUIET_PATHS = frozenset({"/__admin/health"})  # docker and CI poll it every few seconds
+
+
+def request_line(fields: dict[str, Any]) -> str:
+    """``qubs qubs.createReportAttachments POST /qubs/... 201 3.2ms cid=... rule=...``."""
+    status = fields.get("status")
+    duration = fields.get("durationMs")
+    parts = [
+        fields.get("vendor") or "-",
+        fields.get("operation") or "-",
+        fields["method"],
+        fields["path"],
+        str(status) if status is not None else "-",
+        f"{duration:.1f}ms" if duration is not None else "-",
+        f"cid={fields['correlationId']}",
+    ]
+    if fields.get("scenarioRule"):
+        parts.append(f"rule={fields['scenarioRule']}")
+    if fields.get("error"):
+        parts.append(f"error={fields['error']}")
+    return " ".join(parts)
+
+
+def log_request(logger: logging.Logger, entry: dict[str, Any]) -> None:
+    """Write the request line for a journal entry (already summarised, secrets masked or dropped)."""
+    if entry["path"] in QUIET_PATHS or not logger.isEnabledFor(logging.INFO):
+        return
+    fields = {
+        "vendor": entry.get("vendor"),
+        "operation": entry.get("operation"),
+        "method": entry["method"],
+        "path": entry["path"],
+        "status": entry.get("status"),
+        "durationMs": entry.get("durationMs"),
+        "correlationId": entry["correlationId"],
+        "scenarioRule": entry.get("scenarioRule"),
+        # The exception's type only: its message may quote request data.
+        "error": entry["error"].split(":", 1)[0] if entry.get("error") else None,
+    }
+    logger.info(request_line(fields), extra={FIELDS: fields})
+
+
+def _timestamp(record: logging.LogRecord) -> str:
+    # The log shows wall time (when it happened); the journal shows the sandbox clock.
+    instant = datetime.fromtimestamp(record.created, UTC)
+    return instant.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, and the record's structured fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload: dict[str, Any] = {
+            "time": _timestamp(record),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        payload.update(getattr(record, FIELDS, None) or {})
+        if record.exc_info:
+            payload["exception"] = self.formatException(record.exc_info)
+        return json.dumps(payload, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)-7s %(message)s")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        return _timestamp(record)
+
+
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record is emitted (not when configured), so a
+    replaced stderr (test capture, a closed pipe swapped out) never receives stale writes."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
+
+
+def formatter(log_format: str) -> logging.Formatter:
+    return JsonFormatter() if log_format == "json" else TextFormatter()
+
+
+def configure(log_format: str, log_level: str, stream: TextIO | None = None) -> logging.Handler:
+    """Send the sandbox's and uvicorn's loggers to ``stream`` (stderr) in one format.
+
+    uvicorn's own info lines (startup chatter) only show at debug level; its warnings and errors,
+    such as requests cancelled when the shutdown grace period ends, always do.
+    """
+    level = getattr(logging, log_level.upper(), logging.INFO)
+    handler = logging.StreamHandler(stream) if stream is not None else StderrHandler()
+    handler.setFormatter(formatter(log_format))
+    server_level = level if level <= logging.DEBUG else max(level, logging.WARNING)
+    for name, logger_level in (("mock_server", level), ("uvicorn", server_level)):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(logger_level)
+        logger.propagate = False
+    return handler
+
+
+def emit(log_format: str, message: str, stream: TextIO | None = None, **fields: Any) -> None:
+    """A lifecycle message (banner, stop) written regardless of log level, in the chosen format."""
+    out = stream or sys.stderr
+    if log_format == "json":
+        record = logging.LogRecord("mock_server", logging.INFO, __file__, 0, message, None, None)
+        setattr(record, FIELDS, fields)
+        out.write(JsonFormatter().format(record) + "\n")
+    else:
+        out.write(message + "\n")
+    out.flush()

@@ -1,0 +1,289 @@
+"""The scenario engine: picks the rule for a request and applies it. The only place faults come from.
+
+Scenarios are kept in precedence order: added through the admin API (in the order added), then the
+``--scenarios`` files (in the order given), then the built-in ``defaults.yaml``. For each request the
+first rule that matches, is in its scenario's state and is allowed by its counters
+(``after``/``times``/``probability``) applies; later rules are not consulted (nor counted).
+Counters, states and the seeded random streams live here, per scenario; ``reset()`` returns to the
+start-up state, and files that change on disk are reloaded while the server runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from mock_server.scenarios.actions import perform
+from mock_server.scenarios.body import BODY_CAP, ReplayReceive, load_body_facts
+from mock_server.scenarios.matching import RequestFacts
+from mock_server.scenarios.model import Rule, Scenario, ScenarioError, parse_scenarios, parse_text
+from mock_server.scenarios.runtime import Candidate, Candidates, Decision, Live
+from mock_server.scenarios.sources import FileSet
+
+if TYPE_CHECKING:
+    from mock_server.core.sandbox import Sandbox
+
+logger = logging.getLogger("mock_server.scenarios")
+DEFAULTS_PATH = Path(__file__).with_name("defaults.yaml")
+ADMIN_SOURCE = "admin"
+ROUTE_CACHE_SIZE = 4096
+
+
+class ScenarioEngine:
+    def __init__(
+        self, sandbox: Sandbox | None, files: Iterable[Path] = (), defaults: Path | None = None
+    ) -> None:
+        self.sandbox = sandbox
+        self.files = FileSet(tuple(files), defaults)
+        self.sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep
+        self.reload_interval = 1.0
+        self.body_cap = BODY_CAP
+        self._lock = threading.RLock()
+        self._admin: list[Live] = []
+        self._from_files: list[Live] = []
+        self._removed: set[str] = set()
+        self._active: tuple[Live, ...] = ()
+        self._routes: dict[tuple[str | None, str | None, str], Candidates] = {}
+        self._checked_at = float("-inf")
+        self.files.load_all()  # raises ScenarioError at start-up
+        self._rebuild_from_files(keep_state=False)
+
+    @classmethod
+    def from_settings(cls, sandbox: Sandbox) -> ScenarioEngine:
+        """Load ``settings.scenarios`` and, unless disabled, the built-in magic-id rules.
+
+        Raises: ScenarioError (a ValueError) naming the file, path and reason of a broken file.
+        """
+        settings = sandbox.settings
+        return cls(sandbox, settings.scenarios, DEFAULTS_PATH if settings.default_scenarios else None)
+
+    # -- the request path ---------------------------------------------------------------------
+    async def intercept(self, scope: Scope, receive: Receive, send: Send, app: ASGIApp) -> None:
+        """Run one HTTP request through the scenarios, calling ``app`` unless a rule answers itself."""
+        state = scope.setdefault("state", {})
+        if state.get("vendor") == "admin" or scope["path"].startswith("/__admin"):
+            await app(scope, receive, send)
+            return
+        self.reload_if_changed()
+        facts = RequestFacts(scope)
+        candidates, body_candidates = self._candidates(facts)
+        if not candidates:
+            await app(scope, receive, send)
+            return
+        replay = ReplayReceive(receive)
+        if any(candidate.wants_body(facts) for candidate in body_candidates):
+            await load_body_facts(facts, replay, self.body_cap)
+        decision = self._decide(candidates, facts)
+        if decision is None:
+            await app(scope, replay, send)
+            return
+        state["scenario_rule"] = decision.label
+        action = decision.rule.action
+        if decision.delay_seconds > 0:
+            await self.sleep(decision.delay_seconds)
+        if action.lifetime is not None:
+            state["lifetime_override"] = action.lifetime
+        vendors = self.sandbox.vendors if self.sandbox is not None else {}
+        await perform(action, scope, replay, send, app, vendors, facts)
+
+    def _candidates(self, facts: RequestFacts) -> Candidates:
+        """Rules in precedence order whose vendor/operation/method conditions accept this route (cached)."""
+        key = (facts.vendor, facts.operation, facts.method)
+        routes = self._routes
+        found = routes.get(key)
+        if found is None:
+            every = tuple(
+                Candidate(live, position, rule, alternatives)
+                for live in self._active
+                for position, rule in enumerate(live.scenario.rules)
+                if (alternatives := rule.match.narrowed(*key))
+            )
+            found = every, tuple(candidate for candidate in every if candidate.needs_body)
+            if len(routes) >= ROUTE_CACHE_SIZE:  # methods are client-chosen: keep the cache bounded
+                routes.clear()
+            routes[key] = found
+        return found
+
+    def _decide(self, candidates: tuple[Candidate, ...], facts: RequestFacts) -> Decision | None:
+        with self._lock:
+            for candidate in candidates:
+                live, rule = candidate.live, candidate.rule
+                if not live.enabled or (rule.state is not None and rule.state != live.state):
+                    continue
+                if not any(alternative.matches(facts) for alternative in candidate.alternatives):
+                    continue
+                position = candidate.position
+                live.seen[position] += 1
+                if live.seen[position] <= rule.after:
+                    continue
+                if rule.times is not None and live.hits[position] >= rule.times:
+                    continue
+                if rule.probability is not None and live.rng.random() >= rule.probability:
+                    continue
+                live.hits[position] += 1
+                if rule.next_state is not None:
+                    live.state = rule.next_state
+                return Decision(live, rule, self._delay(live, rule))
+        return None
+
+    @staticmethod
+    def _delay(live: Live, rule: Rule) -> float:
+        bounds = rule.action.delay_ms
+        if bounds is None:
+            return 0.0
+        low, high = bounds
+        return (low if low == high else live.rng.uniform(low, high)) / 1000.0
+
+    # -- loading --------------------------------------------------------------------------------
+    def add(self, document: str | dict[str, Any] | list[Scenario], source: str = ADMIN_SOURCE) -> list[str]:
+        """Add scenarios (YAML/JSON text, a parsed document or records); a known name is replaced in place.
+
+        Raises: ScenarioError naming ``source``, the path inside it and the reason.
+        """
+        if isinstance(document, str):
+            scenarios = parse_text(document, source)
+        elif isinstance(document, dict):
+            scenarios = parse_scenarios(document, source)
+        else:
+            scenarios = list(document)
+        with self._lock:
+            for scenario in scenarios:
+                self._removed.discard(scenario.name)
+                live = Live.of(scenario)
+                index = next(
+                    (i for i, old in enumerate(self._admin) if old.scenario.name == scenario.name), None
+                )
+                if index is None:
+                    self._admin.append(live)
+                else:
+                    self._admin[index] = live
+            self._publish()
+        return [scenario.name for scenario in scenarios]
+
+    def remove(self, name: str) -> bool:
+        with self._lock:
+            if self.get(name) is None:
+                return False
+            self._admin = [live for live in self._admin if live.scenario.name != name]
+            self._removed.add(name)
+            self._publish()
+            return True
+
+    def clear(self) -> None:
+        """Remove every scenario except the built-in defaults (until the next reset)."""
+        with self._lock:
+            self._admin = []
+            self._removed = {
+                live.scenario.name
+                for live in self._from_files
+                if not self.files.is_default(live.scenario.source)
+            }
+            self._publish()
+
+    def set_enabled(self, name: str, enabled: bool) -> bool:
+        with self._lock:
+            live = self.get(name)
+            if live is None:
+                return False
+            live.enabled = enabled
+            return True
+
+    def reset_counters(self) -> None:
+        """Counters, states and random streams back to their start; scenarios stay as they are."""
+        with self._lock:
+            for live in (*self._admin, *self._from_files):
+                live.restart()
+
+    def reset(self) -> None:
+        """Back to the start-up state: admin additions and removals undone, files re-read, counters zero."""
+        with self._lock:
+            self._admin = []
+            self._removed = set()
+            self.files.load_all(strict=False)
+            self._rebuild_from_files(keep_state=False)
+
+    def reload_if_changed(self, force: bool = False) -> bool:
+        """Re-read scenario files edited, added or deleted on disk (at most every ``reload_interval`` s)."""
+        clock = self.sandbox.clock.monotonic() if self.sandbox is not None else 0.0  # no sandbox: once
+        if not force and clock - self._checked_at < self.reload_interval:
+            return False
+        self._checked_at = clock
+        if not self.files.changed():
+            return False
+        with self._lock:
+            changed_sources = self.files.load_all(strict=False)
+            if changed_sources:
+                self._rebuild_from_files(keep_state=True, changed=changed_sources)
+        return bool(changed_sources)
+
+    def _rebuild_from_files(self, keep_state: bool, changed: set[str] | None = None) -> None:
+        """Live scenarios for the files' current contents; unchanged files keep their counters if asked."""
+        previous = {live.scenario.name: live for live in self._from_files}
+        rebuilt: list[Live] = []
+        for scenario in self.files.scenarios():
+            old = previous.get(scenario.name)
+            if keep_state and old is not None and changed is not None and scenario.source not in changed:
+                rebuilt.append(old)
+            else:
+                rebuilt.append(Live.of(scenario))
+        self._from_files = rebuilt
+        self._publish()
+
+    def _publish(self) -> None:
+        hidden = {live.scenario.name for live in self._admin} | self._removed
+        self._active = (
+            *self._admin,
+            *(live for live in self._from_files if live.scenario.name not in hidden),
+        )
+        self._routes = {}
+
+    # -- reading ----------------------------------------------------------------------------------
+    def get(self, name: str) -> Live | None:
+        return next((live for live in self._active if live.scenario.name == name), None)
+
+    @property
+    def active(self) -> tuple[Live, ...]:
+        return self._active
+
+    @property
+    def errors(self) -> list[ScenarioError]:
+        return self.files.errors
+
+    def describe(self, live: Live) -> dict[str, Any]:
+        scenario = live.scenario
+        with self._lock:
+            rules = [
+                {
+                    "index": rule.index,
+                    "id": rule.id,
+                    "label": f"{scenario.name}/{rule.label}",
+                    "seen": live.seen[rule.index],
+                    "hits": live.hits[rule.index],
+                    **dict(rule.spec),
+                }
+                for rule in scenario.rules
+            ]
+            return {
+                "name": scenario.name,
+                "description": scenario.description,
+                "source": scenario.source,
+                "enabled": live.enabled,
+                "state": live.state,
+                "initialState": scenario.initial_state,
+                "seed": scenario.seed,
+                "hits": sum(live.hits),
+                "rules": rules,
+            }
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "scenarios": [self.describe(live) for live in self._active],
+            "files": [str(path) for path in self.files.paths],
+            "errors": [error.as_dict() for error in self.errors],
+        }

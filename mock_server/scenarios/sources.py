@@ -1,0 +1,127 @@
+"""The scenario files an engine was started with: their last good contents and whether they changed.
+
+Files come from ``--scenarios`` (files or directories, in the order given) and, last, the built-in
+``defaults.yaml``. A user scenario with a built-in scenario's name replaces it. Each file is
+re-read only when its modification time or size changes; a file that breaks while the server runs
+keeps its last good version and its error is reported (at start-up a broken file is fatal).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from mock_server.scenarios.model import Scenario, ScenarioError, load_scenario_file, scenario_files
+
+logger = logging.getLogger("mock_server.scenarios")
+
+Signature = tuple[tuple[str, int, int], ...]
+
+
+@dataclass
+class _Loaded:
+    stamp: tuple[int, int]
+    scenarios: list[Scenario]
+
+
+class FileSet:
+    def __init__(self, paths: tuple[Path, ...], defaults: Path | None) -> None:
+        self.paths = paths
+        self.defaults = defaults
+        self.errors: list[ScenarioError] = []
+        self._loaded: dict[str, _Loaded] = {}
+        self._signature: Signature = ()
+        self._scenarios: list[Scenario] = []
+
+    def is_default(self, source: str) -> bool:
+        return self.defaults is not None and source == str(self.defaults)
+
+    def _files(self, strict: bool) -> list[Path]:
+        files: list[Path] = []
+        for path in self.paths:
+            try:
+                files += scenario_files([path])
+            except ScenarioError as error:
+                if strict:
+                    raise
+                self.errors.append(error)
+        return files + ([self.defaults] if self.defaults is not None else [])
+
+    @staticmethod
+    def _stamp(file: Path) -> tuple[int, int] | None:
+        try:
+            stat = file.stat()
+        except OSError:
+            return None
+        return stat.st_mtime_ns, stat.st_size
+
+    def _current_signature(self, files: list[Path]) -> Signature:
+        signature = []
+        for file in files:
+            stamp = self._stamp(file) or (-1, -1)
+            signature.append((str(file), *stamp))
+        return tuple(signature)
+
+    def changed(self) -> bool:
+        errors, self.errors = self.errors, []
+        try:
+            return self._current_signature(self._files(strict=False)) != self._signature
+        finally:
+            self.errors = errors
+
+    def load_all(self, strict: bool = True) -> set[str]:
+        """Re-read new and modified files; returns the sources whose scenarios changed.
+
+        Raises (only when ``strict``): ScenarioError for a missing or invalid file or a duplicate name.
+        """
+        self.errors = []
+        files = self._files(strict)
+        changed: set[str] = set()
+        loaded: dict[str, _Loaded] = {}
+        for file in files:
+            source, stamp = str(file), self._stamp(file)
+            previous = self._loaded.get(source)
+            if previous is not None and previous.stamp == stamp:
+                loaded[source] = previous
+                continue
+            try:
+                loaded[source] = _Loaded(stamp or (-1, -1), load_scenario_file(file))
+            except (ScenarioError, OSError) as exc:
+                error = exc if isinstance(exc, ScenarioError) else ScenarioError(source, "(file)", str(exc))
+                if strict:
+                    raise error from None
+                logger.error("scenario file not reloaded, keeping its last good version: %s", error)
+                self.errors.append(error)
+                if previous is not None:
+                    loaded[source] = previous
+                continue
+            changed.add(source)
+        changed |= set(self._loaded) - set(loaded)
+        self._loaded = loaded
+        self._signature = self._current_signature(files)
+        self._scenarios = self._merge(strict)
+        return changed
+
+    def _merge(self, strict: bool) -> list[Scenario]:
+        user: dict[str, Scenario] = {}
+        builtin: list[Scenario] = []
+        for source, entry in self._loaded.items():
+            for position, scenario in enumerate(entry.scenarios):
+                if self.is_default(source):
+                    builtin.append(scenario)
+                elif scenario.name in user:
+                    error = ScenarioError(
+                        source,
+                        f"scenarios/{position}/name",
+                        f"duplicate scenario name {scenario.name!r} (also in {user[scenario.name].source})",
+                    )
+                    if strict:
+                        raise error
+                    self.errors.append(error)
+                else:
+                    user[scenario.name] = scenario
+        return [*user.values(), *(s for s in builtin if s.name not in user)]
+
+    def scenarios(self) -> list[Scenario]:
+        return list(self._scenarios)

@@ -1,0 +1,182 @@
+"""Candid Health routes (mounted at ``/candid``): OAuth token, the seven encounter-attachment
+endpoints, the sandbox-only charge-capture conversion and the OpenAPI document.
+
+Route names are ``candid:<operationId>`` (openapi.yaml). Handlers: parse -> auth -> validate ->
+models -> render; every refusal is raised as a Candid error and rendered by errors.render.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from mock_server.core.openapi import OpenApiDocument
+from mock_server.core.sandbox import Sandbox
+from mock_server.vendors.candid import models
+from mock_server.vendors.candid.auth import authenticate, check_rate_limit, client_for, issue_token
+from mock_server.vendors.candid.bodies import read_json_body, read_token_body, receive_upload
+from mock_server.vendors.candid.errors import HttpRequestValidationError
+
+DOCUMENT = OpenApiDocument(Path(__file__).with_name("openapi.yaml"))
+V1 = "/api/encounter-attachments/v1"
+
+
+def _sandbox(request: Request) -> Sandbox:
+    return request.app.state.sandbox
+
+
+def _path_uuid(request: Request, name: str) -> str:
+    """Raises: HttpRequestValidationError when the path parameter is not a UUID."""
+    value = request.path_params[name]
+    if not models.is_uuid(value):
+        raise HttpRequestValidationError(name, f"{name} must be a UUID; got {value!r}.")
+    return value.lower()
+
+
+def _external_id(request: Request) -> str:
+    value = request.path_params["charge_capture_external_id"]
+    if not value:
+        raise HttpRequestValidationError(
+            "charge_capture_external_id", "charge_capture_external_id is required."
+        )
+    return value
+
+
+def _attachments(request: Request, attachments: list[models.Attachment], *, for_encounter: bool) -> Response:
+    sandbox = _sandbox(request)
+    base_url = sandbox.base_url(request)
+    ttl = sandbox.lifetime(request, models.AUTHED_URL_TTL_SECONDS)
+    return JSONResponse(
+        [
+            models.attachment_json(
+                sandbox.storage, a, base_url=base_url, url_ttl=ttl, for_encounter=for_encounter
+            )
+            for a in attachments
+        ]
+    )
+
+
+async def get_token(request: Request) -> Response:
+    sandbox = _sandbox(request)
+    check_rate_limit(sandbox, request)
+    body = await read_token_body(request, DOCUMENT, "getToken")
+    client = client_for(sandbox, body["client_id"], body["client_secret"])
+    lifetime = sandbox.lifetime(request, models.TOKEN_TTL_SECONDS)
+    issuer = f"{sandbox.base_url(request)}/candid/"
+    token = issue_token(sandbox, client, issuer=issuer, lifetime=lifetime)
+    return JSONResponse({"access_token": token, "expires_in": int(lifetime), "token_type": "Bearer"})
+
+
+async def get_encounter_attachments(request: Request) -> Response:
+    sandbox = _sandbox(request)
+    principal = authenticate(sandbox, request)
+    encounter_id = _path_uuid(request, "encounter_id")
+    return _attachments(
+        request, models.encounter_attachments(sandbox, principal, encounter_id), for_encounter=True
+    )
+
+
+async def _create_on_encounter(request: Request, operation_id: str, *, with_description: bool) -> Response:
+    sandbox = _sandbox(request)
+    principal = authenticate(sandbox, request)
+    encounter_id = _path_uuid(request, "encounter_id")
+    models.find_encounter(sandbox, principal, encounter_id)
+    upload, _ = await receive_upload(request, DOCUMENT, operation_id, with_description=with_description)
+    attachment = models.create_attachment(sandbox, principal, upload, encounter_id=encounter_id)
+    return JSONResponse(attachment.attachment_id)
+
+
+async def create_encounter_attachment(request: Request) -> Response:
+    return await _create_on_encounter(request, "createEncounterAttachment", with_description=False)
+
+
+async def create_encounter_attachment_v2(request: Request) -> Response:
+    return await _create_on_encounter(request, "createEncounterAttachmentV2", with_description=True)
+
+
+async def create_attachment_from_charge_capture(request: Request) -> Response:
+    sandbox = _sandbox(request)
+    principal = authenticate(sandbox, request)
+    upload, fields = await receive_upload(
+        request, DOCUMENT, "createAttachmentFromChargeCaptureExternalId", with_description=True
+    )
+    attachment = models.create_attachment(
+        sandbox, principal, upload, charge_capture_external_id=fields["charge_capture_external_id"]
+    )
+    return JSONResponse(attachment.attachment_id)
+
+
+async def get_charge_capture_attachments(request: Request) -> Response:
+    sandbox = _sandbox(request)
+    principal = authenticate(sandbox, request)
+    attachments = models.charge_capture_attachments(sandbox, principal, _external_id(request))
+    return _attachments(request, attachments, for_encounter=False)
+
+
+async def delete_charge_capture_attachment(request: Request) -> Response:
+    sandbox = _sandbox(request)
+    principal = authenticate(sandbox, request)
+    external_id = _external_id(request)
+    body = await read_json_body(request, DOCUMENT, "deleteChargeCaptureAttachment")
+    attachment_id = body["attachment_id"].lower()
+    models.delete_attachment(sandbox, principal, attachment_id, charge_capture_external_id=external_id)
+    return Response(status_code=204)
+
+
+async def delete_encounter_attachment(request: Request) -> Response:
+    sandbox = _sandbox(request)
+    principal = authenticate(sandbox, request)
+    encounter_id = _path_uuid(request, "encounter_id")
+    body = await read_json_body(request, DOCUMENT, "deleteEncounterAttachment")
+    models.delete_attachment(sandbox, principal, body["attachment_id"].lower(), encounter_id=encounter_id)
+    return Response(status_code=204)
+
+
+async def convert_charge_capture(request: Request) -> Response:
+    """Sandbox-only: the charge capture becomes an encounter (Candid does this when it creates one)."""
+    sandbox = _sandbox(request)
+    principal = authenticate(sandbox, request, rate_limited=False)
+    external_id = _external_id(request)
+    body = await read_json_body(request, DOCUMENT, "convertChargeCapture", optional=True)
+    requested = body.get("encounter_id", "").lower() or None
+    capture, attachments = models.convert_charge_capture(sandbox, principal, external_id, requested)
+    return JSONResponse(
+        {
+            "charge_capture_external_id": capture.external_id,
+            "encounter_id": capture.encounter_id,
+            "attachment_ids": [a.attachment_id for a in attachments],
+        }
+    )
+
+
+async def openapi(request: Request) -> Response:
+    return Response(DOCUMENT.json_bytes, media_type="application/json")
+
+
+ENCOUNTER = f"{V1}/{{encounter_id}}"
+CHARGE_CAPTURE = f"{V1}/by-charge-capture-external-id/{{charge_capture_external_id:path}}"
+CONVERT = "/__sandbox/charge-captures/{charge_capture_external_id:path}/convert"
+
+# fmt: off
+# Specific paths first: "{encounter_id}" would also match "create-from-charge-capture-external-id".
+routes = [
+    Route("/api/auth/v2/token", get_token, methods=["POST"], name="candid:getToken"),
+    Route(f"{V1}/create-from-charge-capture-external-id", create_attachment_from_charge_capture,
+          methods=["POST"], name="candid:createAttachmentFromChargeCaptureExternalId"),
+    Route(CHARGE_CAPTURE, get_charge_capture_attachments, methods=["GET"],
+          name="candid:getChargeCaptureAttachments"),
+    Route(CHARGE_CAPTURE, delete_charge_capture_attachment, methods=["DELETE"],
+          name="candid:deleteChargeCaptureAttachment"),
+    Route(f"{ENCOUNTER}/v2", create_encounter_attachment_v2, methods=["PUT"],
+          name="candid:createEncounterAttachmentV2"),
+    Route(ENCOUNTER, get_encounter_attachments, methods=["GET"], name="candid:getEncounterAttachments"),
+    Route(ENCOUNTER, create_encounter_attachment, methods=["PUT"], name="candid:createEncounterAttachment"),
+    Route(ENCOUNTER, delete_encounter_attachment, methods=["DELETE"],
+          name="candid:deleteEncounterAttachment"),
+    Route(CONVERT, convert_charge_capture, methods=["POST"], name="candid:convertChargeCapture"),
+    Route("/openapi.json", openapi, methods=["GET"], name="candid:openapi"),
+]
+# fmt: on

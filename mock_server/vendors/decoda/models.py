@@ -1,0 +1,225 @@
+"""Decoda's records over ``sandbox.store``: patients, notes, providers (from fixtures) and attachments.
+
+Every record lives under its tenant (the ``TENANT`` header value), so a tenant never sees another's
+data. An attachment is stored as one object (plus a thumbnail object for images) in the bucket
+``decoda-attachments`` under ``<tenant>/<patient_id>/<attachment_id>/<filename>``; the response
+carries ``gcsPath`` (``gs://`` form of that location) and freshly signed download URLs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from mock_server.core.clock import iso_z
+from mock_server.core.multipart import FilePart
+from mock_server.core.sandbox import Sandbox
+from mock_server.vendors.decoda import uploads
+from mock_server.vendors.decoda.errors import AttachmentNotFound, BadRequest, NoteNotFound, PatientNotFound
+from mock_server.vendors.decoda.fixtures import VENDOR
+
+BUCKET = "decoda-attachments"
+
+PATIENT_DEFAULTS: dict[str, Any] = {
+    "id": None, "type": "PATIENT", "createdDate": None, "firstName": None, "lastName": None,
+    "phoneNumber": None, "email": None, "locationId": None, "externalId": None, "address": None,
+    "addressLineTwo": None, "city": None, "state": None, "zipCode": None, "country": None,
+    "addressValid": None, "meta": {}, "isArchived": False, "primaryLocationId": None, "gender": None,
+    "pronouns": None, "preferredName": None, "dateOfBirth": None, "patientMedications": [],
+    "patientSource": None, "leadSource": None, "onSchedulingBlacklist": False, "surchargeDisabled": False,
+    "tags": [], "creditBalance": 0, "preferredProviderId": None, "dosespotPatientId": None,
+}
+TAG_DEFAULTS: dict[str, Any] = {
+    "id": None, "name": None, "isActive": True, "createdDate": None, "emoji": None, "color": None,
+    "updatedDate": None,
+}
+PROVIDER_KEYS = ("id", "firstName", "lastName", "email", "createdDate")
+
+
+@dataclass(frozen=True)
+class NewAttachment:
+    """One file to store, with everything decided before anything is written."""
+
+    part: FilePart
+    filename: str
+    content_type: str
+    name: str
+    external_id: str | None
+
+
+# -- lookups ----------------------------------------------------------------------------------
+def get_patient(sandbox: Sandbox, tenant: str, patient_id: str) -> dict[str, Any]:
+    """Raises: PatientNotFound."""
+    record = sandbox.store.get(VENDOR, tenant, "patient", patient_id)
+    if record is None:
+        raise PatientNotFound()
+    return record
+
+
+def get_note(sandbox: Sandbox, tenant: str, note_id: str, patient_id: str | None = None) -> dict[str, Any]:
+    """The note; with ``patient_id``, it must be that patient's note.
+
+    Raises: NoteNotFound; BadRequest when the note belongs to another patient.
+    """
+    record = sandbox.store.get(VENDOR, tenant, "note", note_id)
+    if record is None:
+        raise NoteNotFound()
+    if patient_id is not None and record["patientId"] != patient_id:
+        raise BadRequest(f"Note {note_id} does not belong to patient {patient_id}")
+    return record
+
+
+def patient_response(record: dict[str, Any]) -> dict[str, Any]:
+    body = {**PATIENT_DEFAULTS, **record}
+    body["tags"] = [{**TAG_DEFAULTS, **tag} for tag in body.get("tags") or []]
+    return body
+
+
+# -- creating ---------------------------------------------------------------------------------
+def plan_attachments(
+    parts: Sequence[FilePart], names: Sequence[str | None], external_ids: Sequence[str | None]
+) -> list[NewAttachment]:
+    planned = []
+    for part, name, external_id in zip(parts, names, external_ids, strict=True):
+        filename = uploads.safe_filename(part.filename)
+        planned.append(NewAttachment(part, filename, uploads.content_type_of(part, filename),
+                                     name or filename, external_id))
+    return planned
+
+
+def object_key(tenant: str, patient_id: str, attachment_id: str, filename: str) -> str:
+    return f"{tenant}/{patient_id}/{attachment_id}/{uploads.key_segment(filename)}"
+
+
+def create_attachments(
+    sandbox: Sandbox, tenant: str, patient_id: str, note_id: str | None, planned: Sequence[NewAttachment]
+) -> list[dict[str, Any]]:
+    """Store every file (and thumbnail) and then the records, all or nothing.
+
+    Raises: whatever the object store raises; objects already written by this call are removed first.
+    """
+    objects = sandbox.storage.objects
+    now = sandbox.clock.now()
+    written: list[str] = []
+    records: list[dict[str, Any]] = []
+    try:
+        for item in planned:
+            attachment_id = sandbox.ids.uuid4()
+            key = object_key(tenant, patient_id, attachment_id, item.filename)
+            thumbnail = uploads.make_thumbnail(item.part.body, item.content_type)
+            objects.put(BUCKET, key, item.part.body, content_type=item.content_type, uploaded_at=now)
+            written.append(key)
+            thumbnail_key = None
+            if thumbnail is not None:
+                thumbnail_key = f"{tenant}/{patient_id}/{attachment_id}/thumbnail.{thumbnail.extension}"
+                objects.put(BUCKET, thumbnail_key, thumbnail.body, content_type=thumbnail.content_type,
+                            uploaded_at=now)
+                written.append(thumbnail_key)
+            records.append({
+                "id": attachment_id, "patientId": patient_id, "noteId": note_id, "name": item.name,
+                "originalFilename": item.filename, "externalId": item.external_id,
+                "contentType": item.content_type, "size": item.part.body.size, "objectKey": key,
+                "thumbnailKey": thumbnail_key, "createdAt": now, "annotations": [], "tags": [],
+            })
+    except Exception:
+        for key in written:
+            objects.delete(BUCKET, key)
+        raise
+    with sandbox.store.transaction() as store:
+        for record in records:
+            store.put(VENDOR, tenant, "attachment", record["id"], record)
+    return records
+
+
+# -- reading ----------------------------------------------------------------------------------
+def attachments_for_note(sandbox: Sandbox, tenant: str, note_id: str, patient_id: str | None) -> list[dict]:
+    """The note's attachments in upload order (optionally only ``patient_id``'s)."""
+    return sandbox.store.list(VENDOR, tenant, "attachment", lambda r: r["noteId"] == note_id and (
+        patient_id is None or r["patientId"] == patient_id))
+
+
+@dataclass(frozen=True)
+class DayPage:
+    day: date
+    records: list[dict[str, Any]]
+    next_date: date | None
+
+
+def day_page(
+    sandbox: Sandbox, tenant: str, zone: ZoneInfo, cursor: date | None, patient_id: str | None
+) -> DayPage:
+    """The latest local day (in ``zone``) on or before ``cursor`` that has attachments, newest first.
+
+    ``next_date`` is the previous local day with attachments (the cursor for the next page), or None.
+    With nothing to show, the page is the cursor (default: today in ``zone``) with no data.
+    """
+    records = sandbox.store.list(
+        VENDOR, tenant, "attachment", lambda r: patient_id is None or r["patientId"] == patient_id)
+    by_day: dict[date, list[tuple[int, dict[str, Any]]]] = {}
+    for position, record in enumerate(records):
+        by_day.setdefault(record["createdAt"].astimezone(zone).date(), []).append((position, record))
+    days = sorted((day for day in by_day if cursor is None or day <= cursor), reverse=True)
+    if not days:
+        return DayPage(cursor or sandbox.clock.now().astimezone(zone).date(), [], None)
+    # Newest first; one upload's files share an instant and keep their upload order.
+    ordered = sorted(by_day[days[0]], key=lambda item: (-item[1]["createdAt"].timestamp(), item[0]))
+    return DayPage(days[0], [record for _, record in ordered], days[1] if len(days) > 1 else None)
+
+
+def link_to_note(sandbox: Sandbox, tenant: str, note_id: str, attachment_ids: Sequence[str]) -> list[dict]:
+    """Point every attachment at the note (all or nothing); returns them in request order, deduplicated.
+
+    Raises: NoteNotFound; AttachmentNotFound naming the first unknown id; BadRequest when an
+    attachment belongs to another patient than the note.
+    """
+    with sandbox.store.transaction() as store:
+        note = get_note(sandbox, tenant, note_id)
+        found = []
+        for attachment_id in dict.fromkeys(attachment_ids):
+            record = store.get(VENDOR, tenant, "attachment", attachment_id)
+            if record is None:
+                raise AttachmentNotFound(f"Attachment not found: {attachment_id}")
+            if record["patientId"] != note["patientId"]:
+                raise BadRequest(
+                    f"Attachment {attachment_id} does not belong to the patient of note {note_id}")
+            found.append(record)
+        for record in found:
+            record["noteId"] = note_id
+            store.put(VENDOR, tenant, "attachment", record["id"], record)
+        return found
+
+
+# -- response shape ----------------------------------------------------------------------------
+def attachment_response(
+    sandbox: Sandbox, tenant: str, record: dict[str, Any], base_url: str, lifetime: float
+) -> dict[str, Any]:
+    """``NoteAttachmentResponse``: the record, its patient, note, provider and fresh signed URLs."""
+    store = sandbox.store
+    note = store.get(VENDOR, tenant, "note", record["noteId"]) if record["noteId"] else None
+    provider_id = note.get("providerId") if note else None
+    provider = store.get(VENDOR, tenant, "provider", provider_id) if provider_id else None
+    patient = store.get(VENDOR, tenant, "patient", record["patientId"]) or {"id": record["patientId"]}
+    thumbnail = record["thumbnailKey"]
+    return {
+        "id": record["id"],
+        "gcsPath": f"gs://{BUCKET}/{record['objectKey']}",
+        "originalFilename": record["originalFilename"],
+        "signedUrl": _signed_url(sandbox, record["objectKey"], base_url, lifetime),
+        "name": record["name"],
+        "createdDate": iso_z(record["createdAt"]),
+        "noteId": record["noteId"],
+        "thumbnailSignedUrl": _signed_url(sandbox, thumbnail, base_url, lifetime) if thumbnail else None,
+        "annotations": list(record["annotations"]),
+        "externalId": record["externalId"],
+        "patient": patient_response(patient),
+        "note": {"id": note["id"], "createdDate": note["createdDate"]} if note else None,
+        "provider": {key: provider.get(key) for key in PROVIDER_KEYS} if provider else None,
+        "tags": list(record["tags"]),
+    }
+
+
+def _signed_url(sandbox: Sandbox, key: str, base_url: str, lifetime: float) -> str:
+    return sandbox.storage.download_url(base_url, BUCKET, key, expires_in=lifetime).url

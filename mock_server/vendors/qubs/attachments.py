@@ -1,0 +1,219 @@
+"""Report attachments: metadata records, presigned upload (PUT) and download (GET) URLs.
+
+An attachment exists as soon as its upload URL is issued; its content is whatever object the
+single PUT stored at its key. Status is computed on read from the object store (no callbacks):
+``available`` once the object exists, ``expired`` when the upload URL lapsed first, else ``pending``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from mock_server.core.clock import iso_z
+from mock_server.core.sandbox import Sandbox
+from mock_server.storage.s3 import ObjectInfo
+from mock_server.vendors.qubs.errors import BadRequest, NotFound
+from mock_server.vendors.qubs.models import VENDOR, appointment, pending_appointment
+
+BUCKET = "qubs-report-attachments"
+MAX_UPLOAD_BYTES = 2_097_152
+UPLOAD_URL_TTL = 900
+URL_TTL_DEFAULT, URL_TTL_MIN, URL_TTL_MAX = 900, 60, 3600
+DISPOSITIONS = ("inline", "attachment")
+DEFAULT_CATEGORY = "report"
+FALLBACK_EXTENSIONS = {"application/pdf": ".pdf", "application/dicom": ".dcm"}
+_SEPARATORS = re.compile(r"[/\\]")
+_UNSAFE_IN_QUOTES = re.compile(r'[^\x20-\x7e]|["\\]')
+
+
+@dataclass(frozen=True)
+class Attachment:
+    domain: str
+    appointment_id: str
+    guid: str
+    file_name: str
+    category: str
+    content_type: str | None
+    key: str
+    added_at: str
+    added_by: dict[str, str]
+    upload_expires_at: str | None
+    bucket: str = BUCKET
+
+
+def clean_file_name(raw: str) -> str:
+    """The last path segment (``/`` or ``\\``) without NUL or control characters; may be ``""``."""
+    name = _SEPARATORS.split(raw)[-1]
+    name = "".join(ch for ch in name if ch >= " " and ch != "\x7f").strip()
+    return "" if name in {".", ".."} else name
+
+
+def fallback_name(guid: str, content_type: str | None) -> str:
+    return f"attachment-{guid[:8]}{FALLBACK_EXTENSIONS.get(content_type or '', '.bin')}"
+
+
+def object_key(domain: str, appointment_id: str, guid: str, file_name: str) -> str:
+    return f"{domain}/{appointment_id}/{guid}/{file_name}"
+
+
+def create_upload_urls(
+    sandbox: Sandbox,
+    user: dict[str, str],
+    domain: str,
+    appointment_id: str,
+    items: list[dict[str, Any]],
+    base_url: str,
+    lifetime: float,
+) -> dict[str, Any]:
+    """One attachment record and presigned PUT URL per item; records are stored only once all are made.
+
+    Raises: NotFound when the appointment is unknown in ``domain`` or not in PENDING REPORTING.
+    """
+    pending_appointment(sandbox, domain, appointment_id)
+    added_at = iso_z(sandbox.clock.now())
+    records: list[Attachment] = []
+    response_items: list[dict[str, Any]] = []
+    for item in items:
+        guid = sandbox.ids.uuid4()
+        content_type = item.get("contentType")
+        file_name = clean_file_name(item["fileName"]) or fallback_name(guid, content_type)
+        key = object_key(domain, appointment_id, guid, file_name)
+        issued = sandbox.storage.presign_put(
+            base_url,
+            BUCKET,
+            key,
+            expires_in=lifetime,
+            content_type=content_type,
+            max_bytes=MAX_UPLOAD_BYTES,
+            single_use=True,
+        )
+        expires = iso_z(issued.expires_at)
+        record = Attachment(
+            domain,
+            appointment_id,
+            guid,
+            file_name,
+            item.get("category") or DEFAULT_CATEGORY,
+            content_type,
+            key,
+            added_at,
+            user,
+            expires,
+        )
+        records.append(record)
+        response_items.append(
+            {
+                "guid": guid,
+                "fileName": file_name,
+                "category": record.category,
+                "uploadUrl": issued.url,
+                "uploadUrlExpiresAtUtc": expires,
+            }
+        )
+    for record in records:
+        sandbox.store.put(VENDOR, domain, "attachment", record.guid, record)
+    return {"items": response_items}
+
+
+def for_appointment(sandbox: Sandbox, domain: str, appointment_id: str, *, pending: bool) -> list[Attachment]:
+    """The appointment's attachments, oldest first. Raises: NotFound (see ``pending_appointment``)."""
+    (pending_appointment if pending else appointment)(sandbox, domain, appointment_id)
+    return sandbox.store.list(
+        VENDOR, domain, "attachment", where=lambda a: a.appointment_id == appointment_id
+    )
+
+
+def get(sandbox: Sandbox, domain: str, appointment_id: str, guid: str) -> Attachment:
+    """Raises: NotFound when the appointment or the attachment (in that appointment) is unknown."""
+    appointment(sandbox, domain, appointment_id)
+    record = sandbox.store.get(VENDOR, domain, "attachment", guid)
+    if record is None or record.appointment_id != appointment_id:
+        raise NotFound(f"Attachment {guid} was not found for appointment {appointment_id}.")
+    return record
+
+
+def status_of(sandbox: Sandbox, record: Attachment, info: ObjectInfo | None) -> str:
+    if info is not None:
+        return "available"
+    if record.upload_expires_at is not None and sandbox.clock.expired(_epoch(record.upload_expires_at)):
+        return "expired"
+    return "pending"
+
+
+def reporting_view(sandbox: Sandbox, record: Attachment) -> dict[str, Any]:
+    """The reporting worklist's view: upload state, size and the upload deadline."""
+    info = sandbox.storage.objects.head(record.bucket, record.key)
+    return {
+        "guid": record.guid,
+        "fileName": record.file_name,
+        "category": record.category,
+        "contentType": record.content_type,
+        "status": status_of(sandbox, record, info),
+        "size": info.size if info else None,
+        "addedDateTime": record.added_at,
+        "addedBy": record.added_by,
+        "lastModifiedDateTime": iso_z(info.uploaded_at) if info else record.added_at,
+        "uploadUrlExpiresAtUtc": record.upload_expires_at,
+    }
+
+
+def read_view(
+    sandbox: Sandbox, record: Attachment, base_url: str, lifetime: float, disposition: str
+) -> dict[str, Any]:
+    """The documented attachment view; ``url`` is a presigned GET once the content exists, else null."""
+    info = sandbox.storage.objects.head(record.bucket, record.key)
+    url = expires = None
+    if info is not None:
+        issued = sandbox.storage.presign_get(
+            base_url,
+            record.bucket,
+            record.key,
+            expires_in=lifetime,
+            content_disposition=content_disposition(disposition, record.file_name),
+        )
+        url, expires = issued.url, iso_z(issued.expires_at)
+    return {
+        "guid": record.guid,
+        "category": record.category,
+        "fileName": record.file_name,
+        "addedDateTime": record.added_at,
+        "addedBy": record.added_by,
+        "lastModifiedDateTime": iso_z(info.uploaded_at) if info else record.added_at,
+        "lastModifiedBy": record.added_by,
+        "url": url,
+        "urlExpiresAtUtc": expires,
+    }
+
+
+def content_disposition(disposition: str, file_name: str) -> str:
+    """RFC 6266 value with an ASCII fallback name and the exact name as ``filename*``."""
+    fallback = _UNSAFE_IN_QUOTES.sub("_", file_name)
+    return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(file_name, safe='')}"
+
+
+def url_ttl(raw: str | None) -> int:
+    """``urlTtlSeconds`` clamped to 60..3600 (default 900). Raises: BadRequest when not an integer."""
+    if raw is None or raw == "":
+        return URL_TTL_DEFAULT
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise BadRequest(f"urlTtlSeconds: must be an integer (type); got {raw!r}.") from exc
+    return max(URL_TTL_MIN, min(URL_TTL_MAX, value))
+
+
+def disposition_of(raw: str | None) -> str:
+    """Raises: BadRequest unless ``inline`` (default) or ``attachment``."""
+    if raw is None or raw == "":
+        return "inline"
+    if raw not in DISPOSITIONS:
+        raise BadRequest(f"disposition: must be one of inline, attachment (enum); got {raw!r}.")
+    return raw
+
+
+def _epoch(text: str) -> float:
+    return datetime.fromisoformat(text).timestamp()

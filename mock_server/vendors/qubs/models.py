@@ -1,0 +1,200 @@
+"""QUBS records over ``sandbox.store``: appointments, the pending-reporting worklist, reports, comments.
+
+Records are keyed ``("qubs", <domain>, <kind>, <id>)``, so one domain never sees another's data.
+Attachments live in ``attachments.py``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from mock_server.core.clock import iso_z
+from mock_server.core.sandbox import Sandbox
+from mock_server.vendors.qubs.errors import BadRequest, NotFound
+
+VENDOR = "qubs"
+PENDING_REPORTING = "PENDING REPORTING"
+STATUS_AFTER_FINAL_REPORT = "FINALISED"
+APPOINTMENT_STATUSES = (
+    "NOT ARRIVED",
+    "ARRIVED",
+    "DID NOT ATTEND",
+    "APPPOINTMENT CANCELLED",
+    "CANCELLATION LIST",
+    "DICTATION INPROGRESS",
+    "DICTATED",
+    "TYPED",
+    "AUTHORISING",
+    "AUTHORISED",
+    "TYPING INPROGRESS",
+    PENDING_REPORTING,
+    "STUDY INPROGRESS",
+    "SECOND REVIEW",
+    "FINALISED",
+    "REVIEW TYPED",
+    "PEER REVIEW",
+    "SECOND OPINION",
+)
+PAGE_SIZE_DEFAULT, PAGE_SIZE_MIN, PAGE_SIZE_MAX = 100, 1, 500
+REPORT_TEXT_MAX_BYTES = 2_097_152
+REPORT_STATUSES = ("preliminary", "final")
+COMMENT_TYPES = ("AC", "AA", "PC", "PA")
+
+
+# -- appointments --------------------------------------------------------------------------
+def appointment(sandbox: Sandbox, domain: str, appointment_id: str) -> dict[str, Any]:
+    """Any appointment of ``domain``. Raises: NotFound."""
+    record = sandbox.store.get(VENDOR, domain, "appointment", appointment_id)
+    if record is None:
+        raise NotFound(f"Appointment {appointment_id} was not found.")
+    return record
+
+
+def pending_appointment(sandbox: Sandbox, domain: str, appointment_id: str) -> dict[str, Any]:
+    """An appointment of ``domain`` in PENDING REPORTING. Raises: NotFound (unknown or other status)."""
+    record = sandbox.store.get(VENDOR, domain, "appointment", appointment_id)
+    if record is None or record["status"] != PENDING_REPORTING:
+        raise NotFound(f"Appointment {appointment_id} was not found or is not in {PENDING_REPORTING} status.")
+    return record
+
+
+def appointment_view(record: dict[str, Any]) -> dict[str, Any]:
+    return dict(record)
+
+
+def list_pending(sandbox: Sandbox, domain: str, page_size: int, next_token: str | None) -> dict[str, Any]:
+    """One page of the domain's PENDING REPORTING appointments, ordered by appointment id.
+
+    The cursor remembers the last id served, so appointments leaving the worklist between pages
+    never make a later page skip one. Raises: BadRequest for a nextToken this server did not issue.
+    """
+    after = _decode_cursor(next_token) if next_token else None
+    pending = sorted(
+        sandbox.store.list(VENDOR, domain, "appointment", where=lambda r: r["status"] == PENDING_REPORTING),
+        key=lambda r: r["appointmentId"],
+    )
+    if after is not None:
+        pending = [r for r in pending if r["appointmentId"] > after]
+    page = pending[:page_size]
+    body: dict[str, Any] = {"items": [appointment_view(r) for r in page]}
+    if len(pending) > page_size:
+        body["nextToken"] = _encode_cursor(page[-1]["appointmentId"])
+    return body
+
+
+def _encode_cursor(last_id: str) -> str:
+    raw = json.dumps({"after": last_id}, separators=(",", ":")).encode("utf-8")
+    return base64.urlsafe_b64encode(raw).decode("ascii")
+
+
+def _decode_cursor(token: str) -> str:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
+    except (ValueError, binascii.Error, UnicodeError) as exc:
+        raise BadRequest("nextToken: is not a continuation token returned by this endpoint.") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("after"), str):
+        raise BadRequest("nextToken: is not a continuation token returned by this endpoint.")
+    return data["after"]
+
+
+def page_size(raw: str | None) -> int:
+    """Raises: BadRequest unless an integer between 1 and 500 (default 100)."""
+    if raw is None or raw == "":
+        return PAGE_SIZE_DEFAULT
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise BadRequest(f"pageSize: must be an integer (type); got {raw!r}.") from exc
+    if not PAGE_SIZE_MIN <= value <= PAGE_SIZE_MAX:
+        raise BadRequest(
+            f"pageSize: must be between {PAGE_SIZE_MIN} and {PAGE_SIZE_MAX} (range); got {value}."
+        )
+    return value
+
+
+# -- reports -------------------------------------------------------------------------------
+def submit_report(
+    sandbox: Sandbox, user: dict[str, str], domain: str, appointment_id: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    """Store (overwrite) the appointment's report; a final report takes it out of PENDING REPORTING.
+
+    Raises: NotFound (appointment unknown or not pending), BadRequest (reportText size, reportStatus).
+    """
+    text, status = body["reportText"], body["reportStatus"].lower()
+    with sandbox.store.transaction():
+        record = pending_appointment(sandbox, domain, appointment_id)
+        if status not in REPORT_STATUSES:
+            raise BadRequest(
+                f"reportStatus: must be one of preliminary, final, case-insensitive (enum); "
+                f"got {body['reportStatus']!r}."
+            )
+        size = len(text.encode("utf-8"))
+        if size > REPORT_TEXT_MAX_BYTES:
+            raise BadRequest(
+                f"reportText: must be at most {REPORT_TEXT_MAX_BYTES} bytes when UTF-8 "
+                f"encoded (maxBytes); got {size} bytes."
+            )
+        submitted = iso_z(sandbox.clock.now())
+        report = {
+            "domain": domain,
+            "appointmentId": appointment_id,
+            "reportStatus": status,
+            "reportText": text,
+            "interpretingClinicianName": body.get("interpretingClinicianName"),
+            "interpretingClinicianProviderNumber": body.get("interpretingClinicianProviderNumber"),
+            "submittedDateTime": submitted,
+            "submittedBy": user,
+        }
+        sandbox.store.put(VENDOR, domain, "report", appointment_id, report)
+        if status == "final":
+            record["status"] = STATUS_AFTER_FINAL_REPORT
+    return {
+        "domain": domain,
+        "appointmentId": appointment_id,
+        "reportStatus": status,
+        "appointmentStatus": record["status"],
+        "submittedDateTime": submitted,
+        "submittedBy": user,
+    }
+
+
+# -- comments ------------------------------------------------------------------------------
+def create_comment(
+    sandbox: Sandbox, user: dict[str, str], domain: str, appointment_id: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    """Add a comment or alert to a pending appointment.
+
+    Raises: NotFound (appointment unknown or not pending), BadRequest (commentDateTime not a date-time).
+    """
+    is_alert = bool(body.get("isAlert"))
+    comment_type = body.get("commentType") or ("AA" if is_alert else "AC")
+    pending_appointment(sandbox, domain, appointment_id)
+    now = sandbox.clock.now()
+    when = _utc_datetime(body["commentDateTime"]) if body.get("commentDateTime") else now
+    comment = {
+        "commentId": sandbox.ids.uuid4(),
+        "domain": domain,
+        "appointmentId": appointment_id,
+        "commentType": comment_type,
+        "commentText": body["commentText"],
+        "isAlert": is_alert,
+        "commentDateTime": iso_z(when),
+        "createdDateTime": iso_z(now),
+        "createdBy": user,
+    }
+    sandbox.store.put(VENDOR, domain, "comment", comment["commentId"], comment)
+    return comment
+
+
+def _utc_datetime(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError as exc:
+        raise BadRequest(f"commentDateTime: must be an ISO 8601 date-time (format); got {text!r}.") from exc
+    if value.tzinfo is None:
+        raise BadRequest(f"commentDateTime: must carry a UTC offset or Z (format); got {text!r}.")
+    return value.astimezone(UTC)

@@ -1,0 +1,215 @@
+"""QUBS routes (relative to the vendor's base URL, ``/qubs``), each a thin handler:
+parse -> auth -> validate -> models -> render.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from mock_server.core.bodies import read_json_bytes
+from mock_server.core.errors import BodyTooLarge
+from mock_server.core.sandbox import Sandbox
+from mock_server.vendors.qubs import attachments, auth, models
+from mock_server.vendors.qubs.auth import Principal
+from mock_server.vendors.qubs.errors import InvalidRequest
+from mock_server.vendors.qubs.parsing import (
+    DOCUMENT,
+    check_body,
+    idempotency_key,
+    json_body,
+    json_reply,
+    run_idempotent,
+    sandbox_of,
+)
+
+JSON_LIMIT = 256 * 1024
+REPORT_LIMIT = 16 * 1024 * 1024  # reportText may be 2 MiB of UTF-8, escaped up to 6 bytes per character
+FORM_LIMIT = 16 * 1024
+UPLOAD_KEY_TTL = 15 * 60
+REPORTING_KEY_TTL = 24 * 60 * 60
+TOKEN_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+REPORTING = "/integrations/v1/{domain}/reporting/appointments"
+APPOINTMENTS = "/integrations/v1/{domain}/appointments"
+
+
+def _target(request: Request) -> tuple[Sandbox, str, str]:
+    return sandbox_of(request), request.path_params["domain"], request.path_params["appointmentId"]
+
+
+def _principal(request: Request) -> Principal:
+    sandbox = sandbox_of(request)
+    return auth.authenticate(sandbox, request.headers.get("authorization"), request.path_params["domain"])
+
+
+async def create_token(request: Request) -> Response:
+    sandbox = sandbox_of(request)
+    try:
+        raw = await read_json_bytes(request.stream(), FORM_LIMIT)
+    except BodyTooLarge as exc:
+        raise InvalidRequest(f"The request body exceeds {FORM_LIMIT} bytes.") from exc
+    client_id, client_secret = auth.parse_token_form(
+        request.headers.get("content-type", ""), raw, request.headers.get("authorization")
+    )
+    body = auth.issue_token(sandbox, client_id, client_secret, sandbox.lifetime(request, auth.TOKEN_LIFETIME))
+    response = json_reply(body)
+    response.headers.update(TOKEN_HEADERS)
+    return response
+
+
+async def list_pending_appointments(request: Request) -> Response:
+    _principal(request)
+    size = models.page_size(request.query_params.get("pageSize"))
+    page = models.list_pending(
+        sandbox_of(request),
+        request.path_params["domain"],
+        size,
+        request.query_params.get("nextToken") or None,
+    )
+    return json_reply(page)
+
+
+async def get_pending_appointment(request: Request) -> Response:
+    _principal(request)
+    record = models.pending_appointment(
+        sandbox_of(request), request.path_params["domain"], request.path_params["appointmentId"]
+    )
+    return json_reply(models.appointment_view(record))
+
+
+async def list_reporting_attachments(request: Request) -> Response:
+    _principal(request)
+    sandbox, params = sandbox_of(request), request.path_params
+    records = attachments.for_appointment(sandbox, params["domain"], params["appointmentId"], pending=True)
+    return json_reply({"items": [attachments.reporting_view(sandbox, record) for record in records]})
+
+
+async def create_report_attachments(request: Request) -> Response:
+    sandbox, domain, appointment_id = _target(request)
+    principal = _principal(request)
+    key = idempotency_key(request)
+    body = await json_body(request, JSON_LIMIT)
+    check_body("createReportAttachments", body)
+    base_url, lifetime = sandbox.base_url(request), sandbox.lifetime(request, attachments.UPLOAD_URL_TTL)
+
+    def produce() -> Response:
+        created = attachments.create_upload_urls(
+            sandbox, principal.user_summary(), domain, appointment_id, body["items"], base_url, lifetime
+        )
+        return json_reply(created, 201)
+
+    payload = {"appointmentId": appointment_id, "body": body}
+    return run_idempotent(
+        request, "createReportAttachments", principal, domain, key, payload, UPLOAD_KEY_TTL, produce
+    )
+
+
+async def submit_report(request: Request) -> Response:
+    sandbox, domain, appointment_id = _target(request)
+    principal = _principal(request)
+    key = idempotency_key(request)
+    body = await json_body(request, REPORT_LIMIT)
+    check_body("submitReport", body)
+
+    def produce() -> Response:
+        return json_reply(
+            models.submit_report(sandbox, principal.user_summary(), domain, appointment_id, body)
+        )
+
+    payload = {"appointmentId": appointment_id, "body": body}
+    return run_idempotent(
+        request, "submitReport", principal, domain, key, payload, REPORTING_KEY_TTL, produce
+    )
+
+
+async def create_comment(request: Request) -> Response:
+    sandbox, domain, appointment_id = _target(request)
+    principal = _principal(request)
+    key = idempotency_key(request)
+    body = await json_body(request, JSON_LIMIT)
+    check_body("createComment", body)
+
+    def produce() -> Response:
+        comment = models.create_comment(sandbox, principal.user_summary(), domain, appointment_id, body)
+        return json_reply(comment, 201)
+
+    payload = {"appointmentId": appointment_id, "body": body}
+    return run_idempotent(
+        request, "createComment", principal, domain, key, payload, REPORTING_KEY_TTL, produce
+    )
+
+
+def _read_options(request: Request) -> tuple[float, str]:
+    ttl = attachments.url_ttl(request.query_params.get("urlTtlSeconds"))
+    disposition = attachments.disposition_of(request.query_params.get("disposition"))
+    return sandbox_of(request).lifetime(request, ttl), disposition
+
+
+async def list_appointment_attachments(request: Request) -> Response:
+    _principal(request)
+    sandbox, params = sandbox_of(request), request.path_params
+    lifetime, disposition = _read_options(request)
+    records = attachments.for_appointment(sandbox, params["domain"], params["appointmentId"], pending=False)
+    base_url = sandbox.base_url(request)
+    return json_reply([attachments.read_view(sandbox, r, base_url, lifetime, disposition) for r in records])
+
+
+async def get_appointment_attachment(request: Request) -> Response:
+    _principal(request)
+    sandbox, params = sandbox_of(request), request.path_params
+    lifetime, disposition = _read_options(request)
+    record = attachments.get(sandbox, params["domain"], params["appointmentId"], params["attachmentGuid"])
+    return json_reply(
+        attachments.read_view(sandbox, record, sandbox.base_url(request), lifetime, disposition)
+    )
+
+
+async def openapi(request: Request) -> Response:
+    return Response(DOCUMENT.json_bytes, media_type="application/json")
+
+
+routes = [
+    Route("/oauth2/token", create_token, methods=["POST"], name="qubs:createToken"),
+    Route(
+        f"{REPORTING}/pending",
+        list_pending_appointments,
+        methods=["GET"],
+        name="qubs:listPendingAppointments",
+    ),
+    Route(
+        REPORTING + "/{appointmentId}",
+        get_pending_appointment,
+        methods=["GET"],
+        name="qubs:getPendingAppointment",
+    ),
+    Route(
+        REPORTING + "/{appointmentId}/attachments",
+        list_reporting_attachments,
+        methods=["GET"],
+        name="qubs:listReportingAttachments",
+    ),
+    Route(
+        REPORTING + "/{appointmentId}/report/attachments",
+        create_report_attachments,
+        methods=["POST"],
+        name="qubs:createReportAttachments",
+    ),
+    Route(REPORTING + "/{appointmentId}/report", submit_report, methods=["POST"], name="qubs:submitReport"),
+    Route(
+        REPORTING + "/{appointmentId}/comments", create_comment, methods=["POST"], name="qubs:createComment"
+    ),
+    Route(
+        APPOINTMENTS + "/{appointmentId}/attachments",
+        list_appointment_attachments,
+        methods=["GET"],
+        name="qubs:listAppointmentAttachments",
+    ),
+    Route(
+        APPOINTMENTS + "/{appointmentId}/attachments/{attachmentGuid}",
+        get_appointment_attachment,
+        methods=["GET"],
+        name="qubs:getAppointmentAttachment",
+    ),
+    Route("/openapi.json", openapi, methods=["GET"], name="qubs:openapi"),
+]
