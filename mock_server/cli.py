@@ -211,6 +211,10 @@ def serve(settings: Settings) -> int:
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop_signal, lambda *_: None)
     SandboxServer(config, settings).run(sockets=[sock])
+    # Stopped: a further signal (docker or a CI runner repeating SIGTERM) must not turn this clean
+    # exit into a kill while the interpreter finalises (it resets Python-level handlers, not SIG_IGN).
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, signal.SIG_IGN)
     logs.emit(settings.log_format, "mock-server: stopped", event="stopped")
     return 0
 

@@ -160,6 +160,11 @@ class ServerProcess:
         assert self._process is not None
         if self._process.poll() is None:
             self._process.send_signal(sig)
+        return self.wait(timeout)
+
+    def wait(self, timeout: float = 30) -> int:
+        """Wait for the exit (after a signal sent with ``send_signal``) and the last output."""
+        assert self._process is not None
         code = self._process.wait(timeout)
         for reader in self._readers:
             reader.join(timeout)

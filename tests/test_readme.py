@@ -1,0 +1,36 @@
+"""The README's promises stay true: quick start, every setting, and snippets identical to the tested files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mock_server.settings import OPTIONS
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_quick_start_is_the_two_commands() -> None:
+    quick_start = README.split("## Quick start", 1)[1].split("## ", 1)[0]
+    assert "make run" in quick_start and "make test" in quick_start
+
+
+@pytest.mark.parametrize("option", OPTIONS, ids=lambda option: option.name)
+def test_every_setting_is_documented(option: object) -> None:
+    assert f"`{option.flag}`" in README and f"`{option.env}`" in README  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    ["docs/ci/github-actions.yml", "docs/ci/gitlab-ci.yml", "docs/examples/test_integration_example.py",
+     "docs/examples/conftest.py", "docker-compose.yml"],
+)
+def test_snippets_are_the_tested_files(snippet: str) -> None:
+    assert (ROOT / snippet).read_text(encoding="utf-8").rstrip() in README
+
+
+@pytest.mark.parametrize("example", sorted((ROOT / "scenarios").glob("*.yaml")), ids=lambda path: path.name)
+def test_every_example_scenario_is_listed(example: Path) -> None:
+    assert f"`{example.name}`" in README
