@@ -1,13 +1,13 @@
 """``create_app(settings)``: the whole URL map on one screen.
 
-    /__admin/...          admin API (health, reset, clock, requests, objects, fixtures, scenarios)
-    /qubs/...             QUBS integrations API          (mock_server.vendors.qubs)
-    /decoda/...           Decoda Health attachments      (mock_server.vendors.decoda)
-    /saferme/...          SaferMe Report API v4          (mock_server.vendors.saferme)
-    /candid/...           Candid Health attachments      (mock_server.vendors.candid)
-    /s3/{bucket}/{key}    embedded S3: presigned PUT/GET, POST policy form
-    /gcs/{bucket}/{key}   GCS-style signed downloads
-    /                     index of the above (and, with --root-vendor, that vendor's routes)
+/__admin/...          admin API (health, reset, clock, requests, objects, fixtures, scenarios)
+/qubs/...             QUBS integrations API          (mock_server.vendors.qubs)
+/decoda/...           Decoda Health attachments      (mock_server.vendors.decoda)
+/saferme/...          SaferMe Report API v4          (mock_server.vendors.saferme)
+/candid/...           Candid Health attachments      (mock_server.vendors.candid)
+/s3/{bucket}/{key}    embedded S3: presigned PUT/GET, POST policy form
+/gcs/{bucket}/{key}   GCS-style signed downloads
+/                     index of the above (and, with --root-vendor, that vendor's routes)
 """
 
 from __future__ import annotations
@@ -92,7 +92,9 @@ def build_sandbox(settings: Settings, vendors: dict[str, Vendor]) -> Sandbox:
     Raises: FixtureError when a fixture file is broken.
     """
     clock = Clock()
-    credentials = SigningCredentials(settings.s3_access_key_id, settings.s3_secret_access_key, settings.s3_region)
+    credentials = SigningCredentials(
+        settings.s3_access_key_id, settings.s3_secret_access_key, settings.s3_region
+    )
     sandbox = Sandbox(
         settings=settings,
         clock=clock,

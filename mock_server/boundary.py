@@ -45,7 +45,9 @@ class VendorApp:
 
     async def _render_http(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        message = exc.detail if exc.status_code != 404 else f"No route for {request.method} {request.url.path}"
+        message = (
+            exc.detail if exc.status_code != 404 else f"No route for {request.method} {request.url.path}"
+        )
         error = self.vendor.error_for_status(exc.status_code, message)
         error.headers.update(exc.headers or {})  # e.g. Allow on a 405
         return await self._render(request, error)

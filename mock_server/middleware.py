@@ -88,8 +88,13 @@ class SandboxMiddleware:
         route_name, path_params = resolve_route(self.routes, scope)
         vendor_name = route_name.split(":", 1)[0] if route_name else vendor_of_path(scope["path"], sandbox)
         operation = route_name.replace(":", ".", 1) if route_name else None
-        state.update(correlation_id=correlation_id, vendor=vendor_name, operation=operation,
-                     route_params=path_params, scenario_rule=None)
+        state.update(
+            correlation_id=correlation_id,
+            vendor=vendor_name,
+            operation=operation,
+            route_params=path_params,
+            scenario_rule=None,
+        )
         vendor = sandbox.vendors.get(vendor_name or "")
         echo_header = vendor.correlation_header if vendor else None
         outcome: dict[str, Any] = {"status": None}
@@ -119,7 +124,10 @@ class SandboxMiddleware:
         state = scope["state"]
         query = scope.get("query_string", b"").decode("latin-1")
         entry = sandbox.journal.record(
-            timestamp=sandbox.clock.now().astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            timestamp=sandbox.clock.now()
+            .astimezone(UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
             method=scope["method"],
             path=scope["path"],
             query=masked_query(parse_qsl(query, keep_blank_values=True)),

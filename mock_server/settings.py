@@ -79,10 +79,20 @@ def _option(name: str, parse: Callable[[str], object], help_text: str) -> Option
 OPTIONS: tuple[Option, ...] = (
     _option("host", str, "interface to listen on"),
     _option("port", int, "TCP port to listen on (0 picks a free one)"),
-    _option("fixtures", _paths, "fixture files or directories replacing the embedded defaults (os.pathsep-separated)"),
+    _option(
+        "fixtures",
+        _paths,
+        "fixture files or directories replacing the embedded defaults (os.pathsep-separated)",
+    ),
     _option("scenarios", _paths, "scenario files or directories to load at start (os.pathsep-separated)"),
-    _option("public_url", _optional, "base URL put into generated upload/download URLs (default: the caller's scheme and Host)"),
-    _option("root_vendor", _optional, "also serve this vendor (qubs, decoda, saferme, candid) at the root path"),
+    _option(
+        "public_url",
+        _optional,
+        "base URL put into generated upload/download URLs (default: the caller's scheme and Host)",
+    ),
+    _option(
+        "root_vendor", _optional, "also serve this vendor (qubs, decoda, saferme, candid) at the root path"
+    ),
     _option("seed", int, "seed for generated ids and tokens, for reproducible runs"),
     _option("log_format", str, "request log format: text or json"),
     _option("log_level", str, "log level: debug, info, warning, error"),
@@ -93,4 +103,3 @@ OPTIONS: tuple[Option, ...] = (
     _option("s3_secret_access_key", str, "secret key the sandbox signs storage URLs with"),
     _option("default_scenarios", _bool, "load the built-in magic-id scenario rules (true/false)"),
 )
-

@@ -63,7 +63,7 @@ _documents: dict[str, OpenApiDocument] = {}
 
 @pytest.fixture
 def validate_response(sandbox: Sandbox) -> Callable[..., Any]:
-    """``validate_response("qubs", "createReportAttachments", response)`` asserts the body matches the spec."""
+    """``validate_response("qubs", "createReportAttachments", response)``: the body matches the spec."""
 
     def check(vendor: str, operation_id: str, response: Any, media_type: str | None = None) -> Any:
         path = sandbox.vendors[vendor].openapi_path

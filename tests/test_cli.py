@@ -28,8 +28,13 @@ def test_flags_override_environment() -> None:
 
 
 def test_settings_from_env_is_pure() -> None:
-    settings = Settings.from_env({"MOCK_SERVER_SEED": "5", "MOCK_SERVER_DEFAULT_SCENARIOS": "false",
-                                  "MOCK_SERVER_FIXTURES": f"/a{os.pathsep}/b"})
+    settings = Settings.from_env(
+        {
+            "MOCK_SERVER_SEED": "5",
+            "MOCK_SERVER_DEFAULT_SCENARIOS": "false",
+            "MOCK_SERVER_FIXTURES": f"/a{os.pathsep}/b",
+        }
+    )
     assert settings.seed == 5 and settings.default_scenarios is False
     assert settings.fixtures == (Path("/a"), Path("/b"))
 
@@ -51,7 +56,9 @@ def test_serve_starts_and_answers_health(tmp_path: Path) -> None:
     """`python -m mock_server serve` on a free port: banner, then a healthy server, then a clean stop."""
     process = subprocess.Popen(
         [sys.executable, "-m", "mock_server", "serve", "--port", "0"],
-        stderr=subprocess.PIPE, text=True, env={**os.environ, "MOCK_SERVER_LOG_LEVEL": "warning"},
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "MOCK_SERVER_LOG_LEVEL": "warning"},
     )
     try:
         assert process.stderr is not None

@@ -24,8 +24,13 @@ def test_every_setting_is_documented(option: object) -> None:
 
 @pytest.mark.parametrize(
     "snippet",
-    ["docs/ci/github-actions.yml", "docs/ci/gitlab-ci.yml", "docs/examples/test_integration_example.py",
-     "docs/examples/conftest.py", "docker-compose.yml"],
+    [
+        "docs/ci/github-actions.yml",
+        "docs/ci/gitlab-ci.yml",
+        "docs/examples/test_integration_example.py",
+        "docs/examples/conftest.py",
+        "docker-compose.yml",
+    ],
 )
 def test_snippets_are_the_tested_files(snippet: str) -> None:
     assert (ROOT / snippet).read_text(encoding="utf-8").rstrip() in README

@@ -80,8 +80,14 @@ async def set_clock(request: Request) -> Response:
 
 
 JOURNAL_FILTERS = {
-    "vendor": "vendor", "operation": "operation", "method": "method", "path": "path",
-    "status": "status", "correlationId": "correlation_id", "scenario": "scenario", "limit": "limit",
+    "vendor": "vendor",
+    "operation": "operation",
+    "method": "method",
+    "path": "path",
+    "status": "status",
+    "correlationId": "correlation_id",
+    "scenario": "scenario",
+    "limit": "limit",
 }
 
 
@@ -124,7 +130,9 @@ async def get_object(request: Request) -> Response:
 
 async def fixtures(request: Request) -> Response:
     sandbox = _sandbox(request)
-    return JSONResponse({"files": [str(path) for path in sandbox.settings.fixtures], "data": sandbox.fixtures})
+    return JSONResponse(
+        {"files": [str(path) for path in sandbox.settings.fixtures], "data": sandbox.fixtures}
+    )
 
 
 async def vendors(request: Request) -> Response:
@@ -132,13 +140,15 @@ async def vendors(request: Request) -> Response:
     base = sandbox.base_url(request)
     listed = []
     for vendor in sandbox.vendors.values():
-        listed.append({
-            "name": vendor.name,
-            "title": vendor.title,
-            "baseUrls": [base + prefix for prefix in vendor.mount_table()],
-            "openapi": f"{base}{vendor.prefix}/openapi.json" if vendor.openapi_path else None,
-            "credentials": list(vendor.credentials),
-        })
+        listed.append(
+            {
+                "name": vendor.name,
+                "title": vendor.title,
+                "baseUrls": [base + prefix for prefix in vendor.mount_table()],
+                "openapi": f"{base}{vendor.prefix}/openapi.json" if vendor.openapi_path else None,
+                "credentials": list(vendor.credentials),
+            }
+        )
     return JSONResponse({"vendors": listed})
 
 

@@ -36,7 +36,9 @@ def _where(parts: Iterable[object]) -> str:
     return "/".join(str(part) for part in parts) or "(top level)"
 
 
-def load_fixtures(paths: Iterable[Path], schemas: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+def load_fixtures(
+    paths: Iterable[Path], schemas: Mapping[str, Mapping[str, Any]]
+) -> dict[str, dict[str, Any]]:
     """Read, validate and merge fixture files.
 
     Raises: FixtureError naming the file, the path inside it and the reason.

@@ -79,7 +79,9 @@ class OpenApiDocument:
     ) -> Draft202012Validator | None:
         _, _, operation = self.operations[operation_id]
         responses = operation.get("responses", {})
-        response = responses.get(str(status)) or responses.get(f"{str(status)[0]}XX") or responses.get("default")
+        response = (
+            responses.get(str(status)) or responses.get(f"{str(status)[0]}XX") or responses.get("default")
+        )
         if response is None:
             raise KeyError(f"{operation_id} documents no {status} response")
         response = self.resolve(response)

@@ -1,7 +1,7 @@
 """The ``Sandbox``: every piece of state one app owns, reset in one call.
 
-``app.build_sandbox`` makes one and ``create_app`` keeps it at ``app.state.sandbox``. Nothing lives at module level,
-so two apps in one process (as in the tests) share nothing, moto state included.
+``app.build_sandbox`` makes one; ``create_app`` keeps it at ``app.state.sandbox``. Nothing lives at
+module level, so two apps in one process (as in the tests) share nothing, moto state included.
 """
 
 from __future__ import annotations

@@ -63,8 +63,12 @@ def _verify_query_auth(request: Request, method: str) -> sigv4.VerifiedPresign:
         raise AccessDenied()
     grant = sandbox.storage.grant_for(params.get("X-Amz-Signature", ""))
     return sigv4.verify_presigned(
-        method=method, path=_raw_path(request), query_string=_query(request), headers=request.headers,
-        now=sandbox.clock.now(), credentials=sandbox.storage.known_credentials,
+        method=method,
+        path=_raw_path(request),
+        query_string=_query(request),
+        headers=request.headers,
+        now=sandbox.clock.now(),
+        credentials=sandbox.storage.known_credentials,
         signed_host=grant.host if grant else None,
     )
 
@@ -83,7 +87,10 @@ async def put_object(request: Request) -> Response:
     try:
         body = await read_capped(request.stream(), cap, declared)
         info = storage.objects.put(
-            bucket, key, body, content_type=request.headers.get("content-type"),
+            bucket,
+            key,
+            body,
+            content_type=request.headers.get("content-type"),
             uploaded_at=sandbox.clock.now(),
         )
         succeeded = True
@@ -104,8 +111,11 @@ async def get_object(request: Request) -> Response:
 async def download_object(request: Request) -> Response:
     sandbox = _sandbox(request)
     signed_urls.verify_download_url(
-        method=request.method, path=_raw_path(request), query_string=_query(request),
-        host=request.headers.get("host", ""), now=sandbox.clock.now(),
+        method=request.method,
+        path=_raw_path(request),
+        query_string=_query(request),
+        host=request.headers.get("host", ""),
+        now=sandbox.clock.now(),
         credentials=sandbox.storage.known_credentials,
     )
     return _object_response(request)
@@ -159,16 +169,21 @@ class _PolicyCheck:
 
     def verify(self, form: MultipartForm, file_name: str | None) -> post_policy.PostPolicyGrant:
         self.grant = post_policy.verify_post_fields(
-            bucket=self.bucket, fields=form.fields, file_name=file_name, now=self.sandbox.clock.now(),
-            credentials=self.sandbox.storage.known_credentials, region=self.sandbox.settings.s3_region,
+            bucket=self.bucket,
+            fields=form.fields,
+            file_name=file_name,
+            now=self.sandbox.clock.now(),
+            credentials=self.sandbox.storage.known_credentials,
+            region=self.sandbox.settings.s3_region,
             fields_bytes=form.bytes_before_first_file,
         )
         return self.grant
 
     def before_file(self, form: MultipartForm, name: str, file_name: str, _type: str | None) -> int | None:
         if name.lower() != "file":
-            raise InvalidArgument("POST requires exactly one file upload per request.", ArgumentName="file",
-                                  ArgumentValue="0")
+            raise InvalidArgument(
+                "POST requires exactly one file upload per request.", ArgumentName="file", ArgumentValue="0"
+            )
         _require_bucket(self.sandbox, self.bucket)
         return self.verify(form, file_name).max_size
 
@@ -217,8 +232,12 @@ def render_error(request: Request, exc: SandboxError) -> Response:
     request_id = getattr(request.state, "correlation_id", "") or "0"
     host_id = _sandbox(request).ids.token(56) if hasattr(request.app.state, "sandbox") else ""
     headers = {"x-amz-request-id": request_id, "x-amz-id-2": host_id, **error.headers}
-    return Response(error.to_xml(request_id, host_id), status_code=error.status, headers=headers,
-                    media_type="application/xml")
+    return Response(
+        error.to_xml(request_id, host_id),
+        status_code=error.status,
+        headers=headers,
+        media_type="application/xml",
+    )
 
 
 def error_for_status(status: int, message: str | None) -> S3Error:

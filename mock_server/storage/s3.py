@@ -89,7 +89,7 @@ class ObjectStore:
 
         Raises: NoSuchBucket when the bucket was never created.
         """
-        etag = f"\"{body.md5}\""
+        etag = f'"{body.md5}"'
         with self._lock:
             if bucket not in self._buckets:
                 raise NoSuchBucket(BucketName=bucket)
@@ -98,8 +98,14 @@ class ObjectStore:
             _adopt_body(fake, body)
             fake.set_metadata({"Content-Type": content_type or "binary/octet-stream"})
             info = ObjectInfo(
-                bucket, key, body.size, content_type or "binary/octet-stream", etag, body.sha256,
-                uploaded_at, dict(metadata or {}),
+                bucket,
+                key,
+                body.size,
+                content_type or "binary/octet-stream",
+                etag,
+                body.sha256,
+                uploaded_at,
+                dict(metadata or {}),
             )
             self._index[(bucket, key)] = info
         return info

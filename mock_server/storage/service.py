@@ -86,8 +86,13 @@ class Storage:
         signed_at, expires = self._signing_time(expires_in)
         headers = {"content-type": content_type} if content_type else None
         url = sigv4.presign_url(
-            method="PUT", base_url=base_url, path=object_path(STORAGE_PREFIX, bucket, key),
-            credentials=self.credentials, now=signed_at, expires_in=expires, signed_headers=headers,
+            method="PUT",
+            base_url=base_url,
+            path=object_path(STORAGE_PREFIX, bucket, key),
+            credentials=self.credentials,
+            now=signed_at,
+            expires_in=expires,
+            signed_headers=headers,
         )
         signature = url.rsplit("X-Amz-Signature=", 1)[1].split("&", 1)[0]
         with self._lock:
@@ -95,14 +100,25 @@ class Storage:
         return IssuedUrl(url, signed_at + timedelta(seconds=expires))
 
     def presign_get(
-        self, base_url: str, bucket: str, key: str, *, expires_in: float, content_disposition: str | None = None
+        self,
+        base_url: str,
+        bucket: str,
+        key: str,
+        *,
+        expires_in: float,
+        content_disposition: str | None = None,
     ) -> IssuedUrl:
         """A presigned GET; ``content_disposition`` is signed in as ``response-content-disposition``."""
         signed_at, expires = self._signing_time(expires_in)
         query = {"response-content-disposition": content_disposition} if content_disposition else None
         url = sigv4.presign_url(
-            method="GET", base_url=base_url, path=object_path(STORAGE_PREFIX, bucket, key),
-            credentials=self.credentials, now=signed_at, expires_in=expires, query=query,
+            method="GET",
+            base_url=base_url,
+            path=object_path(STORAGE_PREFIX, bucket, key),
+            credentials=self.credentials,
+            now=signed_at,
+            expires_in=expires,
+            query=query,
         )
         return IssuedUrl(url, signed_at + timedelta(seconds=expires))
 
@@ -112,7 +128,11 @@ class Storage:
         """POST policy for ``bucket``: ``(url, fields, expires_at)``; ``options`` go to ``presign_post``."""
         signed_at, expires = self._signing_time(expires_in)
         fields = post_policy.presign_post(
-            bucket=bucket, key=key, credentials=self.credentials, now=signed_at, expires_in=expires,
+            bucket=bucket,
+            key=key,
+            credentials=self.credentials,
+            now=signed_at,
+            expires_in=expires,
             **options,  # type: ignore[arg-type]
         )
         return f"{base_url}{STORAGE_PREFIX}/{bucket}", fields, signed_at + timedelta(seconds=expires)
@@ -120,8 +140,11 @@ class Storage:
     def download_url(self, base_url: str, bucket: str, key: str, *, expires_in: float) -> IssuedUrl:
         signed_at, expires = self._signing_time(expires_in)
         url = signed_urls.sign_download_url(
-            base_url=base_url, path=object_path(DOWNLOAD_PREFIX, bucket, key),
-            credentials=self.credentials, now=signed_at, expires_in=expires,
+            base_url=base_url,
+            path=object_path(DOWNLOAD_PREFIX, bucket, key),
+            credentials=self.credentials,
+            now=signed_at,
+            expires_in=expires,
         )
         return IssuedUrl(url, signed_at + timedelta(seconds=expires))
 

@@ -15,15 +15,21 @@ def test_health(client: TestClient) -> None:
 
 def test_clock_set_freeze_advance_unfreeze(client: TestClient) -> None:
     frozen = client.post("/__admin/clock", json={"freeze": "2026-11-24T10:00:00Z"}).json()
-    assert frozen == {"now": "2026-11-24T10:00:00Z", "epoch": 1795514400.0, "offsetSeconds": frozen["offsetSeconds"],
-                      "frozen": True}
+    assert frozen == {
+        "now": "2026-11-24T10:00:00Z",
+        "epoch": 1795514400.0,
+        "offsetSeconds": frozen["offsetSeconds"],
+        "frozen": True,
+    }
     assert client.post("/__admin/clock", json={"advance": 901}).json()["now"] == "2026-11-24T10:15:01Z"
     assert client.get("/__admin/clock").json()["now"] == "2026-11-24T10:15:01Z"
     assert client.post("/__admin/clock", json={"unfreeze": True}).json()["frozen"] is False
 
 
 @pytest.mark.parametrize(
-    "body", [{"advance": "soon"}, {"set": "yesterday"}, {"warp": 1}, [1]], ids=["advance", "set", "unknown", "list"]
+    "body",
+    [{"advance": "soon"}, {"set": "yesterday"}, {"warp": 1}, [1]],
+    ids=["advance", "set", "unknown", "list"],
 )
 def test_clock_rejects_bad_requests(client: TestClient, body: object) -> None:
     response = client.post("/__admin/clock", json=body)
@@ -46,7 +52,12 @@ def test_journal_records_and_filters(client: TestClient) -> None:
     assert len(entries) == 1
     entry = entries[0]
     assert (entry["method"], entry["path"], entry["status"], entry["operation"], entry["vendor"]) == (
-        "GET", "/__admin/clock", 200, "admin.getClock", "admin")
+        "GET",
+        "/__admin/clock",
+        200,
+        "admin.getClock",
+        "admin",
+    )
     assert entry["durationMs"] >= 0 and entry["timestamp"].endswith("Z")
     assert client.get("/__admin/requests", params={"status": "x"}).status_code == 400
     assert client.delete("/__admin/requests").status_code == 200

@@ -21,7 +21,9 @@ async def _stream(chunks: Iterable[bytes]) -> AsyncIterator[bytes]:
 def _multipart(parts: list[tuple[str, str | None, bytes]]) -> bytes:
     out = b""
     for name, filename, value in parts:
-        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename is not None else "")
+        disposition = f'form-data; name="{name}"' + (
+            f'; filename="{filename}"' if filename is not None else ""
+        )
         out += f"--{BOUNDARY}\r\nContent-Disposition: {disposition}\r\n".encode()
         if filename is not None:
             out += b"Content-Type: application/pdf\r\n"
@@ -33,9 +35,9 @@ def _chunks(data: bytes, size: int = 7) -> list[bytes]:
     return [data[i : i + size] for i in range(0, len(data), size)]
 
 
-def parse(data: bytes, limits: Limits = Limits(), hook=None) -> MultipartForm:  # type: ignore[no-untyped-def]
+def parse(data: bytes, limits: Limits | None = None, hook=None) -> MultipartForm:  # type: ignore[no-untyped-def]
     content_type = f"multipart/form-data; boundary={BOUNDARY}"
-    return asyncio.run(parse_multipart(_stream(_chunks(data)), content_type, limits, hook))
+    return asyncio.run(parse_multipart(_stream(_chunks(data)), content_type, limits or Limits(), hook))
 
 
 def test_read_capped_hashes_and_counts() -> None:
@@ -74,7 +76,9 @@ def test_short_body_is_malformed() -> None:
 
 
 def test_fields_and_files_in_order() -> None:
-    data = _multipart([("patient_id", None, b"p1"), ("attachments", "a.pdf", b"%PDF-1"), ("names", None, b"x")])
+    data = _multipart(
+        [("patient_id", None, b"p1"), ("attachments", "a.pdf", b"%PDF-1"), ("names", None, b"x")]
+    )
     form = parse(data)
     assert form.fields == [("patient_id", "p1"), ("names", "x")]
     assert [(f.name, f.filename, f.content_type, f.body.read()) for f in form.files] == [

@@ -4,8 +4,17 @@ from mock_server.core.journal import Journal, mask, masked_headers, masked_query
 
 
 def _entry(journal: Journal, **overrides: object) -> None:
-    fields = dict(timestamp="t", method="GET", path="/qubs/x", query={}, headers={}, vendor="qubs",
-                  operation="qubs.op", correlationId="c1", status=200)
+    fields = dict(
+        timestamp="t",
+        method="GET",
+        path="/qubs/x",
+        query={},
+        headers={},
+        vendor="qubs",
+        operation="qubs.op",
+        correlationId="c1",
+        status=200,
+    )
     fields.update(overrides)
     journal.record(**fields)
 
@@ -28,7 +37,9 @@ def test_ring_buffer_keeps_the_newest() -> None:
 
 
 def test_secrets_are_masked() -> None:
-    headers = masked_headers({"authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.secret.value", "api-key": "k-123"})
+    headers = masked_headers(
+        {"authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.secret.value", "api-key": "k-123"}
+    )
     assert headers["authorization"].startswith("Bearer ***") and "secret" not in headers["authorization"]
     assert headers["api-key"] == "***"
     query = masked_query([("X-Amz-Signature", "a" * 64), ("content_type", "image/png")])

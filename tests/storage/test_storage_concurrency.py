@@ -15,7 +15,9 @@ BUCKET = "sandbox-uploads"
 
 def test_hundred_concurrent_uploads_lose_nothing(live: LiveServer) -> None:
     payloads = {f"concurrent/{number:03d}.bin": os.urandom(32 * 1024 + number) for number in range(100)}
-    urls = {key: live.sandbox.storage.presign_put(live.url, BUCKET, key, expires_in=300).url for key in payloads}
+    urls = {
+        key: live.sandbox.storage.presign_put(live.url, BUCKET, key, expires_in=300).url for key in payloads
+    }
 
     def upload(key: str) -> int:
         with requests.Session() as session:

@@ -29,7 +29,7 @@ def presign(sandbox: Sandbox, key: str = "docs/report.pdf", **options: object) -
 
 
 def path_of(url: str) -> str:
-    return url[len(BASE):]
+    return url[len(BASE) :]
 
 
 class TestPresignedPut:
@@ -57,7 +57,11 @@ class TestPresignedPut:
         sandbox.clock.advance(901)
         response = client.put(path_of(url), content=b"x")
         error = s3_error(response)
-        assert (response.status_code, error["Code"], error["Message"]) == (403, "AccessDenied", "Request has expired")
+        assert (response.status_code, error["Code"], error["Message"]) == (
+            403,
+            "AccessDenied",
+            "Request has expired",
+        )
         assert error["X-Amz-Expires"] == "900" and error["Expires"] and error["ServerTime"]
 
     def test_issued_already_expired(self, client: TestClient, sandbox: Sandbox) -> None:
@@ -85,7 +89,9 @@ class TestPresignedPut:
         assert again.status_code == 403 and "already been used" in s3_error(again)["Message"]
         assert sandbox.storage.objects.read(BUCKET, "docs/report.pdf") == b"first"
 
-    def test_failed_upload_does_not_consume_a_single_use_url(self, client: TestClient, sandbox: Sandbox) -> None:
+    def test_failed_upload_does_not_consume_a_single_use_url(
+        self, client: TestClient, sandbox: Sandbox
+    ) -> None:
         url = presign(sandbox, single_use=True, max_bytes=3)
         assert client.put(path_of(url), content=b"toolong").status_code == 400
         assert client.put(path_of(url), content=b"ok").status_code == 200
@@ -122,12 +128,12 @@ class TestPresignedGet:
         sandbox.clock.advance(61)
         assert s3_error(client.get(path_of(url)))["Message"] == "Request has expired"
 
-
     def test_signed_content_disposition(self, client: TestClient, sandbox: Sandbox) -> None:
         client.put(path_of(presign(sandbox)), content=b"pdf")
         disposition = 'attachment; filename="report.pdf"'
-        url = sandbox.storage.presign_get(BASE, BUCKET, "docs/report.pdf", expires_in=60,
-                                          content_disposition=disposition).url
+        url = sandbox.storage.presign_get(
+            BASE, BUCKET, "docs/report.pdf", expires_in=60, content_disposition=disposition
+        ).url
         assert client.get(path_of(url)).headers["content-disposition"] == disposition
         edited = path_of(url).replace("attachment", "inline")
         assert s3_error(client.get(edited))["Code"] == "SignatureDoesNotMatch"
@@ -140,7 +146,10 @@ class TestSignedDownload:
         assert "X-Goog-Signature=" in url
         response = client.get(path_of(url))
         assert (response.status_code, response.content, response.headers["content-type"]) == (
-            200, b"gcs", "text/plain")
+            200,
+            b"gcs",
+            "text/plain",
+        )
         tampered = client.get(path_of(url).replace("report.pdf", "other.pdf"))
         assert (tampered.status_code, s3_error(tampered)["Code"]) == (403, "SignatureDoesNotMatch")
         sandbox.clock.advance(61)
@@ -156,13 +165,18 @@ class TestPostPolicy:
     @pytest.fixture
     def policy(self, sandbox: Sandbox) -> tuple[str, dict[str, str]]:
         url, fields, _ = sandbox.storage.presign_post(
-            BASE, BUCKET, "async_uploads/abc", expires_in=3600, key_starts_with=True,
+            BASE,
+            BUCKET,
+            "async_uploads/abc",
+            expires_in=3600,
+            key_starts_with=True,
             fields={"success_action_status": "201", "Content-Type": "image/png"},
         )
         return url, fields
 
-    def test_upload_with_filename_variable(self, client: TestClient, sandbox: Sandbox,
-                                           policy: tuple[str, dict[str, str]]) -> None:
+    def test_upload_with_filename_variable(
+        self, client: TestClient, sandbox: Sandbox, policy: tuple[str, dict[str, str]]
+    ) -> None:
         url, fields = policy
         response = client.post(path_of(url), **_form({**fields, "key": "async_uploads/abc/${filename}"}))
         assert response.status_code == 201, response.text
@@ -172,21 +186,30 @@ class TestPostPolicy:
         assert root.findtext("Location").endswith("/s3/sandbox-uploads/async_uploads%2Fabc%2Fpicture.png")
         assert sandbox.storage.objects.read(BUCKET, "async_uploads/abc/picture.png") == b"\x89PNG"
 
-    def test_expired_policy(self, client: TestClient, sandbox: Sandbox, policy: tuple[str, dict[str, str]]) -> None:
+    def test_expired_policy(
+        self, client: TestClient, sandbox: Sandbox, policy: tuple[str, dict[str, str]]
+    ) -> None:
         url, fields = policy
         sandbox.clock.advance(3601)
         response = client.post(path_of(url), **_form(fields))
         assert (response.status_code, s3_error(response)["Message"]) == (
-            403, "Invalid according to Policy: Policy expired.")
+            403,
+            "Invalid according to Policy: Policy expired.",
+        )
 
     def test_extra_field_is_refused(self, client: TestClient, policy: tuple[str, dict[str, str]]) -> None:
         url, fields = policy
         response = client.post(path_of(url), **_form({**fields, "x-amz-meta-note": "hi"}))
-        assert s3_error(response)["Message"] == "Invalid according to Policy: Extra input fields: x-amz-meta-note"
+        assert (
+            s3_error(response)["Message"]
+            == "Invalid according to Policy: Extra input fields: x-amz-meta-note"
+        )
 
     def test_not_multipart(self, client: TestClient, policy: tuple[str, dict[str, str]]) -> None:
         url, _ = policy
-        response = client.post(path_of(url), content=b"key=x", headers={"Content-Type": "application/x-www-form-urlencoded"})
+        response = client.post(
+            path_of(url), content=b"key=x", headers={"Content-Type": "application/x-www-form-urlencoded"}
+        )
         error = s3_error(response)
         assert (response.status_code, error["Code"]) == (412, "PreconditionFailed")
 

@@ -74,8 +74,10 @@ def test_post_policy_range_is_enforced_while_streaming(live: LiveServer, traced:
         boundary = "sandboxbound"
         for name, value in fields.items():
             yield f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-        yield (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="f.bin"\r\n'
-               "Content-Type: application/octet-stream\r\n\r\n").encode()
+        yield (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="f.bin"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
         for _ in range(160):  # 10 MB in 64 KB pieces
             yield b"z" * 65536
         yield f"\r\n--{boundary}--\r\n".encode()
@@ -83,8 +85,12 @@ def test_post_policy_range_is_enforced_while_streaming(live: LiveServer, traced:
     tracemalloc.reset_peak()
     baseline, _ = tracemalloc.get_traced_memory()
     try:
-        response = requests.post(url, data=body(), timeout=30,
-                                 headers={"Content-Type": "multipart/form-data; boundary=sandboxbound"})
+        response = requests.post(
+            url,
+            data=body(),
+            timeout=30,
+            headers={"Content-Type": "multipart/form-data; boundary=sandboxbound"},
+        )
         status, code = response.status_code, ET.fromstring(response.content).findtext("Code")
     except requests.ConnectionError:
         status, code = 400, "EntityTooLarge"  # the server answered and closed while we were still sending
