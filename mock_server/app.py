@@ -87,7 +87,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
 
 def build_sandbox(settings: Settings, vendors: dict[str, Vendor]) -> Sandbox:
-    """All state of one app: core services, its own embedded S3, fixtures loaded, vendors started.
+    """All state of one app: core services, its own embedded S3 with the vendors' buckets, fixtures loaded.
 
     Raises: FixtureError when a fixture file is broken.
     """
@@ -105,10 +105,10 @@ def build_sandbox(settings: Settings, vendors: dict[str, Vendor]) -> Sandbox:
         storage=Storage(ObjectStore(settings.s3_region), credentials, clock),
         vendors=vendors,
     )
-    sandbox.load_fixtures()
     for vendor in vendors.values():
-        if vendor.on_startup is not None:
-            vendor.on_startup(sandbox)
+        for bucket in vendor.buckets:
+            sandbox.storage.objects.ensure_bucket(bucket)
+    sandbox.load_fixtures()
     _attach_scenarios(sandbox)
     return sandbox
 

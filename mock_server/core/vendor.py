@@ -33,7 +33,7 @@ class Vendor:
     openapi_path: Path | None = None
     fixtures_schema: Mapping[str, Any] | None = None
     load_fixtures: Callable[[Sandbox, Mapping[str, Any]], None] | None = None
-    on_startup: Callable[[Sandbox], None] | None = None
+    buckets: Sequence[str] = ()  # created in the embedded S3 before fixtures load
     correlation_header: str | None = None
     credentials: Sequence[str] = field(default_factory=tuple)
     # Where routes are mounted: by default all of them under ``/<name>``; a vendor whose URLs

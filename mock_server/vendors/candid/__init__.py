@@ -77,17 +77,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mock_server.core.sandbox import Sandbox
 from mock_server.core.vendor import Vendor
 from mock_server.vendors.candid.errors import error_for_status, render
 from mock_server.vendors.candid.fixtures import FIXTURES_SCHEMA, load_fixtures
 from mock_server.vendors.candid.models import BUCKET
 from mock_server.vendors.candid.routes import routes
-
-
-def on_startup(sandbox: Sandbox) -> None:
-    sandbox.storage.objects.ensure_bucket(BUCKET)
-
 
 vendor = Vendor(
     name="candid",
@@ -98,7 +92,7 @@ vendor = Vendor(
     openapi_path=Path(__file__).with_name("openapi.yaml"),
     fixtures_schema=FIXTURES_SCHEMA,
     load_fixtures=load_fixtures,
-    on_startup=on_startup,
+    buckets=(BUCKET,),
     credentials=(
         "OAuth client candid-dev-client / candid-dev-secret "
         "(organization 83a2a782-35f6-45a7-b5c3-53ca2ebe8887)",

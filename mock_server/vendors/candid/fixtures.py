@@ -259,7 +259,6 @@ def _load_attachment(
     writer.write(raw["content"].encode("utf-8"))
     body = writer.finish()
     key = object_key(org_id, attachment_id, file_name)
-    sandbox.storage.objects.ensure_bucket(BUCKET)
     sandbox.storage.objects.put(BUCKET, key, body, content_type=raw["content_type"], uploaded_at=created_at)
     created_by = _user(raw["created_by"], org_id, "") if "created_by" in raw else fallback_user
     store.put(

@@ -78,17 +78,11 @@ behaviour), and no delete/update endpoints (none is documented).
 
 from __future__ import annotations
 
-from mock_server.core.sandbox import Sandbox
 from mock_server.core.vendor import Vendor
 from mock_server.vendors.decoda.errors import error_for_status, render
 from mock_server.vendors.decoda.fixtures import FIXTURES_SCHEMA, load_fixtures
 from mock_server.vendors.decoda.models import BUCKET
 from mock_server.vendors.decoda.routes import OPENAPI_PATH, routes
-
-
-def on_startup(sandbox: Sandbox) -> None:
-    sandbox.storage.objects.ensure_bucket(BUCKET)
-
 
 vendor = Vendor(
     name="decoda",
@@ -99,7 +93,7 @@ vendor = Vendor(
     openapi_path=OPENAPI_PATH,
     fixtures_schema=FIXTURES_SCHEMA,
     load_fixtures=load_fixtures,
-    on_startup=on_startup,
+    buckets=(BUCKET,),
     credentials=(
         "API-KEY decoda-dev-key with TENANT demo (patient P1001, note N2001)",
         "API-KEY decoda-other-key with TENANT other (patient P5001, note N6001)",

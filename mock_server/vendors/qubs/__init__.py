@@ -89,17 +89,11 @@ Read side (``/appointments/{appointmentId}/attachments``)
 
 from __future__ import annotations
 
-from mock_server.core.sandbox import Sandbox
 from mock_server.core.vendor import Vendor
 from mock_server.vendors.qubs import attachments, errors
 from mock_server.vendors.qubs.fixtures import FIXTURES_SCHEMA, load_fixtures
 from mock_server.vendors.qubs.parsing import OPENAPI_PATH
 from mock_server.vendors.qubs.routes import routes
-
-
-def on_startup(sandbox: Sandbox) -> None:
-    sandbox.storage.objects.ensure_bucket(attachments.BUCKET)
-
 
 vendor = Vendor(
     name="qubs",
@@ -110,7 +104,7 @@ vendor = Vendor(
     openapi_path=OPENAPI_PATH,
     fixtures_schema=FIXTURES_SCHEMA,
     load_fixtures=load_fixtures,
-    on_startup=on_startup,
+    buckets=(attachments.BUCKET,),
     correlation_header="X-Correlation-Id",
     credentials=(
         "OAuth client qubs-dev-client / qubs-dev-secret (domain acme) at POST /qubs/oauth2/token",

@@ -114,7 +114,6 @@ def load_fixtures(sandbox: Sandbox, section: Mapping[str, Any]) -> None:
         store.put(
             VENDOR, appointment["domain"], "appointment", appointment["appointmentId"], dict(appointment)
         )
-    sandbox.storage.objects.ensure_bucket(attachments.BUCKET)
     for item in section.get("attachments", []):
         _load_attachment(sandbox, item)
 

@@ -82,17 +82,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mock_server.core.sandbox import Sandbox
 from mock_server.core.vendor import Vendor
 from mock_server.vendors.saferme.errors import error_for_status, render
 from mock_server.vendors.saferme.fixtures import FIXTURES_SCHEMA, load_fixtures
 from mock_server.vendors.saferme.models import BUCKET
 from mock_server.vendors.saferme.routes import routes
-
-
-def on_startup(sandbox: Sandbox) -> None:
-    sandbox.storage.objects.ensure_bucket(BUCKET)
-
 
 vendor = Vendor(
     name="saferme",
@@ -103,7 +97,7 @@ vendor = Vendor(
     openapi_path=Path(__file__).with_name("openapi.yaml"),
     fixtures_schema=FIXTURES_SCHEMA,
     load_fixtures=load_fixtures,
-    on_startup=on_startup,
+    buckets=(BUCKET,),
     credentials=(
         "Authorization: Token token=saferme-dev-token, X-AppId: com.thundermaps.saferme, X-TeamId: 1234, "
         "X-InstallationId: any",
