@@ -13,8 +13,6 @@
 from __future__ import annotations
 
 import importlib
-from contextlib import asynccontextmanager
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -22,7 +20,7 @@ from starlette.routing import BaseRoute, Mount
 
 from mock_server.admin.routes import index_routes
 from mock_server.admin.routes import routes as admin_routes
-from mock_server.boundary import VendorApp
+from mock_server.boundary import VendorApp, dotall
 from mock_server.core.clock import Clock
 from mock_server.core.idempotency import IdempotencyStore
 from mock_server.core.ids import Ids
@@ -66,21 +64,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes: list[BaseRoute] = [Mount("/__admin", routes=admin_routes)]
     for vendor in vendors.values():
         for prefix, vendor_routes in vendor.mount_table().items():
-            routes.append(Mount(prefix, app=VendorApp(vendor, vendor_routes)))
+            routes.append(dotall(Mount(prefix, app=VendorApp(vendor, vendor_routes))))
     routes += index_routes
     if settings.root_vendor:
         root = vendors[settings.root_vendor]
-        routes.append(Mount("", app=VendorApp(root, root.routes)))
-
-    @asynccontextmanager
-    async def lifespan(app: Starlette) -> Any:
-        yield
-        sandbox.close()
+        routes.append(dotall(Mount("", app=VendorApp(root, root.routes))))
 
     app = Starlette(
         routes=routes,
         middleware=[Middleware(SandboxMiddleware, sandbox=sandbox, routes=routes)],
-        lifespan=lifespan,
     )
     app.state.sandbox = sandbox
     return app

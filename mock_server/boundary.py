@@ -7,7 +7,9 @@ and anything uncaught becomes the vendor's 500 (logged, journaled) instead of a 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
+from typing import TypeVar
 
 from starlette.exceptions import HTTPException
 from starlette.middleware.exceptions import ExceptionMiddleware
@@ -19,7 +21,21 @@ from starlette.types import Receive, Scope, Send
 from mock_server.core.errors import SandboxError
 from mock_server.core.vendor import Vendor
 
+R = TypeVar("R", bound=BaseRoute)
+
 logger = logging.getLogger("mock_server.errors")
+
+
+def dotall(route: R) -> R:
+    """Let path parameters hold any character, newline included (Starlette's ``.`` stops at it).
+
+    Without this, ``/qubs/.../ac%0Ame/...`` would miss every vendor route and get a bare text 404
+    instead of the vendor's own error, and an S3 key with a newline could never be routed.
+    """
+    regex = getattr(route, "path_regex", None)
+    if regex is not None:
+        route.path_regex = re.compile(regex.pattern, re.DOTALL)  # type: ignore[attr-defined]
+    return route
 
 
 class VendorApp:
@@ -27,7 +43,7 @@ class VendorApp:
         self.vendor = vendor
         # A bare router (not a nested Starlette app): request.app stays the outer app, and errors
         # no handler takes reach this boundary instead of a plain-text ServerErrorMiddleware.
-        self.router = Router(routes=list(routes))
+        self.router = Router(routes=[dotall(route) for route in routes])
         self.app = ExceptionMiddleware(
             self.router, handlers={SandboxError: self._render, HTTPException: self._render_http}
         )

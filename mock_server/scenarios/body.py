@@ -7,7 +7,6 @@ by message, to the app through ``ReplayReceive``, so uploads stream on untouched
 
 from __future__ import annotations
 
-import json
 from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
@@ -15,6 +14,7 @@ from urllib.parse import parse_qsl
 
 from starlette.types import Message, Receive
 
+from mock_server.core import jsontext
 from mock_server.core.bodies import declared_length
 from mock_server.core.errors import SandboxError
 from mock_server.core.multipart import Limits, parse_multipart
@@ -88,7 +88,7 @@ async def load_body_facts(facts: RequestFacts, replay: ReplayReceive, cap: int =
 
 def _json(body: bytes) -> Any:
     try:
-        return json.loads(body)
+        return jsontext.loads(body)
     except ValueError:
         return MISSING
 

@@ -8,12 +8,12 @@ chunk, so an oversized or refused upload is never held in memory or stored.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 
+from mock_server.core import jsontext
 from mock_server.core.bodies import declared_length, read_json_bytes
 from mock_server.core.errors import BodyTooLarge, MalformedBody
 from mock_server.core.multipart import Limits, MultipartForm, parse_multipart
@@ -170,7 +170,7 @@ async def read_json_body(
     if optional and not raw.strip():
         return {}
     try:
-        body = json.loads(raw)
+        body = jsontext.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise HttpRequestValidationError("body", "The request body is not valid JSON.") from exc
     problems = problems_of(document, operation_id, "application/json", body)

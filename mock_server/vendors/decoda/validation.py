@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 
+from mock_server.core import jsontext
 from mock_server.core.multipart import FilePart
 from mock_server.core.openapi import OpenApiDocument
 from mock_server.vendors.decoda.errors import BadRequest, RequestValidationError
@@ -240,12 +241,14 @@ def json_body(
         return None, [missing(["body"])]
     if is_json(content_type):
         try:
-            body = json.loads(raw.decode("utf-8"))
+            body = jsontext.loads(raw.decode("utf-8"))
         except UnicodeDecodeError as exc:
             raise BadRequest("There was an error parsing the body") from exc
         except json.JSONDecodeError as exc:
             return None, [{"type": "json_invalid", "loc": ["body", exc.pos], "msg": "JSON decode error",
                            "input": {}, "ctx": {"error": exc.msg}}]
+        except ValueError as exc:  # FastAPI answers any other body failure with this 400
+            raise BadRequest("There was an error parsing the body") from exc
     else:
         body = raw.decode("utf-8", "replace")
     if body is None:

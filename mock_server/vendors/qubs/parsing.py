@@ -15,6 +15,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from mock_server.core import jsontext
 from mock_server.core.bodies import read_json_bytes
 from mock_server.core.errors import BodyTooLarge
 from mock_server.core.idempotency import IdempotencyConflict, StoredResponse, fingerprint
@@ -52,7 +53,7 @@ async def json_body(request: Request, limit: int) -> Any:
     except BodyTooLarge as exc:
         raise BadRequest(f"The request body exceeds {limit} bytes.") from exc
     try:
-        return json.loads(raw)
+        return jsontext.loads(raw)
     except (UnicodeDecodeError, ValueError) as exc:
         raise BadRequest(f"The request body is not valid JSON: {exc}.") from exc
 

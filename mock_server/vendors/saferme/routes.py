@@ -8,7 +8,6 @@ browser upload itself goes to the embedded S3 (``POST /s3/staging-thundermaps-up
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -19,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from mock_server.core import jsontext
 from mock_server.core.bodies import read_json_bytes
 from mock_server.core.errors import BodyTooLarge
 from mock_server.core.openapi import OpenApiDocument, ValidationIssue
@@ -44,7 +44,7 @@ async def _json(request: Request) -> Any:
     except BodyTooLarge as exc:
         raise PayloadTooLarge(f"The request body exceeds {MAX_JSON_BYTES} bytes.") from exc
     try:
-        return json.loads(raw)
+        return jsontext.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest() from exc
 

@@ -1,0 +1,342 @@
+"""Benchmarks of the sandbox (``make bench``): start-up, throughput and latency per vendor operation,
+the upload data path and memory, and the same figures beside the peer mock servers.
+
+    python bench/run.py                      # full run (a few minutes), writes bench/RESULTS.md
+    python bench/run.py --quick              # one to two minutes, fewer and shorter runs
+    python bench/run.py --only load --rules 0 --workloads qubs-create-1
+    python bench/run.py --target-url http://127.0.0.1:9000 [--target-pid PID]   # a server already running
+
+Every server is on 127.0.0.1 (checked); every loop is bounded in count and time (wrk -d and a request
+cap, fixed upload counts, per-request timeouts). Figures are printed and written, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+import traceback
+from datetime import UTC, datetime
+from pathlib import Path
+
+import requests
+import yaml
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import peers, report, startup, uploads  # noqa: E402
+from bench.admin import Admin  # noqa: E402
+from bench.load import make_client  # noqa: E402
+from bench.server import Server, check_loopback  # noqa: E402
+from bench.workloads import WORKLOADS, Skip, Workload  # noqa: E402
+
+PHASES = ("startup", "load", "uploads", "peers")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="shorter runs (one to two minutes)")
+    ap.add_argument(
+        "--only", default=",".join(PHASES), help=f"phases to run, comma-separated: {','.join(PHASES)}"
+    )
+    ap.add_argument(
+        "--target-url", help="measure a server that is already running (startup and peers skipped)"
+    )
+    ap.add_argument("--target-pid", type=int, help="its process id, for RSS figures")
+    ap.add_argument("--s3-endpoint", help="embedded S3 endpoint (default TARGET/s3)")
+    ap.add_argument("--no-reset", action="store_true", help="never POST /__admin/reset to the target")
+    ap.add_argument("--client", choices=("auto", "wrk", "python"), default="auto", help="load generator")
+    ap.add_argument("--duration", type=int, help="seconds per load cell (default 5, quick 2)")
+    ap.add_argument("--warmup", type=int, help="unrecorded seconds before each cell (default 1, quick 0)")
+    ap.add_argument("--conns", default="1,32", help="connection counts")
+    ap.add_argument("--rules", default="0,100", help="scenario rule levels: numbers of non-matching rules")
+    ap.add_argument(
+        "--workloads", help="comma-separated workload keys: " + ",".join(w.key for w in WORKLOADS)
+    )
+    ap.add_argument("--startup-runs", type=int, help="process launches (default 10, quick 3)")
+    ap.add_argument(
+        "--peer-bench", default="/work/shared/peer-bench", help="folder of the peer driver bench.py"
+    )
+    ap.add_argument("--peer-full", action="store_true", help="peer driver with the peers' own counts (slow)")
+    ap.add_argument(
+        "--rerun-peers",
+        action="store_true",
+        help="also measure the peers now (laid out as peers.sh --install does: DIR/node, DIR/moto)",
+    )
+    ap.add_argument("--peers-dir", default="/tmp/peers", help="where peers.sh --install put the peers")
+    ap.add_argument(
+        "--server-arg", action="append", default=[], help="extra `serve` flag for launched servers"
+    )
+    ap.add_argument("--results", default=str(HERE / "RESULTS.md"), help="markdown output")
+    ap.add_argument("--json", default=str(HERE / "results.json"), help="raw results output")
+    ap.add_argument("--work-dir", default=str(Path(tempfile.gettempdir()) / "vendor-sandbox-bench"))
+    a = ap.parse_args(argv)
+    a.phases = [p for p in a.only.split(",") if p]
+    a.duration = a.duration or (2 if a.quick else 5)
+    a.warmup = a.warmup if a.warmup is not None else (0 if a.quick else 1)
+    a.conns = [int(c) for c in a.conns.split(",")]
+    a.rules = [int(n) for n in a.rules.split(",")]
+    a.startup_runs = a.startup_runs or (3 if a.quick else 10)
+    a.work_dir = Path(a.work_dir)
+    if a.target_url:
+        check_loopback(a.target_url)
+        a.target_url = a.target_url.rstrip("/")
+        a.phases = [p for p in a.phases if p not in ("startup", "peers")]
+    return a
+
+
+def bench_fixtures(work_dir: Path) -> Path:
+    """The default fixtures with Candid's documented rate limit (1000 requests / 10 s per IP) off,
+    since a load test from one address is over it within a second."""
+    target = work_dir / "fixtures"
+    target.mkdir(parents=True, exist_ok=True)
+    for source in (ROOT / "mock_server" / "fixtures").glob("*.yaml"):
+        data = yaml.safe_load(source.read_text())
+        for section in (data or {}).values():
+            if isinstance(section, dict) and isinstance(section.get("rate_limit"), dict):
+                section["rate_limit"]["enabled"] = False
+        (target / source.name).write_text(yaml.safe_dump(data, sort_keys=False))
+    return target
+
+
+def run_load(a: argparse.Namespace, server: Server, session: requests.Session, results: dict) -> None:
+    admin = Admin(server.url, session)
+    client = make_client(a.client)
+    results["client"] = client.name
+    vendors = admin.vendors()
+    has_scenarios = admin.scenarios_available()
+    levels = a.rules if has_scenarios else [0]
+    if not has_scenarios:
+        results["notes"].append("No scenario engine on the target: only the 0-rule level was run.")
+    chosen = [w for w in WORKLOADS if not a.workloads or w.key in a.workloads.split(",")]
+    for workload in chosen:
+        if workload.vendor not in vendors:
+            reason = f"vendor {workload.vendor} is not mounted on this server"
+            results["skipped"].append({"key": workload.key, "reason": reason})
+            print(f"skip {workload.key}: {reason}", flush=True)
+            continue
+        skipped = False
+        for level in levels:
+            for conns in a.conns:
+                try:
+                    row = load_cell(a, client, server, admin, session, workload, level, conns, has_scenarios)
+                except (Skip, requests.RequestException, KeyError, ValueError) as exc:
+                    results["skipped"].append({"key": workload.key, "reason": str(exc)})
+                    print(f"skip {workload.key}: {exc}", flush=True)
+                    skipped = True
+                    break
+                results["load"].append(row)
+                if row["errors"] and "429" in row["statuses"]:
+                    results["notes"].append(
+                        f"{workload.key}: 429s under load (a rate limit is on at the target)."
+                    )
+            if skipped:
+                break
+
+
+def load_cell(
+    a: argparse.Namespace,
+    client: object,
+    server: Server,
+    admin: Admin,
+    session: requests.Session,
+    workload: Workload,
+    level: int,
+    conns: int,
+    has_scenarios: bool,
+) -> dict:
+    """One row: reset, rule level, a fresh request (tokens), warm-up, then the measured run.
+
+    Raises: Skip (or a requests error) when the workload's request does not succeed.
+    """
+    if not a.no_reset:
+        admin.reset()  # every row starts from the start-up state (records accumulate within a row only)
+    active = admin.set_rules(level) if has_scenarios and not a.no_reset else 0
+    spec = workload.build(server.url, session)
+    if a.warmup:
+        client.run(server.url, spec, conns, a.warmup)
+    cpu_before = server.cpu_seconds()
+    res = client.run(server.url, spec, conns, a.duration)
+    cpu_after = server.cpu_seconds()
+    cpu_ms = (
+        (cpu_after - cpu_before) * 1000 / res.requests
+        if cpu_before is not None and cpu_after is not None and res.requests
+        else None
+    )
+    row = {
+        "key": workload.key,
+        "label": workload.label,
+        "vendor": workload.vendor,
+        "rules": level,
+        "active_rules": active,
+        **res.as_dict(),
+        "errors": res.errors(spec.expect),
+        "server_cpu_ms": cpu_ms,
+    }
+    print(
+        f"{workload.key:18} rules={level:<3} c={conns:<2} {res.rps:8.0f} req/s"
+        f"  p50 {res.p50_ms:6.2f} ms  p99 {res.p99_ms:7.2f} ms  cpu {cpu_ms or 0:.3f} ms/req"
+        f"  errors {row['errors']}  {res.statuses}",
+        flush=True,
+    )
+    return row
+
+
+def run_uploads(a: argparse.Namespace, server: Server, session: requests.Session, results: dict) -> None:
+    admin = Admin(server.url, session)
+    ctx = uploads.UploadContext(
+        server.url, session, admin, server.pid, admin.vendors(), a.s3_endpoint or server.url + "/s3"
+    )
+    reps = {"2mb": 3 if a.quick else 10, "25mb": 2 if a.quick else 5}
+    results["uploads"]["sequential"] = uploads.sequential(ctx, reps)
+    results["uploads"]["concurrent"] = uploads.concurrent_rss(ctx, rounds=1 if a.quick else 3)
+
+
+def run_peers(a: argparse.Namespace, python: str, server_args: list[str], results: dict) -> None:
+    peer_dir = Path(a.peer_bench)
+    peer_md = peer_dir / "RESULTS-peers.md"
+    if not (peer_dir / "bench.py").exists() or not peer_md.exists():
+        results["peers"] = {"error": f"Peer driver not found at {peer_dir}; comparison skipped."}
+        return
+    if a.peer_full:
+        params = {"coldstart_runs": 7, "load_runs": 3, "duration": 10, "warmup": 3}
+        upload_counts = ["--upload-reps-2mb", "10", "--upload-reps-25mb", "5", "--concurrent-rounds", "3"]
+    else:
+        params = {
+            "coldstart_runs": 2 if a.quick else 5,
+            "load_runs": 1,
+            "duration": 3 if a.quick else 10,
+            "warmup": 1 if a.quick else 3,
+        }
+        upload_counts = ["--upload-reps-2mb", "3", "--upload-reps-25mb", "2", "--concurrent-rounds", "1"]
+    work_dir = a.work_dir / "peers"
+    work_dir.mkdir(parents=True, exist_ok=True)
+    (work_dir / "peer-driver.log").write_bytes(b"")
+    peer_files = []
+    if a.rerun_peers:
+        peer_files = peers.rerun_peers(python, peer_dir, Path(a.peers_dir), params, work_dir, upload_counts)
+    compared = peers.compare(ROOT, python, peer_dir, server_args, params, work_dir)
+    ours = peers.driver_report(python, peer_dir, compared["files"])
+    upload_row = _peer_upload_row(results.get("uploads", {}))
+    runs = (
+        f"{params['coldstart_runs']} cold starts, {params['load_runs']} × {params['duration']} s wrk runs "
+        f"after {params['warmup']} s warm-up"
+    )
+    if peer_files:
+        found = ", ".join(Path(f).stem for f in peer_files)
+        source = (
+            f"All rows from this run of `{peer_dir / 'bench.py'} target` on this machine ({found} started "
+            f"as the driver's peers.sh starts them: {peers.peer_versions(Path(a.peers_dir))}; {runs} for "
+            "every server; RESULTS-peers.md had 7 cold starts and 3 × 10 s runs)."
+        )
+        everyone = peers.driver_report(python, peer_dir, [*peer_files, *compared["files"]])
+        tables = peers.merged_tables(everyone, "", upload_row)
+    else:
+        source = (
+            f"Peer rows from `{peer_md}` (measured earlier on this machine type with 7 cold starts and "
+            "3 × 10 s runs after 3 s; not re-run here) beside the **vendor-sandbox** rows from this run of "
+            f"`{peer_dir / 'bench.py'} target` ({runs})."
+        )
+        tables = peers.merged_tables(peer_md.read_text(), ours, upload_row)
+    results["peers"] = {
+        **compared,
+        "rerun": [Path(f).stem for f in peer_files],
+        "intro": source
+        + (
+            " The JSON POST is the peers' request in QUBS's shape (`items`, "
+            "bench/data/qubs-attachments-request.json) with `Authorization: Bearer qubs-dev-token`, answered "
+            "201 with an upload URL per item. The **vendor-sandbox** upload row comes from bench/uploads.py "
+            "(the driver's own upload phase needs HeadBucket/HeadObject/DeleteObject, which the embedded S3, "
+            "serving presigned requests only, does not answer): same sizes and RSS method, presigned PUT to "
+            "sandbox-uploads, objects cleared with /__admin/reset between rounds."
+        ),
+        "tables": tables,
+    }
+
+
+def _peer_upload_row(u: dict) -> str | None:
+    seq, conc = u.get("sequential", {}), u.get("concurrent", {}).get("storage_put")
+    if not seq or not conc or "mb_per_s" not in seq.get("storage_put_2mb", {}):
+        return None
+    span = report._span  # noqa: SLF001 - same formatting as the other tables
+    probes = seq.get("signature_probes", {})
+    return (
+        f"| **vendor-sandbox** | {span(seq['storage_put_2mb']['mb_per_s'])} | "
+        f"{span(seq.get('storage_put_25mb', {}).get('mb_per_s'))} | {span(conc['agg_mb_per_s'])} | "
+        f"{span(conc['rss_before_mb'], 0)} | {span(conc['peak_rss_mb'], 0)} | "
+        f"{span(conc['peak_delta_mb'], 0)} | "
+        f"{probes.get('tampered_signature', '–')} | {probes.get('swapped_key', '–')} |"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = parse_args(argv)
+    started = time.perf_counter()
+    python = sys.executable
+    a.work_dir.mkdir(parents=True, exist_ok=True)
+    server_args = ["--fixtures", str(bench_fixtures(a.work_dir)), *a.server_arg]
+    results: dict = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": report.machine(),
+        "command": "python bench/run.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "params": {"duration": a.duration, "warmup": a.warmup, "conns": a.conns, "rules": a.rules},
+        "client": "wrk",
+        "load": [],
+        "skipped": [],
+        "uploads": {},
+        "startup": {},
+        "notes": [],
+    }
+    session = requests.Session()
+
+    if "startup" in a.phases:
+        print("== start-up", flush=True)
+        results["startup"]["process"] = startup.process_startup(
+            ROOT, python, a.startup_runs, server_args, a.work_dir
+        )
+        try:
+            results["startup"]["liveserver"] = startup.liveserver_startup(ROOT, python, a.startup_runs)
+        except RuntimeError as exc:
+            results["startup"]["error"] = str(exc)
+
+    for phase, run in (("load", run_load), ("uploads", run_uploads)):
+        if phase not in a.phases:
+            continue
+        print(f"== {phase}", flush=True)
+        if a.target_url:
+            server = Server(url=a.target_url, pid=a.target_pid)
+            pid = f" (pid {a.target_pid})" if a.target_pid else ""
+            results["server"] = f"already running at {a.target_url}{pid}"
+        else:  # a fresh server per phase, so idle RSS is not what the previous phase left behind
+            server = Server.launch(ROOT, python, server_args, a.work_dir / f"server-{phase}.log")
+            results["server"] = (
+                "`python -m mock_server serve --port 0 --fixtures <defaults with Candid's rate limit off>`, "
+                "one per phase, default log level (one log line per request, to a file)"
+            )
+        try:
+            run(a, server, session, results)
+        finally:
+            server.stop()
+    results.setdefault("server", "launched by each phase")
+
+    if "peers" in a.phases:
+        print("== peers", flush=True)
+        try:
+            run_peers(a, python, server_args, results)
+        except (RuntimeError, OSError, ValueError) as exc:
+            traceback.print_exc()
+            results["peers"] = {"error": f"Peer comparison failed: {exc}"}
+
+    results["duration_s"] = time.perf_counter() - started
+    Path(a.json).write_text(json.dumps(results, indent=1, default=str))
+    Path(a.results).write_text(report.render(results))
+    print(f"== done in {results['duration_s']:.0f} s: {a.results}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""JSON request bodies, parsed so that no client text can crash a handler.
+
+``json.loads`` accepts two things Python code cannot use: nesting deeper than the interpreter's
+recursion limit (``RecursionError``) and ``\\ud800``-style unpaired surrogates, which are valid JSON
+text but cannot be encoded as UTF-8 later (in a storage key, a log line, an echoed error). Both
+become ``ValueError`` here, which every vendor already answers as its own 400/422.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def loads(raw: bytes | str) -> Any:
+    """Parse a JSON body.
+
+    Raises: ValueError (``json.JSONDecodeError`` / ``UnicodeDecodeError`` included) for text that is
+    not JSON, not UTF-8, nested too deeply or holding an unpaired surrogate.
+    """
+    try:
+        value = json.loads(raw)
+    except RecursionError as exc:
+        raise ValueError("JSON nested too deeply") from exc
+    if _has_unpaired_surrogate(value):
+        raise ValueError("JSON text contains an unpaired UTF-16 surrogate")
+    return value
+
+
+def _has_unpaired_surrogate(value: Any) -> bool:
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if not item.isascii() and any("\ud800" <= char <= "\udfff" for char in item):
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
