@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -15,6 +16,15 @@ from mock_server.core.openapi import OpenApiDocument, issues_of
 from mock_server.core.sandbox import Sandbox
 from mock_server.settings import Settings
 from mock_server.testing.server import LiveServer
+
+
+@pytest.fixture(autouse=True)
+def _restore_sandbox_logging() -> Iterator[None]:
+    """Tests that run ``mock-server serve`` configure its logger; later tests should not inherit that."""
+    logger = logging.getLogger("mock_server")
+    saved = (list(logger.handlers), logger.level, logger.propagate)
+    yield
+    logger.handlers[:], logger.level, logger.propagate = saved[0], saved[1], saved[2]
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from mock_server.storage.sigv4 import SigningCredentials
 
 S3_MAX_OBJECT = 5 * 1024**3
 STORAGE_PREFIX = "/s3"
+GRANT_SWEEP_EVERY = 1000
 DOWNLOAD_PREFIX = "/gcs"
 
 
@@ -34,6 +35,7 @@ class UploadGrant:
     host: str
     max_bytes: int | None
     single_use: bool
+    expires_at: float
     used: bool = False
     uploading: bool = False
 
@@ -95,9 +97,20 @@ class Storage:
             signed_headers=headers,
         )
         signature = url.rsplit("X-Amz-Signature=", 1)[1].split("&", 1)[0]
+        expires_at = signed_at + timedelta(seconds=expires)
+        grant = UploadGrant(bucket, key, _host_of(base_url), max_bytes, single_use, expires_at.timestamp())
         with self._lock:
-            self._grants[signature] = UploadGrant(bucket, key, _host_of(base_url), max_bytes, single_use)
-        return IssuedUrl(url, signed_at + timedelta(seconds=expires))
+            self._grants[signature] = grant
+            if len(self._grants) % GRANT_SWEEP_EVERY == 0:
+                self._forget_expired_grants()
+        return IssuedUrl(url, expires_at)
+
+    def _forget_expired_grants(self) -> None:
+        # An expired URL is refused by the signature check before its grant is looked at, so its
+        # limits are dead weight; dropping them keeps a long-running sandbox's memory flat.
+        now = self.clock.time()
+        for signature in [s for s, g in self._grants.items() if g.expires_at <= now and not g.uploading]:
+            del self._grants[signature]
 
     def presign_get(
         self,
