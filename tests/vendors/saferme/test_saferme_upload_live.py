@@ -371,6 +371,7 @@ def test_policy_refusals(saferme: LiveSaferMe, case: Case, status: int, code: st
 
 @pytest.mark.parametrize(("seconds", "status"), [(3599, 201), (3600, 403)], ids=["last-second", "expired"])
 def test_policy_expires_one_hour_after_issue(saferme: LiveSaferMe, seconds: int, status: int) -> None:
+    saferme.live.sandbox.clock.freeze()  # only the advance below may move time
     authorization = saferme.authorize()
     saferme.live.sandbox.clock.advance(seconds)
     body, content_type = encode_multipart_formdata(form(authorization))
