@@ -9,16 +9,13 @@ that stays under the vendor's prefix for that tenant and record.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from mock_server.app import create_app
 from mock_server.core.sandbox import Sandbox
-from mock_server.settings import Settings
 
 QUBS_AUTH = {"Authorization": "Bearer qubs-dev-token"}
 QUBS_UPLOADS = "/qubs/integrations/v1/acme/reporting/appointments/A123456/report/attachments"
@@ -54,23 +51,10 @@ def assert_safe_name(name: str) -> None:
     assert name not in {".", ".."}, repr(name)
 
 
-@pytest.fixture(scope="module")
-def names_app() -> Iterator[Starlette]:
-    application = create_app(Settings(seed=8, default_scenarios=False))
-    yield application
-    application.state.sandbox.close()
-
-
-@pytest.fixture(scope="module")
-def names_client(names_app: Starlette) -> Iterator[TestClient]:
-    with TestClient(names_app, base_url="http://127.0.0.1:8080") as client:
-        yield client
-
-
 @pytest.fixture
-def fresh(names_app: Starlette) -> Sandbox:
-    names_app.state.sandbox.reset()
-    return names_app.state.sandbox
+def fresh(quiet_app: Starlette) -> Sandbox:
+    quiet_app.state.sandbox.reset()
+    return quiet_app.state.sandbox
 
 
 def state(sandbox: Sandbox) -> tuple[int, list[tuple[str, str]]]:
@@ -99,10 +83,10 @@ def new_objects(sandbox: Sandbox, before: tuple[int, list[tuple[str, str]]], buc
 
 
 @pytest.mark.parametrize("name", sorted(NAMES))
-def test_qubs_file_name(fresh: Sandbox, names_client: TestClient, name: str) -> None:
+def test_qubs_file_name(fresh: Sandbox, quiet_client: TestClient, name: str) -> None:
     before = state(fresh)
     body = {"items": [{"fileName": NAMES[name], "contentType": "application/pdf"}]}
-    response = names_client.post(QUBS_UPLOADS, json=body, headers=QUBS_AUTH)
+    response = quiet_client.post(QUBS_UPLOADS, json=body, headers=QUBS_AUTH)
     if response.status_code == 400:  # over 255 characters: the documented validation error
         assert "fileName" in response.json()["detail"]
         assert state(fresh) == before
@@ -110,7 +94,7 @@ def test_qubs_file_name(fresh: Sandbox, names_client: TestClient, name: str) -> 
     assert response.status_code == 201, response.text
     item = response.json()["items"][0]
     assert_safe_name(item["fileName"])
-    upload = names_client.put(
+    upload = quiet_client.put(
         item["uploadUrl"], content=b"%PDF-1.4\n", headers={"Content-Type": "application/pdf"}
     )
     assert upload.status_code == 200, upload.text
@@ -119,10 +103,10 @@ def test_qubs_file_name(fresh: Sandbox, names_client: TestClient, name: str) -> 
 
 
 @pytest.mark.parametrize("name", sorted(NAMES))
-def test_decoda_file_name(fresh: Sandbox, names_client: TestClient, name: str) -> None:
+def test_decoda_file_name(fresh: Sandbox, quiet_client: TestClient, name: str) -> None:
     before = state(fresh)
     body = multipart({"patient_id": "P1001"}, "attachments", NAMES[name], b"%PDF-1.4\n", "application/pdf")
-    response = names_client.post(
+    response = quiet_client.post(
         "/decoda/attachments/bulk",
         content=body,
         headers={**DECODA_AUTH, "Content-Type": "multipart/form-data; boundary=b"},
@@ -140,12 +124,12 @@ def test_decoda_file_name(fresh: Sandbox, names_client: TestClient, name: str) -
 
 
 @pytest.mark.parametrize("name", sorted(NAMES))
-def test_candid_file_name(fresh: Sandbox, names_client: TestClient, name: str) -> None:
+def test_candid_file_name(fresh: Sandbox, quiet_client: TestClient, name: str) -> None:
     before = state(fresh)
     body = multipart(
         {"attachment_type": "DOCUMENTATION"}, "attachment_file", NAMES[name], b"note\n", "text/plain"
     )
-    response = names_client.put(
+    response = quiet_client.put(
         f"/candid/api/encounter-attachments/v1/{CANDID_ENCOUNTER}/v2",
         content=body,
         headers={**CANDID_AUTH, "Content-Type": "multipart/form-data; boundary=b"},
@@ -155,7 +139,7 @@ def test_candid_file_name(fresh: Sandbox, names_client: TestClient, name: str) -
     (key,) = new_objects(fresh, before, "candid-encounter-attachments")
     assert re.fullmatch(rf"{CANDID_ORGANIZATION}/{attachment_id}/[A-Za-z0-9._-]+", key), repr(key)
     assert key.rsplit("/", 1)[1] not in {".", ".."}
-    listed = names_client.get(f"/candid/api/encounter-attachments/v1/{CANDID_ENCOUNTER}", headers=CANDID_AUTH)
+    listed = quiet_client.get(f"/candid/api/encounter-attachments/v1/{CANDID_ENCOUNTER}", headers=CANDID_AUTH)
     (entry,) = [a for a in listed.json() if a["attachment_id"] == attachment_id]
     assert_safe_name(entry["file_name"])
 
@@ -176,13 +160,13 @@ SAFERME_NAMES = sorted(set(NAMES) - {"dot", "dot-dot"})
 
 @pytest.mark.parametrize("name", SAFERME_NAMES)
 def test_saferme_filename_variable_stays_under_the_key(
-    fresh: Sandbox, names_client: TestClient, name: str
+    fresh: Sandbox, quiet_client: TestClient, name: str
 ) -> None:
-    grant = _saferme_grant(names_client)
+    grant = _saferme_grant(quiet_client)
     before = state(fresh)
     fields = {**grant["fields"], "key": grant["key_prefix"] + "${filename}"}
     body = multipart(fields, "file", NAMES[name], b"%PDF-1.4\n", "application/pdf")
-    response = names_client.post(
+    response = quiet_client.post(
         "/s3/staging-thundermaps-uploads",
         content=body,
         headers={"Content-Type": "multipart/form-data; boundary=b"},
@@ -190,7 +174,7 @@ def test_saferme_filename_variable_stays_under_the_key(
     assert response.status_code == 201, response.text
     (key,) = new_objects(fresh, before, "staging-thundermaps-uploads")
     assert key.startswith(grant["key_prefix"]) and not re.search(r"[/\\]", key[len(grant["key_prefix"]) :])
-    created = names_client.post(
+    created = quiet_client.post(
         "/saferme/api/v4/file_attachments", json={"file_attachment": {"key": key}}, headers=SAFERME_AUTH
     )
     assert created.status_code == 202, created.text
@@ -201,12 +185,12 @@ def test_saferme_filename_variable_stays_under_the_key(
 
 @pytest.mark.parametrize("name", ["traversal", "windows-traversal", "embedded-traversal", "absolute"])
 def test_saferme_key_outside_the_issued_prefix_is_refused(
-    fresh: Sandbox, names_client: TestClient, name: str
+    fresh: Sandbox, quiet_client: TestClient, name: str
 ) -> None:
-    grant = _saferme_grant(names_client)
+    grant = _saferme_grant(quiet_client)
     before = state(fresh)
     key = grant["key"] + "/" + NAMES[name] if name != "absolute" else NAMES[name]
-    response = names_client.post(
+    response = quiet_client.post(
         "/saferme/api/v4/file_attachments", json={"file_attachment": {"key": key}}, headers=SAFERME_AUTH
     )
     assert response.status_code == 422

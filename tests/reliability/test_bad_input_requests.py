@@ -8,7 +8,6 @@ authentication. "Nothing changes" means the same number of records in the store 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,9 +16,7 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from mock_server.app import create_app
 from mock_server.core.openapi import OpenApiDocument, issues_of
-from mock_server.settings import Settings
 
 VENDOR_DIR = Path(__file__).resolve().parents[2] / "mock_server" / "vendors"
 DOCUMENTS = {
@@ -285,19 +282,6 @@ CASES = {
 }
 
 
-@pytest.fixture(scope="module")
-def bad_app() -> Iterator[Starlette]:
-    application = create_app(Settings(seed=5, default_scenarios=False))
-    yield application
-    application.state.sandbox.close()
-
-
-@pytest.fixture(scope="module")
-def bad_client(bad_app: Starlette) -> Iterator[TestClient]:
-    with TestClient(bad_app, base_url="http://127.0.0.1:8080", raise_server_exceptions=False) as client:
-        yield client
-
-
 def _state(app: Starlette) -> tuple[int, list[tuple[str, str, str]]]:
     sandbox = app.state.sandbox
     objects = sorted((info.bucket, info.key, info.sha256) for info in sandbox.storage.objects.list())
@@ -324,15 +308,15 @@ def _assert_documented(operation: str, response: Any) -> None:
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_refused_with_the_vendors_error_and_no_state_change(
-    bad_app: Starlette, bad_client: TestClient, name: str
+    quiet_app: Starlette, quiet_client: TestClient, name: str
 ) -> None:
-    bad_app.state.sandbox.reset()
+    quiet_app.state.sandbox.reset()
     sent = CASES[name]
-    before = _state(bad_app)
+    before = _state(quiet_app)
     url = sent.path + (f"?{sent.query}" if sent.query else "")
-    response = bad_client.request(sent.method, url, content=sent.body or None, headers=sent.headers)
+    response = quiet_client.request(sent.method, url, content=sent.body or None, headers=sent.headers)
     _assert_documented(sent.operation, response)
-    assert _state(bad_app) == before
+    assert _state(quiet_app) == before
 
 
 NEWLINE_PATHS = {
@@ -345,9 +329,9 @@ NEWLINE_PATHS = {
 
 
 @pytest.mark.parametrize("vendor", sorted(NEWLINE_PATHS))
-def test_newline_in_a_path_parameter_gets_the_vendors_error(bad_client: TestClient, vendor: str) -> None:
+def test_newline_in_a_path_parameter_gets_the_vendors_error(quiet_client: TestClient, vendor: str) -> None:
     path, headers = NEWLINE_PATHS[vendor]
-    response = bad_client.get(path, headers=headers)
+    response = quiet_client.get(path, headers=headers)
     assert 400 <= response.status_code < 500
     assert not response.headers["content-type"].startswith("text/plain"), response.text
 
@@ -421,28 +405,28 @@ UNUSABLE_JSON = {
 
 @pytest.mark.parametrize("name", sorted(UNUSABLE_JSON))
 def test_json_python_cannot_use_is_a_client_error(
-    bad_app: Starlette, bad_client: TestClient, name: str
+    quiet_app: Starlette, quiet_client: TestClient, name: str
 ) -> None:
-    bad_app.state.sandbox.reset()
+    quiet_app.state.sandbox.reset()
     operation, method, path, headers, body = UNUSABLE_JSON[name]
-    before = _state(bad_app)
-    response = bad_client.request(method, path, content=body, headers={**headers, "Content-Type": JSON})
+    before = _state(quiet_app)
+    response = quiet_client.request(method, path, content=body, headers={**headers, "Content-Type": JSON})
     _assert_documented(operation, response)
-    assert _state(bad_app) == before
+    assert _state(quiet_app) == before
 
 
 def test_scenario_json_matching_survives_deeply_nested_json(
-    bad_app: Starlette, bad_client: TestClient
+    quiet_app: Starlette, quiet_client: TestClient
 ) -> None:
-    bad_app.state.sandbox.reset()
-    assert bad_app.state.sandbox.scenarios is not None
+    quiet_app.state.sandbox.reset()
+    assert quiet_app.state.sandbox.scenarios is not None
     rule = {
         "id": "by-name",
         "match": {"operation": "qubs.createReportAttachments", "json": {"items.0.fileName": "x.pdf"}},
         "respond": 409,
     }
-    bad_app.state.sandbox.scenarios.add(
+    quiet_app.state.sandbox.scenarios.add(
         {"scenarios": [{"name": "json-match", "description": "match on the body", "rules": [rule]}]}
     )
-    response = bad_client.post(QUBS_CREATE, content=DEEP, headers={**QUBS, "Content-Type": JSON})
+    response = quiet_client.post(QUBS_CREATE, content=DEEP, headers={**QUBS, "Content-Type": JSON})
     _assert_documented("qubs.createReportAttachments", response)

@@ -8,7 +8,6 @@ embedded storage and neither object changes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,9 +15,7 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from mock_server.app import create_app
 from mock_server.core.sandbox import Sandbox
-from mock_server.settings import Settings
 
 ACME = {"Authorization": "Bearer qubs-dev-token"}
 GLOBEX = {"Authorization": "Bearer qubs-globex-token"}
@@ -36,23 +33,10 @@ CANDID = {"Authorization": "Bearer candid-dev-token"}
 CANDID_ENCOUNTER = "d5e9c84f-c2b2-4bf4-b4b0-7ffd7a9ffc32"
 
 
-@pytest.fixture(scope="module")
-def url_app() -> Iterator[Starlette]:
-    application = create_app(Settings(seed=13, default_scenarios=False))
-    yield application
-    application.state.sandbox.close()
-
-
-@pytest.fixture(scope="module")
-def url_client(url_app: Starlette) -> Iterator[TestClient]:
-    with TestClient(url_app, base_url="http://127.0.0.1:8080") as client:
-        yield client
-
-
 @pytest.fixture
-def sandbox(url_app: Starlette) -> Sandbox:
-    url_app.state.sandbox.reset()
-    return url_app.state.sandbox
+def sandbox(quiet_app: Starlette) -> Sandbox:
+    quiet_app.state.sandbox.reset()
+    return quiet_app.state.sandbox
 
 
 def objects(sandbox: Sandbox) -> list[tuple[str, str, str]]:
@@ -77,38 +61,38 @@ def _qubs_upload_urls(client: TestClient, headers: dict[str, str], path: str, co
     return [item["uploadUrl"] for item in response.json()["items"]]
 
 
-def test_qubs_upload_url_puts_only_its_own_object(sandbox: Sandbox, url_client: TestClient) -> None:
-    mine, sibling = _qubs_upload_urls(url_client, ACME, "/acme/reporting/appointments/A123456", 2)
-    (theirs,) = _qubs_upload_urls(url_client, GLOBEX, "/globex/reporting/appointments/G200001", 1)
+def test_qubs_upload_url_puts_only_its_own_object(sandbox: Sandbox, quiet_client: TestClient) -> None:
+    mine, sibling = _qubs_upload_urls(quiet_client, ACME, "/acme/reporting/appointments/A123456", 2)
+    (theirs,) = _qubs_upload_urls(quiet_client, GLOBEX, "/globex/reporting/appointments/G200001", 1)
     pdf = {"Content-Type": "application/pdf"}
     before = objects(sandbox)
 
     for target in (sibling, theirs, mine.replace("/file-0.pdf", "/../file-1.pdf")):
-        refused(url_client.put(swap_path(mine, target), content=b"%PDF-1.4\nswapped", headers=pdf))
-    refused(url_client.get(mine))  # a PUT URL does not read
-    refused(url_client.head(mine))
-    refused(url_client.delete(mine))
+        refused(quiet_client.put(swap_path(mine, target), content=b"%PDF-1.4\nswapped", headers=pdf))
+    refused(quiet_client.get(mine))  # a PUT URL does not read
+    refused(quiet_client.head(mine))
+    refused(quiet_client.delete(mine))
     assert objects(sandbox) == before
 
-    assert url_client.put(mine, content=b"%PDF-1.4\nmine", headers=pdf).status_code == 200
-    refused(url_client.put(mine, content=b"%PDF-1.4\nagain", headers=pdf))  # single use
+    assert quiet_client.put(mine, content=b"%PDF-1.4\nmine", headers=pdf).status_code == 200
+    refused(quiet_client.put(mine, content=b"%PDF-1.4\nagain", headers=pdf))  # single use
 
 
-def test_qubs_download_url_reads_only_its_own_object(sandbox: Sandbox, url_client: TestClient) -> None:
-    listed = url_client.get(f"{QUBS}/acme/appointments/A123456/attachments", headers=ACME).json()
+def test_qubs_download_url_reads_only_its_own_object(sandbox: Sandbox, quiet_client: TestClient) -> None:
+    listed = quiet_client.get(f"{QUBS}/acme/appointments/A123456/attachments", headers=ACME).json()
     first, second = (item["url"] for item in listed[:2])
     (globex,) = [
         item["url"]
-        for item in url_client.get(f"{QUBS}/globex/appointments/G200001/attachments", headers=GLOBEX).json()
+        for item in quiet_client.get(f"{QUBS}/globex/appointments/G200001/attachments", headers=GLOBEX).json()
     ]
     before = objects(sandbox)
-    assert b"Referral letter" in url_client.get(first).content
+    assert b"Referral letter" in quiet_client.get(first).content
 
     for target in (second, globex):
-        refused(url_client.get(swap_path(first, target)))
-    refused(url_client.put(first, content=b"overwrite", headers={"Content-Type": "application/pdf"}))
-    refused(url_client.delete(first))
-    refused(url_client.head(first))  # signed for GET; HEAD needs its own signature, as on S3
+        refused(quiet_client.get(swap_path(first, target)))
+    refused(quiet_client.put(first, content=b"overwrite", headers={"Content-Type": "application/pdf"}))
+    refused(quiet_client.delete(first))
+    refused(quiet_client.head(first))  # signed for GET; HEAD needs its own signature, as on S3
     assert objects(sandbox) == before
 
 
@@ -124,38 +108,40 @@ def _decoda_signed_url(client: TestClient, headers: dict[str, str], patient: str
     return response.json()["signedUrl"]
 
 
-def test_decoda_download_link_serves_only_its_own_object(sandbox: Sandbox, url_client: TestClient) -> None:
-    mine = _decoda_signed_url(url_client, DEMO, "P1001", b"%PDF-1.4\nmine")
-    sibling = _decoda_signed_url(url_client, DEMO, "P1002", b"%PDF-1.4\nsibling")
-    theirs = _decoda_signed_url(url_client, OTHER, "P5001", b"%PDF-1.4\ntheirs")
+def test_decoda_download_link_serves_only_its_own_object(sandbox: Sandbox, quiet_client: TestClient) -> None:
+    mine = _decoda_signed_url(quiet_client, DEMO, "P1001", b"%PDF-1.4\nmine")
+    sibling = _decoda_signed_url(quiet_client, DEMO, "P1002", b"%PDF-1.4\nsibling")
+    theirs = _decoda_signed_url(quiet_client, OTHER, "P5001", b"%PDF-1.4\ntheirs")
     before = objects(sandbox)
-    assert url_client.get(mine).content == b"%PDF-1.4\nmine"
+    assert quiet_client.get(mine).content == b"%PDF-1.4\nmine"
 
     for target in (sibling, theirs):
-        refused(url_client.get(swap_path(mine, target)))
-    refused(url_client.head(mine))
-    refused(url_client.put(mine, content=b"overwrite"))
-    refused(url_client.delete(mine))
+        refused(quiet_client.get(swap_path(mine, target)))
+    refused(quiet_client.head(mine))
+    refused(quiet_client.put(mine, content=b"overwrite"))
+    refused(quiet_client.delete(mine))
     # The same signature on the S3 route (a GCS link is not an S3 presigned URL).
-    refused(url_client.get(mine.replace("/gcs/", "/s3/", 1)))
+    refused(quiet_client.get(mine.replace("/gcs/", "/s3/", 1)))
     assert objects(sandbox) == before
 
 
 # -- Candid and SaferMe presigned GET links ---------------------------------------------------------------
-def test_candid_authed_url_serves_only_its_own_attachment(sandbox: Sandbox, url_client: TestClient) -> None:
+def test_candid_authed_url_serves_only_its_own_attachment(sandbox: Sandbox, quiet_client: TestClient) -> None:
     for n in range(2):
-        url_client.put(
+        quiet_client.put(
             f"/candid/api/encounter-attachments/v1/{CANDID_ENCOUNTER}/v2",
             data={"attachment_type": "DOCUMENTATION"},
             files={"attachment_file": (f"note-{n}.txt", b"note %d\n" % n, "text/plain")},
             headers=CANDID,
         )
-    listed = url_client.get(f"/candid/api/encounter-attachments/v1/{CANDID_ENCOUNTER}", headers=CANDID).json()
+    listed = quiet_client.get(
+        f"/candid/api/encounter-attachments/v1/{CANDID_ENCOUNTER}", headers=CANDID
+    ).json()
     urls = [item["authed_url"] for item in listed]
     before = objects(sandbox)
     for url, other in zip(urls, urls[1:] + urls[:1], strict=True):
-        refused(url_client.get(swap_path(url, other)))
-        refused(url_client.put(url, content=b"overwrite", headers={"Content-Type": "text/plain"}))
+        refused(quiet_client.get(swap_path(url, other)))
+        refused(quiet_client.put(url, content=b"overwrite", headers={"Content-Type": "text/plain"}))
     assert objects(sandbox) == before
 
 
@@ -181,24 +167,24 @@ def _saferme_upload(client: TestClient, headers: dict[str, str]) -> tuple[dict[s
     return grant, key, created.json()["original_url"]
 
 
-def test_saferme_original_url_serves_only_its_own_file(sandbox: Sandbox, url_client: TestClient) -> None:
-    _, _, mine = _saferme_upload(url_client, TEAM_1234)
-    _, _, theirs = _saferme_upload(url_client, TEAM_5678)
+def test_saferme_original_url_serves_only_its_own_file(sandbox: Sandbox, quiet_client: TestClient) -> None:
+    _, _, mine = _saferme_upload(quiet_client, TEAM_1234)
+    _, _, theirs = _saferme_upload(quiet_client, TEAM_5678)
     before = objects(sandbox)
-    refused(url_client.get(swap_path(mine, theirs)))
-    refused(url_client.put(mine, content=b"overwrite", headers={"Content-Type": "application/pdf"}))
+    refused(quiet_client.get(swap_path(mine, theirs)))
+    refused(quiet_client.put(mine, content=b"overwrite", headers={"Content-Type": "application/pdf"}))
     assert objects(sandbox) == before
 
 
 def test_saferme_upload_policy_writes_only_under_its_own_key(
-    sandbox: Sandbox, url_client: TestClient
+    sandbox: Sandbox, quiet_client: TestClient
 ) -> None:
-    mine, _, _ = _saferme_upload(url_client, TEAM_1234)
-    theirs, their_key, _ = _saferme_upload(url_client, TEAM_5678)
+    mine, _, _ = _saferme_upload(quiet_client, TEAM_1234)
+    theirs, their_key, _ = _saferme_upload(quiet_client, TEAM_5678)
     before = objects(sandbox)
 
     def post(fields: dict[str, str]) -> Any:
-        return url_client.post(
+        return quiet_client.post(
             "/s3/staging-thundermaps-uploads",
             data=fields,
             files={"file": ("evil.pdf", b"%PDF-1.4\nevil", "application/pdf")},

@@ -8,16 +8,13 @@ returned, and nothing of it may change.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from mock_server.app import create_app
 from mock_server.core.sandbox import Sandbox
-from mock_server.settings import Settings
 
 ACME = {"Authorization": "Bearer qubs-dev-token"}
 GLOBEX = {"Authorization": "Bearer qubs-globex-token"}
@@ -40,23 +37,10 @@ MY_ENCOUNTER = "d5e9c84f-c2b2-4bf4-b4b0-7ffd7a9ffc32"
 THEIR_ENCOUNTER = "9c8b7a6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
 
 
-@pytest.fixture(scope="module")
-def tenant_app() -> Iterator[Starlette]:
-    application = create_app(Settings(seed=11, default_scenarios=False))
-    yield application
-    application.state.sandbox.close()
-
-
-@pytest.fixture(scope="module")
-def tenant_client(tenant_app: Starlette) -> Iterator[TestClient]:
-    with TestClient(tenant_app, base_url="http://127.0.0.1:8080") as client:
-        yield client
-
-
 @pytest.fixture
-def sandbox(tenant_app: Starlette) -> Sandbox:
-    tenant_app.state.sandbox.reset()
-    return tenant_app.state.sandbox
+def sandbox(quiet_app: Starlette) -> Sandbox:
+    quiet_app.state.sandbox.reset()
+    return quiet_app.state.sandbox
 
 
 def objects(sandbox: Sandbox) -> list[tuple[str, str, str]]:
@@ -88,7 +72,7 @@ QUBS_DOMAIN_CALLS = [
 )
 def test_qubs_token_outside_its_domain_is_forbidden(
     sandbox: Sandbox,
-    tenant_client: TestClient,
+    quiet_client: TestClient,
     caller: dict[str, str],
     domain: str,
     appointment: str,
@@ -99,7 +83,7 @@ def test_qubs_token_outside_its_domain_is_forbidden(
 ) -> None:
     before = (sandbox.store.count(), objects(sandbox))
     path = f"{QUBS}/{domain}" + template.format(appointment=appointment, guid=guid)
-    response = tenant_client.request(method, path, json=body, headers=caller)
+    response = quiet_client.request(method, path, json=body, headers=caller)
     assert response.status_code == 403, response.text
     assert response.json()["type"] == "urn:qubs:integrations:forbidden"
     assert (sandbox.store.count(), objects(sandbox)) == before
@@ -115,33 +99,33 @@ def test_qubs_token_outside_its_domain_is_forbidden(
     ],
 )
 def test_qubs_other_domains_ids_are_not_found_in_ones_own(
-    sandbox: Sandbox, tenant_client: TestClient, path: str
+    sandbox: Sandbox, quiet_client: TestClient, path: str
 ) -> None:
-    response = tenant_client.get(path, headers=ACME)
+    response = quiet_client.get(path, headers=ACME)
     assert response.status_code == 404, response.text
 
 
-def test_qubs_listings_hold_only_the_domains_own_records(sandbox: Sandbox, tenant_client: TestClient) -> None:
-    created = tenant_client.post(
+def test_qubs_listings_hold_only_the_domains_own_records(sandbox: Sandbox, quiet_client: TestClient) -> None:
+    created = quiet_client.post(
         f"{QUBS}/globex/reporting/appointments/G200001/report/attachments",
         json={"items": [{"fileName": "globex-only.pdf"}]},
         headers=GLOBEX,
     )
     assert created.status_code == 201
-    pending = tenant_client.get(f"{QUBS}/acme/reporting/appointments/pending", headers=ACME).json()["items"]
+    pending = quiet_client.get(f"{QUBS}/acme/reporting/appointments/pending", headers=ACME).json()["items"]
     assert pending and {item["domain"] for item in pending} == {"acme"}
-    listed = tenant_client.get(f"{QUBS}/acme/appointments/A123456/attachments", headers=ACME).json()
+    listed = quiet_client.get(f"{QUBS}/acme/appointments/A123456/attachments", headers=ACME).json()
     assert "globex-only.pdf" not in {item["fileName"] for item in listed}
 
 
-def test_qubs_idempotency_keys_are_per_domain(sandbox: Sandbox, tenant_client: TestClient) -> None:
+def test_qubs_idempotency_keys_are_per_domain(sandbox: Sandbox, quiet_client: TestClient) -> None:
     body = {"items": [{"fileName": "same.pdf"}]}
-    mine = tenant_client.post(
+    mine = quiet_client.post(
         f"{QUBS}/acme/reporting/appointments/A123456/report/attachments",
         json=body,
         headers={**ACME, "Idempotency-Key": "shared-key"},
     )
-    theirs = tenant_client.post(
+    theirs = quiet_client.post(
         f"{QUBS}/globex/reporting/appointments/G200001/report/attachments",
         json=body,
         headers={**GLOBEX, "Idempotency-Key": "shared-key"},
@@ -152,9 +136,9 @@ def test_qubs_idempotency_keys_are_per_domain(sandbox: Sandbox, tenant_client: T
 
 
 def test_qubs_access_token_carries_only_its_clients_domains(
-    sandbox: Sandbox, tenant_client: TestClient
+    sandbox: Sandbox, quiet_client: TestClient
 ) -> None:
-    token = tenant_client.post(
+    token = quiet_client.post(
         "/qubs/oauth2/token",
         data={
             "grant_type": "client_credentials",
@@ -163,9 +147,9 @@ def test_qubs_access_token_carries_only_its_clients_domains(
         },
     ).json()["access_token"]
     bearer = {"Authorization": f"Bearer {token}"}
-    assert tenant_client.get(f"{QUBS}/acme/reporting/appointments/pending", headers=bearer).status_code == 200
+    assert quiet_client.get(f"{QUBS}/acme/reporting/appointments/pending", headers=bearer).status_code == 200
     assert (
-        tenant_client.get(f"{QUBS}/globex/reporting/appointments/pending", headers=bearer).status_code == 403
+        quiet_client.get(f"{QUBS}/globex/reporting/appointments/pending", headers=bearer).status_code == 403
     )
 
 
@@ -179,29 +163,29 @@ def _decoda_upload(client: TestClient, headers: dict[str, str], patient: str) ->
     )
 
 
-def test_decoda_key_of_one_tenant_does_not_open_another(sandbox: Sandbox, tenant_client: TestClient) -> None:
+def test_decoda_key_of_one_tenant_does_not_open_another(sandbox: Sandbox, quiet_client: TestClient) -> None:
     for headers in ({**DEMO, "TENANT": "other"}, {**OTHER, "TENANT": "demo"}):
-        assert tenant_client.get("/decoda/user/patient/P1001", headers=headers).status_code == 401
-        assert tenant_client.get("/decoda/attachments", headers=headers).status_code == 401
+        assert quiet_client.get("/decoda/user/patient/P1001", headers=headers).status_code == 401
+        assert quiet_client.get("/decoda/attachments", headers=headers).status_code == 401
 
 
-def test_decoda_tenants_never_see_each_others_records(sandbox: Sandbox, tenant_client: TestClient) -> None:
-    mine = _decoda_upload(tenant_client, DEMO, "P1001")
+def test_decoda_tenants_never_see_each_others_records(sandbox: Sandbox, quiet_client: TestClient) -> None:
+    mine = _decoda_upload(quiet_client, DEMO, "P1001")
     assert mine.status_code == 200
     attachment_id = mine.json()["id"]
     before = objects(sandbox)
 
-    assert tenant_client.get("/decoda/user/patient/P1001", headers=OTHER).status_code == 404
-    assert _decoda_upload(tenant_client, OTHER, "P1001").status_code == 404
-    linked = tenant_client.post(
+    assert quiet_client.get("/decoda/user/patient/P1001", headers=OTHER).status_code == 404
+    assert _decoda_upload(quiet_client, OTHER, "P1001").status_code == 404
+    linked = quiet_client.post(
         "/decoda/attachments/link-to-note",
         json={"noteId": "N6001", "attachmentIds": [attachment_id]},
         headers=OTHER,
     )
     assert linked.status_code == 404
-    listed = tenant_client.get("/decoda/attachments", headers=OTHER).json()
+    listed = quiet_client.get("/decoda/attachments", headers=OTHER).json()
     assert attachment_id not in str(listed)
-    by_note = tenant_client.get("/decoda/attachments", params={"note_id": "N2001"}, headers=OTHER)
+    by_note = quiet_client.get("/decoda/attachments", params={"note_id": "N2001"}, headers=OTHER)
     assert by_note.status_code == 200 and by_note.json() == []
     assert objects(sandbox) == before
 
@@ -228,34 +212,34 @@ def _saferme_attachment(client: TestClient, headers: dict[str, str]) -> tuple[st
 
 
 def test_saferme_team_header_cannot_pick_a_team_the_token_lacks(
-    sandbox: Sandbox, tenant_client: TestClient
+    sandbox: Sandbox, quiet_client: TestClient
 ) -> None:
     for headers in ({**TEAM_1234, "X-TeamId": "5678"}, {**TEAM_5678, "X-TeamId": "1234"}):
-        response = tenant_client.get(
+        response = quiet_client.get(
             "/saferme/api/v4/file_attachments/upload_authorization",
             params={"content_type": "application/pdf"},
             headers=headers,
         )
         assert response.status_code == 403
-        assert tenant_client.get("/saferme/api/v4/file_attachments/21", headers=headers).status_code == 403
+        assert quiet_client.get("/saferme/api/v4/file_attachments/21", headers=headers).status_code == 403
 
 
-def test_saferme_teams_never_see_each_others_attachments(sandbox: Sandbox, tenant_client: TestClient) -> None:
-    key, attachment = _saferme_attachment(tenant_client, TEAM_1234)
+def test_saferme_teams_never_see_each_others_attachments(sandbox: Sandbox, quiet_client: TestClient) -> None:
+    key, attachment = _saferme_attachment(quiet_client, TEAM_1234)
     count = sandbox.store.count()
 
     assert (
-        tenant_client.get(
+        quiet_client.get(
             f"/saferme/api/v4/file_attachments/{attachment['id']}", headers=TEAM_5678
         ).status_code
         == 404
     )
-    claimed = tenant_client.post(
+    claimed = quiet_client.post(
         "/saferme/api/v4/file_attachments", json={"file_attachment": {"key": key}}, headers=TEAM_5678
     )
     assert claimed.status_code == 422 and claimed.json()["error_codes"]["key"][0]["error"] == "invalid"
     assert sandbox.store.count() == count
-    mine = tenant_client.get(f"/saferme/api/v4/file_attachments/{attachment['id']}", headers=TEAM_1234)
+    mine = quiet_client.get(f"/saferme/api/v4/file_attachments/{attachment['id']}", headers=TEAM_1234)
     assert mine.status_code == 202 and mine.json()["id"] == attachment["id"]
 
 
@@ -271,13 +255,13 @@ def _candid_upload(client: TestClient, headers: dict[str, str], path: str, **fie
 
 
 def test_candid_other_organizations_encounter_is_unauthorized(
-    sandbox: Sandbox, tenant_client: TestClient
+    sandbox: Sandbox, quiet_client: TestClient
 ) -> None:
     before = (sandbox.store.count(), objects(sandbox))
     for headers, encounter in ((CANDID_MINE, THEIR_ENCOUNTER), (CANDID_THEIRS, MY_ENCOUNTER)):
-        assert tenant_client.get(f"{CANDID_V1}/{encounter}", headers=headers).status_code == 403
-        assert _candid_upload(tenant_client, headers, f"{CANDID_V1}/{encounter}/v2").status_code == 403
-        deleted = tenant_client.request(
+        assert quiet_client.get(f"{CANDID_V1}/{encounter}", headers=headers).status_code == 403
+        assert _candid_upload(quiet_client, headers, f"{CANDID_V1}/{encounter}/v2").status_code == 403
+        deleted = quiet_client.request(
             "DELETE",
             f"{CANDID_V1}/{encounter}",
             json={"attachment_id": "4ee11757-444d-400b-8c78-d6838c8fabcd"},
@@ -287,24 +271,24 @@ def test_candid_other_organizations_encounter_is_unauthorized(
     assert (sandbox.store.count(), objects(sandbox)) == before
 
 
-def test_candid_charge_capture_ids_are_per_organization(sandbox: Sandbox, tenant_client: TestClient) -> None:
+def test_candid_charge_capture_ids_are_per_organization(sandbox: Sandbox, quiet_client: TestClient) -> None:
     path = f"{CANDID_V1}/by-charge-capture-external-id/cc-ext-001"
-    mine = tenant_client.get(path, headers=CANDID_MINE).json()
+    mine = quiet_client.get(path, headers=CANDID_MINE).json()
     assert [a["attachment_id"] for a in mine] == ["7c0b2a43-3f1e-4c55-9d7e-2b61f8e0c9a1"]
-    assert tenant_client.get(path, headers=CANDID_THEIRS).json() == []
+    assert quiet_client.get(path, headers=CANDID_THEIRS).json() == []
 
     theirs = _candid_upload(
-        tenant_client,
+        quiet_client,
         CANDID_THEIRS,
         f"{CANDID_V1}/create-from-charge-capture-external-id",
         charge_capture_external_id="cc-ext-001",
     )
     assert theirs.status_code == 200
-    assert [a["attachment_id"] for a in tenant_client.get(path, headers=CANDID_MINE).json()] == [
+    assert [a["attachment_id"] for a in quiet_client.get(path, headers=CANDID_MINE).json()] == [
         "7c0b2a43-3f1e-4c55-9d7e-2b61f8e0c9a1"
     ]
-    deleted = tenant_client.request(
+    deleted = quiet_client.request(
         "DELETE", path, json={"attachment_id": "7c0b2a43-3f1e-4c55-9d7e-2b61f8e0c9a1"}, headers=CANDID_THEIRS
     )
     assert deleted.status_code == 404
-    assert len(tenant_client.get(path, headers=CANDID_MINE).json()) == 1
+    assert len(quiet_client.get(path, headers=CANDID_MINE).json()) == 1
