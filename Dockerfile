@@ -7,8 +7,9 @@
 FROM python:3.11-slim AS builder
 WORKDIR /src
 RUN python -m pip install --no-cache-dir --upgrade pip
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py MANIFEST.in README.md ./
 COPY mock_server ./mock_server
+COPY fixtures ./fixtures
 RUN python -m pip wheel --no-cache-dir --wheel-dir /wheels .
 
 # --- run: the wheels installed into a clean slim image, no compilers, no source tree ------------
@@ -27,7 +28,8 @@ RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
 WORKDIR /app
 # Scenario files mounted here are loaded at start (added to the built-in magic-id rules) and reloaded
 # when they change; an empty directory adds nothing. Fixture files mounted at /app/fixtures are used
-# only with MOCK_SERVER_FIXTURES=/app/fixtures, because they replace the embedded defaults.
+# only with MOCK_SERVER_FIXTURES=/app/fixtures, because they replace the defaults (the repository's
+# fixtures/, shipped inside the wheel).
 VOLUME ["/app/scenarios", "/app/fixtures"]
 USER sandbox
 EXPOSE 8080

@@ -3,7 +3,7 @@
 Each workload builds its ``RequestSpec`` against a running server (fetching a token first where the
 vendor needs one) and checks it once: a vendor that is not mounted, or a request that does not get
 its documented success status, is skipped with the reason. Credentials and ids are those of the
-default fixtures (mock_server/fixtures/*.yaml, listed in the README).
+default fixtures (fixtures/*.yaml, listed in the README).
 """
 
 from __future__ import annotations

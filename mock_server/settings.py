@@ -13,7 +13,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-DEFAULT_FIXTURES = PACKAGE_DIR / "fixtures"
+
+
+def default_fixtures_dir(package_dir: Path = PACKAGE_DIR) -> Path:
+    """The directory of default fixture files (one ``<vendor>.yaml`` each).
+
+    In a checkout (editable install included) that is the top-level ``fixtures/`` next to
+    ``pyproject.toml``, the only copy in the repository; an installed wheel carries the same files as
+    package data in ``mock_server/fixtures/`` (copied there at build time, see setup.py).
+    """
+    checkout = package_dir.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "fixtures").is_dir():
+        return checkout / "fixtures"
+    return package_dir / "fixtures"
+
+
+DEFAULT_FIXTURES = default_fixtures_dir()
 DEFAULT_SCENARIOS = PACKAGE_DIR / "scenarios" / "defaults.yaml"
 
 
