@@ -30,28 +30,10 @@ from mock_server.core.store import Store
 from mock_server.core.vendor import Vendor
 from mock_server.middleware import SandboxMiddleware
 from mock_server.settings import Settings
-from mock_server.storage.routes import vendor as storage_vendor
 from mock_server.storage.s3 import ObjectStore
 from mock_server.storage.service import Storage
 from mock_server.storage.sigv4 import SigningCredentials
-
-VENDOR_MODULES = ("qubs", "decoda", "saferme", "candid")
-
-
-def available_vendors() -> dict[str, Vendor]:
-    """Storage plus every vendor package present (vendors are islands: each is optional)."""
-    vendors = {"storage": storage_vendor}
-    for name in VENDOR_MODULES:
-        try:
-            module = importlib.import_module(f"mock_server.vendors.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"mock_server.vendors.{name}":
-                raise
-            continue
-        if getattr(module, "__file__", None) is None:
-            continue  # a folder without __init__.py is not (yet) a vendor package
-        vendors[name] = module.vendor
-    return vendors
+from mock_server.vendors import available_vendors
 
 
 def create_app(settings: Settings | None = None) -> Starlette:

@@ -29,7 +29,6 @@ def default_fixtures_dir(package_dir: Path = PACKAGE_DIR) -> Path:
 
 
 DEFAULT_FIXTURES = default_fixtures_dir()
-DEFAULT_SCENARIOS = PACKAGE_DIR / "scenarios" / "defaults.yaml"
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from mock_server.core.errors import SandboxError
+from mock_server.core.limits import Limits
 
 if TYPE_CHECKING:
     from mock_server.core.sandbox import Sandbox
@@ -25,6 +26,13 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Vendor:
+    """Everything the core, the scenario engine, the admin API and the docs need to know about a vendor.
+
+    ``limits`` holds its lifetimes and caps (declared once, in the vendor's folder); ``magic_scenarios``
+    is its file of built-in magic-id rules (loaded after user scenarios unless ``--default-scenarios
+    false``). Vendors are listed in one registry, :mod:`mock_server.vendors`.
+    """
+
     name: str
     title: str
     routes: Sequence[BaseRoute]
@@ -39,6 +47,8 @@ class Vendor:
     # Where routes are mounted: by default all of them under ``/<name>``; a vendor whose URLs
     # live under several roots (storage: /s3 and /gcs) lists them here instead.
     mounts: Mapping[str, Sequence[BaseRoute]] | None = None
+    limits: Limits = field(default_factory=Limits)
+    magic_scenarios: Path | None = None
 
     @property
     def prefix(self) -> str:

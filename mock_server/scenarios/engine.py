@@ -1,7 +1,8 @@
 """The scenario engine: picks the rule for a request and applies it. The only place faults come from.
 
 Scenarios are kept in precedence order: added through the admin API (in the order added), then the
-``--scenarios`` files (in the order given), then the built-in ``defaults.yaml``. For each request the
+``--scenarios`` files (in the order given), then the vendors' built-in magic-id files
+(``Vendor.magic_scenarios``, in registry order). For each request the
 first rule that matches, is in its scenario's state and is allowed by its counters
 (``after``/``times``/``probability``) applies; later rules are not consulted (nor counted).
 Counters, states and the seeded random streams live here, per scenario; ``reset()`` returns to the
@@ -30,17 +31,16 @@ if TYPE_CHECKING:
     from mock_server.core.sandbox import Sandbox
 
 logger = logging.getLogger("mock_server.scenarios")
-DEFAULTS_PATH = Path(__file__).with_name("defaults.yaml")
 ADMIN_SOURCE = "admin"
 ROUTE_CACHE_SIZE = 4096
 
 
 class ScenarioEngine:
     def __init__(
-        self, sandbox: Sandbox | None, files: Iterable[Path] = (), defaults: Path | None = None
+        self, sandbox: Sandbox | None, files: Iterable[Path] = (), defaults: Iterable[Path] = ()
     ) -> None:
         self.sandbox = sandbox
-        self.files = FileSet(tuple(files), defaults)
+        self.files = FileSet(tuple(files), tuple(defaults))
         self.sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep
         self.reload_interval = 1.0
         self.body_cap = BODY_CAP
@@ -56,12 +56,13 @@ class ScenarioEngine:
 
     @classmethod
     def from_settings(cls, sandbox: Sandbox) -> ScenarioEngine:
-        """Load ``settings.scenarios`` and, unless disabled, the built-in magic-id rules.
+        """Load ``settings.scenarios`` and, unless disabled, every vendor's built-in magic-id rules.
 
         Raises: ScenarioError (a ValueError) naming the file, path and reason of a broken file.
         """
         settings = sandbox.settings
-        return cls(sandbox, settings.scenarios, DEFAULTS_PATH if settings.default_scenarios else None)
+        magic = [v.magic_scenarios for v in sandbox.vendors.values() if v.magic_scenarios is not None]
+        return cls(sandbox, settings.scenarios, magic if settings.default_scenarios else ())
 
     # -- the request path ---------------------------------------------------------------------
     async def intercept(self, scope: Scope, receive: Receive, send: Send, app: ASGIApp) -> None:

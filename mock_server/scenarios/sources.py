@@ -1,9 +1,10 @@
 """The scenario files an engine was started with: their last good contents and whether they changed.
 
 Files come from ``--scenarios`` (files or directories, in the order given) and, last, the built-in
-``defaults.yaml``. A user scenario with a built-in scenario's name replaces it. Each file is
-re-read only when its modification time or size changes; a file that breaks while the server runs
-keeps its last good version and its error is reported (at start-up a broken file is fatal).
+magic-id files every vendor declares (``Vendor.magic_scenarios``). A user scenario with a built-in
+scenario's name replaces it. Each file is re-read only when its modification time or size changes; a
+file that breaks while the server runs keeps its last good version and its error is reported (at
+start-up a broken file is fatal).
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ class _Loaded:
 
 
 class FileSet:
-    def __init__(self, paths: tuple[Path, ...], defaults: Path | None) -> None:
+    """User scenario files plus the built-in ``defaults`` (loaded last, replaced by a same-named user one)."""
+
+    def __init__(self, paths: tuple[Path, ...], defaults: tuple[Path, ...] = ()) -> None:
         self.paths = paths
         self.defaults = defaults
         self.errors: list[ScenarioError] = []
@@ -35,7 +38,7 @@ class FileSet:
         self._scenarios: list[Scenario] = []
 
     def is_default(self, source: str) -> bool:
-        return self.defaults is not None and source == str(self.defaults)
+        return source in {str(path) for path in self.defaults}
 
     def _files(self, strict: bool) -> list[Path]:
         files: list[Path] = []
@@ -46,7 +49,7 @@ class FileSet:
                 if strict:
                     raise
                 self.errors.append(error)
-        return files + ([self.defaults] if self.defaults is not None else [])
+        return files + list(self.defaults)
 
     @staticmethod
     def _stamp(file: Path) -> tuple[int, int] | None:

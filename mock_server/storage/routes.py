@@ -7,6 +7,7 @@ object store, and answers exactly as S3 does, errors in S3's XML.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
@@ -263,6 +264,7 @@ vendor = Vendor(
     render_error=render_error,
     error_for_status=error_for_status,
     mounts={STORAGE_PREFIX: s3_routes, DOWNLOAD_PREFIX: download_routes},
+    magic_scenarios=Path(__file__).with_name("magic-defaults.yaml"),
     fixtures_schema=FIXTURES_SCHEMA,
     load_fixtures=load_fixtures,
 )

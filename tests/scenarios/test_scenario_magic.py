@@ -1,5 +1,5 @@
-"""The built-in magic ids (defaults.yaml): each documented failure with no scenario loaded, in the
-vendor's own format, before authentication."""
+"""The built-in magic ids (each vendor folder's magic-defaults.yaml): each documented failure with no
+scenario loaded, in the vendor's own format, before authentication."""
 
 from __future__ import annotations
 

@@ -17,10 +17,11 @@ from mock_server.scenarios.model import (
     parse_text,
     scenario_files,
 )
+from mock_server.vendors import available_vendors
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "scenarios").glob("*.yaml"))
-DEFAULTS = ROOT / "mock_server" / "scenarios" / "defaults.yaml"
+DEFAULTS = [v.magic_scenarios for v in available_vendors().values() if v.magic_scenarios is not None]
 ONE_RULE = "scenarios: [{name: s, description: d, rules: [%s]}]"
 
 
@@ -28,7 +29,7 @@ def test_schema_is_a_valid_json_schema() -> None:
     Draft202012Validator.check_schema(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
 
 
-@pytest.mark.parametrize("path", [*EXAMPLES, DEFAULTS], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [*EXAMPLES, *DEFAULTS], ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_every_shipped_file_validates(path: Path) -> None:
     scenarios = load_scenario_file(path)
     assert scenarios and all(s.description and s.rules for s in scenarios)

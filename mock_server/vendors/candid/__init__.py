@@ -80,6 +80,7 @@ from pathlib import Path
 from mock_server.core.vendor import Vendor
 from mock_server.vendors.candid.errors import error_for_status, render
 from mock_server.vendors.candid.fixtures import FIXTURES_SCHEMA, load_fixtures
+from mock_server.vendors.candid.limits import LIMITS
 from mock_server.vendors.candid.models import BUCKET
 from mock_server.vendors.candid.routes import routes
 
@@ -92,6 +93,8 @@ vendor = Vendor(
     openapi_path=Path(__file__).with_name("openapi.yaml"),
     fixtures_schema=FIXTURES_SCHEMA,
     load_fixtures=load_fixtures,
+    limits=LIMITS,
+    magic_scenarios=Path(__file__).with_name("magic-defaults.yaml"),
     buckets=(BUCKET,),
     credentials=(
         "OAuth client candid-dev-client / candid-dev-secret "

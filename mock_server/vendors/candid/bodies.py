@@ -26,10 +26,11 @@ from mock_server.vendors.candid.errors import (
     UnprocessableEntityError,
     validation_error,
 )
+from mock_server.vendors.candid.limits import LIMITS
 
 FILE_FIELD = "attachment_file"
 FORM_OVERHEAD_BYTES = 1024 * 1024  # text fields and part headers around the file
-MAX_JSON_BYTES = 64 * 1024
+MAX_JSON_BYTES = LIMITS.max_json_bytes
 
 
 def media_type(content_type: str | None) -> str:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from mock_server.core.bodies import SpooledBody
 from mock_server.core.clock import iso_z
 from mock_server.vendors.candid.errors import EntityConflictError, EntityNotFoundError, UnauthorizedError
+from mock_server.vendors.candid.limits import LIMITS
 
 if TYPE_CHECKING:
     from mock_server.core.sandbox import Sandbox
@@ -25,9 +26,9 @@ if TYPE_CHECKING:
 VENDOR = "candid"
 GLOBAL = "*"  # tenant of records that belong to no single organization (clients, tokens, runtime)
 BUCKET = "candid-encounter-attachments"
-MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024  # "The maximum file size is 25MB"
-TOKEN_TTL_SECONDS = 18000  # "The bearer token expires 5 hours after it has been created"
-AUTHED_URL_TTL_SECONDS = 3600
+MAX_ATTACHMENT_BYTES = LIMITS.max_upload_bytes
+TOKEN_TTL_SECONDS = LIMITS.token_seconds
+AUTHED_URL_TTL_SECONDS = LIMITS.download_url_seconds
 ALLOWED_CONTENT_TYPES = frozenset(
     {
         "application/pdf",

@@ -78,9 +78,12 @@ behaviour), and no delete/update endpoints (none is documented).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from mock_server.core.vendor import Vendor
 from mock_server.vendors.decoda.errors import error_for_status, render
 from mock_server.vendors.decoda.fixtures import FIXTURES_SCHEMA, load_fixtures
+from mock_server.vendors.decoda.limits import LIMITS
 from mock_server.vendors.decoda.models import BUCKET
 from mock_server.vendors.decoda.routes import OPENAPI_PATH, routes
 
@@ -93,6 +96,8 @@ vendor = Vendor(
     openapi_path=OPENAPI_PATH,
     fixtures_schema=FIXTURES_SCHEMA,
     load_fixtures=load_fixtures,
+    limits=LIMITS,
+    magic_scenarios=Path(__file__).with_name("magic-defaults.yaml"),
     buckets=(BUCKET,),
     credentials=(
         "API-KEY decoda-dev-key with TENANT demo (patient P1001, note N2001)",

@@ -13,21 +13,20 @@ from typing import Any
 
 from mock_server.core.fixtures import FixtureError
 from mock_server.core.sandbox import Sandbox
+from mock_server.vendors.decoda.limits import LIMITS, MAX_SIGNED_URL_SECONDS, MB
 
 VENDOR = "decoda"
-MB = 1024 * 1024
-MAX_SIGNED_URL_SECONDS = 604800  # GCS V4 signed URLs live at most 7 days
 
 
 @dataclass(frozen=True)
 class DecodaConfig:
     """Limits and lifetimes from the fixtures (defaults when absent)."""
 
-    max_file_bytes: int = 25 * MB
-    max_request_bytes: int = 100 * MB
+    max_file_bytes: int = LIMITS.max_upload_bytes
+    max_request_bytes: int = LIMITS.max_request_bytes
     max_files: int = 1000  # Starlette's own default for request.form()
     max_field_bytes: int = MB  # Starlette's per-field cap ("Part exceeded maximum size of 1024KB.")
-    signed_url_seconds: int = 3600
+    signed_url_seconds: int = LIMITS.download_url_seconds
 
 
 _STRING = {"type": "string"}

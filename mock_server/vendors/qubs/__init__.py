@@ -89,9 +89,12 @@ Read side (``/appointments/{appointmentId}/attachments``)
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from mock_server.core.vendor import Vendor
 from mock_server.vendors.qubs import attachments, errors
 from mock_server.vendors.qubs.fixtures import FIXTURES_SCHEMA, load_fixtures
+from mock_server.vendors.qubs.limits import LIMITS
 from mock_server.vendors.qubs.parsing import OPENAPI_PATH
 from mock_server.vendors.qubs.routes import routes
 
@@ -104,6 +107,8 @@ vendor = Vendor(
     openapi_path=OPENAPI_PATH,
     fixtures_schema=FIXTURES_SCHEMA,
     load_fixtures=load_fixtures,
+    limits=LIMITS,
+    magic_scenarios=Path(__file__).with_name("magic-defaults.yaml"),
     buckets=(attachments.BUCKET,),
     correlation_header="X-Correlation-Id",
     credentials=(

@@ -17,12 +17,14 @@ from mock_server.core.clock import iso_z
 from mock_server.core.sandbox import Sandbox
 from mock_server.storage.s3 import ObjectInfo
 from mock_server.vendors.qubs.errors import BadRequest, NotFound
+from mock_server.vendors.qubs.limits import DOWNLOAD_URL_SECONDS_RANGE, LIMITS
 from mock_server.vendors.qubs.models import VENDOR, appointment, pending_appointment
 
 BUCKET = "qubs-report-attachments"
-MAX_UPLOAD_BYTES = 2_097_152
-UPLOAD_URL_TTL = 900
-URL_TTL_DEFAULT, URL_TTL_MIN, URL_TTL_MAX = 900, 60, 3600
+MAX_UPLOAD_BYTES = LIMITS.max_upload_bytes
+UPLOAD_URL_TTL = LIMITS.upload_url_seconds
+URL_TTL_DEFAULT = LIMITS.download_url_seconds
+URL_TTL_MIN, URL_TTL_MAX = DOWNLOAD_URL_SECONDS_RANGE
 DISPOSITIONS = ("inline", "attachment")
 DEFAULT_CATEGORY = "report"
 FALLBACK_EXTENSIONS = {"application/pdf": ".pdf", "application/dicom": ".dcm"}

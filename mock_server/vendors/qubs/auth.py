@@ -25,10 +25,11 @@ from mock_server.vendors.qubs.errors import (
     Unauthorized,
     UnsupportedGrantType,
 )
+from mock_server.vendors.qubs.limits import LIMITS
 
 VENDOR = "qubs"
 ISSUER = "vendor-sandbox/qubs"
-TOKEN_LIFETIME = 3600
+TOKEN_LIFETIME = LIMITS.token_seconds
 BEARER_CHALLENGE = 'Bearer realm="qubs"'
 
 

@@ -14,6 +14,7 @@ from mock_server.core.sandbox import Sandbox
 from mock_server.vendors.qubs import attachments, auth, models
 from mock_server.vendors.qubs.auth import Principal
 from mock_server.vendors.qubs.errors import InvalidRequest
+from mock_server.vendors.qubs.limits import LIMITS
 from mock_server.vendors.qubs.parsing import (
     DOCUMENT,
     check_body,
@@ -24,11 +25,11 @@ from mock_server.vendors.qubs.parsing import (
     sandbox_of,
 )
 
-JSON_LIMIT = 256 * 1024
+JSON_LIMIT = LIMITS.max_json_bytes
 REPORT_LIMIT = 16 * 1024 * 1024  # reportText may be 2 MiB of UTF-8, escaped up to 6 bytes per character
 FORM_LIMIT = 16 * 1024
-UPLOAD_KEY_TTL = 15 * 60
-REPORTING_KEY_TTL = 24 * 60 * 60
+UPLOAD_KEY_TTL = LIMITS.idempotency_seconds["createReportAttachments"]
+REPORTING_KEY_TTL = LIMITS.idempotency_seconds["submitReport"]
 TOKEN_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 REPORTING = "/integrations/v1/{domain}/reporting/appointments"
 APPOINTMENTS = "/integrations/v1/{domain}/appointments"

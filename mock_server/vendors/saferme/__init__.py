@@ -85,6 +85,7 @@ from pathlib import Path
 from mock_server.core.vendor import Vendor
 from mock_server.vendors.saferme.errors import error_for_status, render
 from mock_server.vendors.saferme.fixtures import FIXTURES_SCHEMA, load_fixtures
+from mock_server.vendors.saferme.limits import LIMITS
 from mock_server.vendors.saferme.models import BUCKET
 from mock_server.vendors.saferme.routes import routes
 
@@ -97,6 +98,8 @@ vendor = Vendor(
     openapi_path=Path(__file__).with_name("openapi.yaml"),
     fixtures_schema=FIXTURES_SCHEMA,
     load_fixtures=load_fixtures,
+    limits=LIMITS,
+    magic_scenarios=Path(__file__).with_name("magic-defaults.yaml"),
     buckets=(BUCKET,),
     credentials=(
         "Authorization: Token token=saferme-dev-token, X-AppId: com.thundermaps.saferme, X-TeamId: 1234, "

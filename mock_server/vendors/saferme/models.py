@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from mock_server.vendors.saferme.errors import NotFound, invalid
+from mock_server.vendors.saferme.limits import LIMITS
 
 if TYPE_CHECKING:
     from mock_server.core.sandbox import Sandbox
@@ -21,8 +22,8 @@ VENDOR = "saferme"
 GLOBAL = "_"  # tenant of records that belong to no single team (teams, keys, users, sessions)
 BUCKET = "staging-thundermaps-uploads"
 KEY_ROOT = "async_uploads/"
-UPLOAD_AUTHORIZATION_TTL_SECONDS = 3600  # both known policies expire 1 h after x-amz-date
-URL_TTL_SECONDS = 3600  # original_url and style_url links
+UPLOAD_AUTHORIZATION_TTL_SECONDS = LIMITS.post_policy_seconds
+URL_TTL_SECONDS = LIMITS.download_url_seconds
 REQUIRED_FIELDS = ("Content-Type", "file")
 ALLOWED_CONTENT_TYPES = (
     "image/png",
@@ -52,7 +53,7 @@ class VendorSettings:
     processing_seconds: float = 3.0
     max_upload_bytes: int | None = None
     first_file_attachment_id: int = 21
-    session_ttl_seconds: int = 30 * 24 * 3600
+    session_ttl_seconds: int = LIMITS.token_seconds
     app_ids: tuple[str, ...] = ()
 
 

@@ -26,10 +26,11 @@ from mock_server.core.sandbox import Sandbox
 from mock_server.vendors.saferme import models
 from mock_server.vendors.saferme.auth import authenticate, check_app_id, login
 from mock_server.vendors.saferme.errors import BadRequest, PayloadTooLarge, Problem, UnprocessableEntity
+from mock_server.vendors.saferme.limits import LIMITS
 from mock_server.vendors.saferme.styles import process_if_due
 
 DOCUMENT = OpenApiDocument(Path(__file__).with_name("openapi.yaml"))
-MAX_JSON_BYTES = 64 * 1024
+MAX_JSON_BYTES = LIMITS.max_json_bytes
 _REQUIRED = re.compile(r"'(.+)' is a required property")
 
 
