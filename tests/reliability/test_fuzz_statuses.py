@@ -425,7 +425,7 @@ TABLE: list[tuple[str, str, Callable[[Calls], Any]]] = [
     ("candid.getEncounterAttachments", "403", lambda c: c.candid_list(CANDID_OTHER_ENCOUNTER)),
     ("candid.getEncounterAttachments", "404", lambda c: c.candid_list(UNKNOWN_UUID)),
     ("candid.getEncounterAttachments", "422", lambda c: c.candid_list("not-a-uuid")),
-    ("candid.deleteEncounterAttachment", "204", OK["candid.deleteEncounterAttachment"]),
+    ("candid.deleteEncounterAttachment", "200", OK["candid.deleteEncounterAttachment"]),
     ("candid.deleteEncounterAttachment", "401", lambda c: c.candid_delete(headers=CANDID_BAD_TOKEN)),
     ("candid.deleteEncounterAttachment", "403", lambda c: c.candid_delete(CANDID_OTHER_ENCOUNTER)),
     (

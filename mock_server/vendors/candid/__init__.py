@@ -11,9 +11,11 @@ Auth
 - ``expires_in`` is 18000: the docs' example says 86400 but the same page says tokens expire 5 hours
   after creation; expiry is enforced on the sandbox clock (lifetime through ``sandbox.lifetime``).
 - Wrong client credentials and missing, malformed, unknown or expired bearer tokens answer 401 with
-  ``errorName`` ``UnauthenticatedError`` and ``WWW-Authenticate: Bearer``: Candid documents "HTTP 401
-  Unauthorized" with no body, and its own ``UnauthorizedError`` is the 403 for another
-  organization's data. Static fixture tokens never expire.
+  ``errorName`` ``UnauthorizedError`` (``content.message``) and ``WWW-Authenticate: Bearer``: Candid's
+  reference documents "HTTP 401 Unauthorized" for an expired token without a body, and
+  ``UnauthorizedError`` is the only authorization error name in Candid's SDK (which types it as the
+  403 of another organization's data; the attachment endpoints declare no typed errors, so the SDK
+  raises ``ApiError`` with ``status_code`` 401 and this body). Static fixture tokens never expire.
 - The token endpoint takes JSON or form bodies; any other Content-Type is 415
   ``InvalidContentTypeError`` (the SDK raises its typed error); missing fields 422.
 
@@ -50,7 +52,8 @@ Reads and deletes
   XML; after a delete, S3's 404 NoSuchKey.
 - Lists are in creation order; ``created_at`` is UTC with second precision and ``Z``; ``created_by`` is
   the ``UserV2`` of the credential used (from the fixtures, or a machine user named after the client).
-- Deletes answer 204 with no body (the SDK accepts any 2xx) and remove the stored file. An attachment
+- Deletes answer 200 with an empty body, as Candid's API reference documents ("Successful
+  response"; the SDK accepts any 2xx without reading it) and remove the stored file. An attachment
   id that is not listed under that encounter / charge capture in the caller's organization is 404
   ``EntityNotFoundError`` with ``content.id`` = the attachment id.
 - An encounter of another organization is 403 ``UnauthorizedError``; one that no organization has is

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 
-from mock_server.vendors.candid.errors import TooManyRequestsError, UnauthenticatedError
+from mock_server.vendors.candid.errors import TooManyRequestsError, TokenUnauthorizedError
 from mock_server.vendors.candid.models import GLOBAL, VENDOR, Principal
 from mock_server.vendors.candid.ratelimit import RateLimiter
 
@@ -85,11 +85,11 @@ def check_rate_limit(sandbox: Sandbox, request: Request) -> None:
 
 # -- client credentials and tokens ----------------------------------------------------------------
 def client_for(sandbox: Sandbox, client_id: str, client_secret: str) -> OAuthClient:
-    """Raises: UnauthenticatedError for an unknown client or a wrong secret."""
+    """Raises: TokenUnauthorizedError for an unknown client or a wrong secret."""
     client: OAuthClient | None = sandbox.store.get(VENDOR, GLOBAL, "oauth_client", client_id)
     expected = client.client_secret if client is not None else "\0"
     if not hmac.compare_digest(expected.encode("utf-8"), client_secret.encode("utf-8")) or client is None:
-        raise UnauthenticatedError("Invalid client_id or client_secret.")
+        raise TokenUnauthorizedError("Invalid client_id or client_secret.")
     return client
 
 
@@ -135,7 +135,7 @@ def issue_token(sandbox: Sandbox, client: OAuthClient, *, issuer: str, lifetime:
 def _bearer(request: Request) -> str:
     scheme, _, token = request.headers.get("authorization", "").strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise UnauthenticatedError("Missing bearer token: send 'Authorization: Bearer <access_token>'.")
+        raise TokenUnauthorizedError("Missing bearer token: send 'Authorization: Bearer <access_token>'.")
     return token.strip()
 
 
@@ -149,28 +149,28 @@ def _static_principal(sandbox: Sandbox, token: str) -> Principal | None:
 def _jwt_principal(sandbox: Sandbox, token: str) -> Principal:
     parts = token.split(".")
     if len(parts) != 3:
-        raise UnauthenticatedError("Invalid bearer token.")
+        raise TokenUnauthorizedError("Invalid bearer token.")
     expected = _sign(runtime(sandbox).jwt_secret, f"{parts[0]}.{parts[1]}")
     if not hmac.compare_digest(expected.encode("ascii"), parts[2].encode("ascii", "replace")):
-        raise UnauthenticatedError("Invalid bearer token.")
+        raise TokenUnauthorizedError("Invalid bearer token.")
     claims = json.loads(_unb64(parts[1]))
     if not isinstance(claims, dict):
-        raise UnauthenticatedError("Invalid bearer token.")
+        raise TokenUnauthorizedError("Invalid bearer token.")
     issued: IssuedToken | None = sandbox.store.get(VENDOR, GLOBAL, "issued_token", str(claims.get("jti")))
     if issued is None:
-        raise UnauthenticatedError("Invalid bearer token.")
+        raise TokenUnauthorizedError("Invalid bearer token.")
     if sandbox.clock.expired(issued.expires_at):
-        raise UnauthenticatedError("The bearer token has expired; request a new one from /api/auth/v2/token.")
+        raise TokenUnauthorizedError("The bearer token has expired; request a new one from /api/auth/v2/token.")
     client: OAuthClient | None = sandbox.store.get(VENDOR, GLOBAL, "oauth_client", issued.client_id)
     if client is None:
-        raise UnauthenticatedError("Invalid bearer token.")
+        raise TokenUnauthorizedError("Invalid bearer token.")
     return Principal(client.organization_id, client.user, client.client_id)
 
 
 def authenticate(sandbox: Sandbox, request: Request, *, rate_limited: bool = True) -> Principal:
     """Rate limit (unless ``rate_limited`` is False), then the bearer token (static or issued JWT).
 
-    Raises: TooManyRequestsError; UnauthenticatedError (401) for a missing, unknown, revoked or
+    Raises: TooManyRequestsError; TokenUnauthorizedError (401) for a missing, unknown, revoked or
     expired token.
     """
     if rate_limited:
@@ -182,4 +182,4 @@ def authenticate(sandbox: Sandbox, request: Request, *, rate_limited: bool = Tru
     try:
         return _jwt_principal(sandbox, token)
     except (ValueError, UnicodeDecodeError) as exc:  # undecodable base64 or JSON
-        raise UnauthenticatedError("Invalid bearer token.") from exc
+        raise TokenUnauthorizedError("Invalid bearer token.") from exc

@@ -1,9 +1,10 @@
 """Candid's error vocabulary and its (Fern) error body ``{"errorName": ..., "content": ...}``.
 
 One class per ``errorName`` the ``candidhealth`` SDK knows (``candid/resources/commons/errors``
-and the auth errors), each with the status and ``content`` shape the SDK parses. The only
-non-Candid name is ``UnauthenticatedError`` (401): Candid documents "HTTP 401 Unauthorized" for a
-missing or expired token but no body, and its own ``UnauthorizedError`` is a 403.
+and the auth errors), each with the status and ``content`` shape the SDK parses. A missing or
+expired token is 401 ``UnauthorizedError``: Candid's reference documents "HTTP 401 Unauthorized" for it
+(no body) and ``UnauthorizedError`` is the SDK's name for an authorization failure (its typed class is
+the 403 of another organization's data, which keeps the same name here).
 """
 
 from __future__ import annotations
@@ -34,11 +35,11 @@ class BadRequestError(CandidError):
     default_message = "The request could not be understood."
 
 
-class UnauthenticatedError(CandidError):
-    """Missing, malformed, unknown or expired bearer token, or wrong client credentials."""
+class TokenUnauthorizedError(CandidError):
+    """401: missing, malformed, unknown or expired bearer token, or wrong client credentials."""
 
     status = 401
-    code = "UnauthenticatedError"
+    code = "UnauthorizedError"
     default_message = "Unauthorized: a valid bearer token is required."
 
     def __init__(self, message: str | None = None, **kwargs: Any) -> None:
@@ -172,7 +173,7 @@ def render(request: Request, exc: SandboxError) -> Response:
 
 _BY_STATUS: dict[int, type[CandidError]] = {
     400: BadRequestError,
-    401: UnauthenticatedError,
+    401: TokenUnauthorizedError,
     403: UnauthorizedError,
     409: EntityConflictError,
     415: InvalidContentTypeError,

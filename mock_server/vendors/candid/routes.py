@@ -123,7 +123,7 @@ async def delete_charge_capture_attachment(request: Request) -> Response:
     body = await read_json_body(request, DOCUMENT, "deleteChargeCaptureAttachment")
     attachment_id = body["attachment_id"].lower()
     models.delete_attachment(sandbox, principal, attachment_id, charge_capture_external_id=external_id)
-    return Response(status_code=204)
+    return Response(status_code=200)
 
 
 async def delete_encounter_attachment(request: Request) -> Response:
@@ -132,7 +132,7 @@ async def delete_encounter_attachment(request: Request) -> Response:
     encounter_id = _path_uuid(request, "encounter_id")
     body = await read_json_body(request, DOCUMENT, "deleteEncounterAttachment")
     models.delete_attachment(sandbox, principal, body["attachment_id"].lower(), encounter_id=encounter_id)
-    return Response(status_code=204)
+    return Response(status_code=200)
 
 
 async def convert_charge_capture(request: Request) -> Response:

@@ -70,7 +70,7 @@ class TestToken:
         clock.advance(17999)
         assert candid.list(headers=headers).status_code == 200
         clock.advance(1)
-        content = error(candid.list(headers=headers), 401, "UnauthenticatedError")
+        content = error(candid.list(headers=headers), 401, "UnauthorizedError")
         assert "expired" in content["message"]
 
     def test_scenario_lifetime_shortens_the_token(self, candid: CandidActions, client: TestClient) -> None:
@@ -89,13 +89,13 @@ class TestToken:
     def test_reset_revokes_issued_tokens(self, candid: CandidActions, sandbox: Sandbox) -> None:
         headers = candid.bearer()
         sandbox.reset()
-        error(candid.list(headers=headers), 401, "UnauthenticatedError")
+        error(candid.list(headers=headers), 401, "UnauthorizedError")
 
     @pytest.mark.parametrize(
         ("kwargs", "status", "name", "field"),
         [
-            ({"json": {**CREDENTIALS, "client_secret": "wrong"}}, 401, "UnauthenticatedError", None),
-            ({"json": {"client_id": "nobody", "client_secret": "x"}}, 401, "UnauthenticatedError", None),
+            ({"json": {**CREDENTIALS, "client_secret": "wrong"}}, 401, "UnauthorizedError", None),
+            ({"json": {"client_id": "nobody", "client_secret": "x"}}, 401, "UnauthorizedError", None),
             (
                 {"content": b"client_id=a", "headers": {"content-type": "text/plain"}},
                 415,
@@ -160,7 +160,7 @@ class TestBearer:
     def test_bad_bearer_is_401(self, candid: CandidActions, authorization: str | None) -> None:
         headers = {"Authorization": authorization} if authorization else {}
         response = candid.list(headers=headers)
-        error(response, 401, "UnauthenticatedError")
+        error(response, 401, "UnauthorizedError")
         assert response.headers["www-authenticate"].startswith("Bearer")
 
     def test_tampered_claims_are_refused(self, candid: CandidActions) -> None:
@@ -172,5 +172,5 @@ class TestBearer:
         error(
             candid.list(headers={"Authorization": f"Bearer {header}.{other}.{signature}"}),
             401,
-            "UnauthenticatedError",
+            "UnauthorizedError",
         )

@@ -227,7 +227,7 @@ def test_expired_token_and_expired_authed_url(sdk: SdkClients, live: LiveServer)
     live.sandbox.clock.advance(18000 - 3601)
     with pytest.raises(ApiError) as raised:
         v1.get(ENCOUNTER)  # the SDK keeps its cached token (its own clock) and never refreshes on 401
-    assert raised.value.status_code == 401 and raised.value.body["errorName"] == "UnauthenticatedError"
+    assert raised.value.status_code == 401 and raised.value.body["errorName"] == "UnauthorizedError"
 
 
 class LazyFile(io.RawIOBase):
