@@ -7,16 +7,14 @@ except the spec and the sandbox-only routes also passes the per-IP rate limit fi
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 
-from mock_server.vendors.candid.errors import TooManyRequestsError, TokenUnauthorizedError
+from mock_server.core.tokens import decode_hs256, encode_hs256
+from mock_server.vendors.candid.errors import TokenUnauthorizedError, TooManyRequestsError
 from mock_server.vendors.candid.models import GLOBAL, VENDOR, Principal
 from mock_server.vendors.candid.ratelimit import RateLimiter
 
@@ -93,18 +91,6 @@ def client_for(sandbox: Sandbox, client_id: str, client_secret: str) -> OAuthCli
     return client
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _sign(secret: bytes, signing_input: str) -> str:
-    return _b64(hmac.new(secret, signing_input.encode("ascii"), hashlib.sha256).digest())
-
-
 def issue_token(sandbox: Sandbox, client: OAuthClient, *, issuer: str, lifetime: float) -> str:
     """A signed JWT for ``client``'s organization, valid for ``lifetime`` seconds of sandbox time."""
     now = sandbox.clock.time()
@@ -120,8 +106,6 @@ def issue_token(sandbox: Sandbox, client: OAuthClient, *, issuer: str, lifetime:
         "iat": int(now),
         "exp": int(now + lifetime),
     }
-    header = {"alg": "HS256", "typ": "JWT", "kid": "vendor-sandbox-candid"}
-    signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}"
     sandbox.store.put(
         VENDOR,
         GLOBAL,
@@ -129,7 +113,7 @@ def issue_token(sandbox: Sandbox, client: OAuthClient, *, issuer: str, lifetime:
         jti,
         IssuedToken(jti, client.client_id, client.organization_id, now + lifetime),
     )
-    return f"{signing_input}.{_sign(runtime(sandbox).jwt_secret, signing_input)}"
+    return encode_hs256(claims, runtime(sandbox).jwt_secret, kid="vendor-sandbox-candid")
 
 
 def _bearer(request: Request) -> str:
@@ -147,20 +131,16 @@ def _static_principal(sandbox: Sandbox, token: str) -> Principal | None:
 
 
 def _jwt_principal(sandbox: Sandbox, token: str) -> Principal:
-    parts = token.split(".")
-    if len(parts) != 3:
-        raise TokenUnauthorizedError("Invalid bearer token.")
-    expected = _sign(runtime(sandbox).jwt_secret, f"{parts[0]}.{parts[1]}")
-    if not hmac.compare_digest(expected.encode("ascii"), parts[2].encode("ascii", "replace")):
-        raise TokenUnauthorizedError("Invalid bearer token.")
-    claims = json.loads(_unb64(parts[1]))
-    if not isinstance(claims, dict):
+    claims = decode_hs256(token, runtime(sandbox).jwt_secret)
+    if claims is None:
         raise TokenUnauthorizedError("Invalid bearer token.")
     issued: IssuedToken | None = sandbox.store.get(VENDOR, GLOBAL, "issued_token", str(claims.get("jti")))
     if issued is None:
         raise TokenUnauthorizedError("Invalid bearer token.")
     if sandbox.clock.expired(issued.expires_at):
-        raise TokenUnauthorizedError("The bearer token has expired; request a new one from /api/auth/v2/token.")
+        raise TokenUnauthorizedError(
+            "The bearer token has expired; request a new one from /api/auth/v2/token."
+        )
     client: OAuthClient | None = sandbox.store.get(VENDOR, GLOBAL, "oauth_client", issued.client_id)
     if client is None:
         raise TokenUnauthorizedError("Invalid bearer token.")
@@ -179,7 +159,4 @@ def authenticate(sandbox: Sandbox, request: Request, *, rate_limited: bool = Tru
     principal = _static_principal(sandbox, token)
     if principal is not None:
         return principal
-    try:
-        return _jwt_principal(sandbox, token)
-    except (ValueError, UnicodeDecodeError) as exc:  # undecodable base64 or JSON
-        raise TokenUnauthorizedError("Invalid bearer token.") from exc
+    return _jwt_principal(sandbox, token)

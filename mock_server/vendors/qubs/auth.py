@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from mock_server.core.sandbox import Sandbox
+from mock_server.core.tokens import decode_hs256, encode_hs256
 from mock_server.vendors.qubs.errors import (
     Forbidden,
     InvalidClient,
@@ -45,14 +44,6 @@ class Principal:
         return {"userId": self.client_id, "displayName": self.name}
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def _signing_key(sandbox: Sandbox) -> bytes:
     key = sandbox.store.get(VENDOR, "*", "signing-key", "hs256")
     if key is None:  # fixtures not loaded yet (or a foreign store): make one now
@@ -65,33 +56,13 @@ def new_signing_key(sandbox: Sandbox) -> None:
 
 
 def encode_jwt(sandbox: Sandbox, claims: Mapping[str, Any]) -> str:
-    header = {"alg": "HS256", "typ": "JWT", "kid": "qubs-sandbox"}
-    signing_input = (
-        _b64(json.dumps(header, separators=(",", ":")).encode())
-        + "."
-        + _b64(json.dumps(claims, separators=(",", ":")).encode())
-    )
-    signature = hmac.new(_signing_key(sandbox), signing_input.encode("ascii"), hashlib.sha256).digest()
-    return signing_input + "." + _b64(signature)
+    """An HS256 JWT of ``claims`` signed with this sandbox's QUBS key."""
+    return encode_hs256(claims, _signing_key(sandbox), kid="qubs-sandbox")
 
 
 def decode_jwt(sandbox: Sandbox, token: str) -> dict[str, Any] | None:
     """The claims of a token this sandbox signed, or None (bad shape, algorithm or signature)."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        return None
-    try:
-        header = json.loads(_unb64(parts[0]))
-        signature = _unb64(parts[2])
-        claims = json.loads(_unb64(parts[1]))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        return None
-    if not isinstance(header, dict) or header.get("alg") != "HS256" or not isinstance(claims, dict):
-        return None
-    expected = hmac.new(_signing_key(sandbox), f"{parts[0]}.{parts[1]}".encode("ascii"), hashlib.sha256)
-    if not hmac.compare_digest(expected.digest(), signature):
-        return None
-    return claims
+    return decode_hs256(token, _signing_key(sandbox))
 
 
 # -- token endpoint ------------------------------------------------------------------------
