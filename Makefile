@@ -20,16 +20,18 @@ run: $(STAMP)
 	$(BIN)/mock-server serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
+	$(BIN)/ruff format --check mock_server tests bench setup.py
+	$(BIN)/ruff check mock_server tests bench setup.py
 	$(BIN)/python -m pytest -q
 
 ## quality -------------------------------------------------------------------------------
 lint: $(STAMP)
-	$(BIN)/python -m pip install --quiet ruff
-	$(BIN)/ruff check mock_server tests bench
+	$(BIN)/ruff format --check mock_server tests bench setup.py
+	$(BIN)/ruff check mock_server tests bench setup.py
 
 fmt: $(STAMP)
-	$(BIN)/python -m pip install --quiet ruff
-	$(BIN)/ruff format mock_server tests bench
+	$(BIN)/ruff format mock_server tests bench setup.py
+	$(BIN)/ruff check --fix mock_server tests bench setup.py
 
 ## packaging and measuring ----------------------------------------------------------------
 docker:

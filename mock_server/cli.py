@@ -9,7 +9,6 @@ settings) or the port cannot be bound, 2 usage error.
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import socket
 import sys
@@ -21,7 +20,7 @@ import uvicorn
 
 from mock_server import __version__, logs
 from mock_server.core.vendor import Vendor
-from mock_server.settings import OPTIONS, Settings
+from mock_server.settings import OPTIONS, Settings, process_environment
 
 
 def _add_serve_options(parser: argparse.ArgumentParser) -> None:
@@ -248,4 +247,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "validate":
         return validate(args.files, args.fixtures)
-    return serve(settings_from(args, dict(os.environ)))
+    return serve(settings_from(args, process_environment()))

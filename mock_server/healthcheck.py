@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 import urllib.error
@@ -18,7 +17,7 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 
 from mock_server.core.clock import Clock
-from mock_server.settings import Settings
+from mock_server.settings import Settings, process_environment
 
 WILDCARDS = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}
 RETRY_INTERVAL = 0.25
@@ -58,7 +57,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         help="keep trying for up to this long before giving up (default: one attempt)",
     )
     args = parser.parse_args(argv)
-    url = args.url or default_url(os.environ if environ is None else environ)
+    url = args.url or default_url(process_environment() if environ is None else environ)
     clock = Clock()  # real time, unshifted: the only sanctioned way to read it
     deadline = clock.monotonic() + args.wait
     while True:

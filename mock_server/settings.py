@@ -63,6 +63,12 @@ class Settings:
         return cls(**values)  # type: ignore[arg-type]
 
 
+def process_environment() -> dict[str, str]:
+    """A copy of this process's environment: the one place the package reads ``os.environ``
+    (callers pass it to :meth:`Settings.from_env`, or on to a child process)."""
+    return dict(os.environ)
+
+
 def _paths(raw: str) -> tuple[Path, ...]:
     return tuple(Path(part) for part in raw.split(os.pathsep) if part)
 

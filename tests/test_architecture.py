@@ -1,9 +1,10 @@
-"""The design's layering rules, checked on the import graph so a broken rule fails CI."""
+"""The design's rules, checked on the AST so a broken rule fails CI: layers (top-level modules
+included), vendors as islands, models free of Starlette, thin handlers, one reader of the
+environment, one clock, small modules."""
 
 from __future__ import annotations
 
 import ast
-import re
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,16 @@ ALLOWED = {
     "testing": {"core", "storage", "scenarios", "admin", "testing", "app", "cli"},
 }
 TOP_LEVEL_FREE = {"settings", "__init__"}
+# top-level modules -> what they may import; app.py, cli.py, __init__ and __main__ assemble everything
+TOP_LEVEL = {
+    "settings": set(),
+    "logs": {"core"},
+    "boundary": {"core"},
+    "healthcheck": {"core"},
+    "middleware": {"core", "logs", "scenarios"},
+    "client": {"core", "testing"},
+}
+ASSEMBLERS = {"app", "cli", "__init__", "__main__"}
 
 
 def _modules() -> list[Path]:
@@ -50,7 +61,10 @@ def test_layers_import_only_lower_layers(module: Path) -> None:
     layer = _layer(module)
     allowed = ALLOWED.get(layer)
     if allowed is None:
-        return  # app.py, middleware.py, cli.py, boundary.py sit on top and may import anything
+        allowed = TOP_LEVEL.get(layer)
+    if allowed is None:
+        assert layer in ASSEMBLERS, f"{module.relative_to(PACKAGE)}: a new top-level module needs a rule here"
+        return
     for name in _runtime_imports(ast.parse(module.read_text(encoding="utf-8"))):
         parts = name.split(".")
         target = parts[1] if len(parts) > 1 else "__init__"
@@ -70,15 +84,132 @@ def test_vendors_are_islands(module: Path) -> None:
             assert parts[2] == own, f"{module.relative_to(PACKAGE)} imports {name}"
 
 
-CLOCK_CALLS = re.compile(r"\btime\.time\(|\bdatetime\.now\(|\butcnow\(|\btime\.monotonic\(|\bdate\.today\(")
+# The one clock: core/clock.py. Any other module reading the time, however it is imported, fails.
+CLOCK_FUNCTIONS = {
+    "time": {
+        "time",
+        "time_ns",
+        "monotonic",
+        "monotonic_ns",
+        "perf_counter",
+        "perf_counter_ns",
+        "localtime",
+        "gmtime",
+    },
+    "datetime": {"now", "utcnow", "today"},
+    "date": {"today"},
+}
+
+
+def _clock_reads(tree: ast.Module) -> list[str]:
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "time":
+            found += [f"from time import {a.name}" for a in node.names if a.name in CLOCK_FUNCTIONS["time"]]
+        elif isinstance(node, ast.Attribute) and node.attr in CLOCK_FUNCTIONS.get(_base_name(node.value), ()):
+            found.append(f"{_base_name(node.value)}.{node.attr}")
+    return found
+
+
+def _base_name(node: ast.expr) -> str:
+    """``time`` for ``time``, ``datetime`` for ``datetime.datetime`` (the last dotted part)."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return ""
 
 
 @pytest.mark.parametrize("module", _modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_only_the_clock_reads_the_time(module: Path) -> None:
     if module == PACKAGE / "core" / "clock.py":
         return
-    found = CLOCK_CALLS.findall(module.read_text(encoding="utf-8"))
+    found = _clock_reads(ast.parse(module.read_text(encoding="utf-8")))
     assert not found, f"{module.relative_to(PACKAGE)} reads the time directly: {found}"
+
+
+def test_the_clock_rule_sees_every_spelling() -> None:
+    for source in (
+        "from time import time",
+        "import time\ntime.monotonic()",
+        "import datetime\ndatetime.datetime.now()",
+        "from datetime import datetime\ndatetime.utcnow()",
+        "from datetime import date\ndate.today()",
+    ):
+        assert _clock_reads(ast.parse(source)), source
+    assert not _clock_reads(ast.parse("from datetime import datetime\ndatetime.fromtimestamp(0)"))
+
+
+@pytest.mark.parametrize("module", _modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_only_settings_reads_the_environment(module: Path) -> None:
+    if module == PACKAGE / "settings.py":
+        return
+    tree = ast.parse(module.read_text(encoding="utf-8"))
+    found = [
+        ast.unparse(node)
+        for node in ast.walk(tree)
+        if (isinstance(node, ast.Attribute) and node.attr in {"environ", "getenv", "environb", "putenv"})
+        or (
+            isinstance(node, ast.ImportFrom)
+            and node.module == "os"
+            and any(a.name in {"environ", "getenv", "environb"} for a in node.names)
+        )
+    ]
+    assert not found, (
+        f"{module.relative_to(PACKAGE)} reads the environment: {found} (use mock_server.settings)"
+    )
+
+
+@pytest.mark.parametrize(
+    "module", sorted(PACKAGE.rglob("models.py")), ids=lambda p: str(p.relative_to(PACKAGE))
+)
+def test_models_never_import_starlette(module: Path) -> None:
+    tree = ast.parse(module.read_text(encoding="utf-8"))
+    names = [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
+    names += [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+    assert not [n for n in names if n.split(".")[0] == "starlette"], (
+        f"{module.relative_to(PACKAGE)} imports Starlette"
+    )
+
+
+MAX_HANDLER_LINES = 30
+
+
+def _handlers(tree: ast.Module) -> list[ast.AsyncFunctionDef | ast.FunctionDef]:
+    """Functions passed as the endpoint of a ``Route(path, endpoint, ...)`` in the same module."""
+    endpoints = {
+        node.args[1].id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and getattr(node.func, "id", getattr(node.func, "attr", None)) == "Route"
+        and len(node.args) > 1
+        and isinstance(node.args[1], ast.Name)
+    }
+    return [
+        node
+        for node in tree.body
+        if isinstance(node, ast.AsyncFunctionDef | ast.FunctionDef) and node.name in endpoints
+    ]
+
+
+ROUTE_MODULES = [p for p in _modules() if "Route(" in p.read_text(encoding="utf-8")]
+
+
+@pytest.mark.parametrize("module", ROUTE_MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_handlers_stay_thin(module: Path) -> None:
+    handlers = _handlers(ast.parse(module.read_text(encoding="utf-8")))
+    long = {
+        h.name: h.end_lineno - h.lineno + 1
+        for h in handlers
+        if h.end_lineno - h.lineno + 1 > MAX_HANDLER_LINES
+    }
+    assert not long, f"{module.relative_to(PACKAGE)}: handlers over {MAX_HANDLER_LINES} lines: {long}"
+
+
+def test_every_route_module_has_handlers_the_rule_sees() -> None:
+    assert all(
+        _handlers(ast.parse(p.read_text(encoding="utf-8"))) for p in ROUTE_MODULES if p.name == "routes.py"
+    )
 
 
 @pytest.mark.parametrize("module", _modules(), ids=lambda p: str(p.relative_to(PACKAGE)))

@@ -13,7 +13,6 @@ a line never blocks the child.
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
@@ -24,6 +23,7 @@ from pathlib import Path
 from types import TracebackType
 
 from mock_server.core.clock import Clock
+from mock_server.settings import process_environment
 
 BANNER = re.compile(r"listening on http://\[?([^\]\s]*?)\]?:(\d+)")
 
@@ -56,7 +56,9 @@ class ServerProcess:
         """``command`` replaces ``python -m mock_server`` + ``args`` (e.g. a Dockerfile's ENTRYPOINT+CMD)."""
         self.command = list(command) if command is not None else [sys.executable, "-m", "mock_server", *args]
         base = (
-            {k: v for k, v in os.environ.items() if not k.startswith("MOCK_SERVER_")} if inherit_env else {}
+            {k: v for k, v in process_environment().items() if not k.startswith("MOCK_SERVER_")}
+            if inherit_env
+            else {}
         )
         self.env = {**base, **(env or {})}
         self.cwd = cwd
