@@ -13,11 +13,11 @@ from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 
-from mock_server.core import jsontext
-from mock_server.core.bodies import declared_length, read_json_bytes
+from mock_server.core.bodies import declared_length
 from mock_server.core.errors import BodyTooLarge, MalformedBody
 from mock_server.core.multipart import Limits, MultipartForm, parse_multipart
 from mock_server.core.openapi import OpenApiDocument, ValidationIssue
+from mock_server.core.requests import parse_json, read_body
 from mock_server.vendors.candid import models
 from mock_server.vendors.candid.errors import (
     BadRequestError,
@@ -156,6 +156,14 @@ def _validated(
     return upload, fields
 
 
+def _json_too_large(limit: int) -> UnprocessableEntityError:
+    return UnprocessableEntityError(f"The request body is larger than {limit} bytes.")
+
+
+def _not_json(exc: Exception) -> HttpRequestValidationError:
+    return HttpRequestValidationError("body", "The request body is not valid JSON.")
+
+
 async def read_json_body(
     request: Request, document: OpenApiDocument, operation_id: str, *, optional: bool = False
 ) -> dict[str, Any]:
@@ -164,16 +172,12 @@ async def read_json_body(
     Raises: UnprocessableEntityError (over 64 KiB), HttpRequestValidationError(s) (not JSON,
     not an object, schema violations).
     """
-    try:
-        raw = await read_json_bytes(request.stream(), MAX_JSON_BYTES)
-    except BodyTooLarge as exc:
-        raise UnprocessableEntityError(f"The request body is larger than {MAX_JSON_BYTES} bytes.") from exc
+    raw = await read_body(request, MAX_JSON_BYTES, _json_too_large)
     if optional and not raw.strip():
         return {}
-    try:
-        body = jsontext.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise HttpRequestValidationError("body", "The request body is not valid JSON.") from exc
+    body = parse_json(
+        raw, lambda exc: HttpRequestValidationError("body", "The request body is not valid JSON.")
+    )
     problems = problems_of(document, operation_id, "application/json", body)
     if problems:
         raise validation_error(problems)
@@ -193,11 +197,9 @@ async def read_token_body(request: Request, document: OpenApiDocument, operation
             "Content-Type must be application/json or application/x-www-form-urlencoded, "
             f"got {media or 'none'!r}."
         )
+    raw = await read_body(request, MAX_JSON_BYTES, _json_too_large)
     try:
-        raw = await read_json_bytes(request.stream(), MAX_JSON_BYTES)
         body = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
-    except BodyTooLarge as exc:
-        raise UnprocessableEntityError(f"The request body is larger than {MAX_JSON_BYTES} bytes.") from exc
     except UnicodeDecodeError as exc:
         raise HttpRequestValidationError("body", "The form body is not valid UTF-8.") from exc
     problems = problems_of(document, operation_id, media, body)

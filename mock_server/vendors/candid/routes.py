@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from mock_server.core.openapi import OpenApiDocument
-from mock_server.core.sandbox import Sandbox
+from mock_server.core.requests import sandbox_of
 from mock_server.vendors.candid import models
 from mock_server.vendors.candid.auth import authenticate, check_rate_limit, client_for, issue_token
 from mock_server.vendors.candid.bodies import read_json_body, read_token_body, receive_upload
@@ -22,10 +22,6 @@ from mock_server.vendors.candid.errors import HttpRequestValidationError
 
 DOCUMENT = OpenApiDocument(Path(__file__).with_name("openapi.yaml"))
 V1 = "/api/encounter-attachments/v1"
-
-
-def _sandbox(request: Request) -> Sandbox:
-    return request.app.state.sandbox
 
 
 def _path_uuid(request: Request, name: str) -> str:
@@ -46,7 +42,7 @@ def _external_id(request: Request) -> str:
 
 
 def _attachments(request: Request, attachments: list[models.Attachment], *, for_encounter: bool) -> Response:
-    sandbox = _sandbox(request)
+    sandbox = sandbox_of(request)
     base_url = sandbox.base_url(request)
     ttl = sandbox.lifetime(request, models.AUTHED_URL_TTL_SECONDS)
     return JSONResponse(
@@ -60,7 +56,7 @@ def _attachments(request: Request, attachments: list[models.Attachment], *, for_
 
 
 async def get_token(request: Request) -> Response:
-    sandbox = _sandbox(request)
+    sandbox = sandbox_of(request)
     check_rate_limit(sandbox, request)
     body = await read_token_body(request, DOCUMENT, "getToken")
     client = client_for(sandbox, body["client_id"], body["client_secret"])
@@ -71,7 +67,7 @@ async def get_token(request: Request) -> Response:
 
 
 async def get_encounter_attachments(request: Request) -> Response:
-    sandbox = _sandbox(request)
+    sandbox = sandbox_of(request)
     principal = authenticate(sandbox, request)
     encounter_id = _path_uuid(request, "encounter_id")
     return _attachments(
@@ -80,7 +76,7 @@ async def get_encounter_attachments(request: Request) -> Response:
 
 
 async def _create_on_encounter(request: Request, operation_id: str, *, with_description: bool) -> Response:
-    sandbox = _sandbox(request)
+    sandbox = sandbox_of(request)
     principal = authenticate(sandbox, request)
     encounter_id = _path_uuid(request, "encounter_id")
     models.find_encounter(sandbox, principal, encounter_id)
@@ -98,7 +94,7 @@ async def create_encounter_attachment_v2(request: Request) -> Response:
 
 
 async def create_attachment_from_charge_capture(request: Request) -> Response:
-    sandbox = _sandbox(request)
+    sandbox = sandbox_of(request)
     principal = authenticate(sandbox, request)
     upload, fields = await receive_upload(
         request, DOCUMENT, "createAttachmentFromChargeCaptureExternalId", with_description=True
@@ -110,14 +106,14 @@ async def create_attachment_from_charge_capture(request: Request) -> Response:
 
 
 async def get_charge_capture_attachments(request: Request) -> Response:
-    sandbox = _sandbox(request)
+    sandbox = sandbox_of(request)
     principal = authenticate(sandbox, request)
     attachments = models.charge_capture_attachments(sandbox, principal, _external_id(request))
     return _attachments(request, attachments, for_encounter=False)
 
 
 async def delete_charge_capture_attachment(request: Request) -> Response:
-    sandbox = _sandbox(request)
+    sandbox = sandbox_of(request)
     principal = authenticate(sandbox, request)
     external_id = _external_id(request)
     body = await read_json_body(request, DOCUMENT, "deleteChargeCaptureAttachment")
@@ -127,7 +123,7 @@ async def delete_charge_capture_attachment(request: Request) -> Response:
 
 
 async def delete_encounter_attachment(request: Request) -> Response:
-    sandbox = _sandbox(request)
+    sandbox = sandbox_of(request)
     principal = authenticate(sandbox, request)
     encounter_id = _path_uuid(request, "encounter_id")
     body = await read_json_body(request, DOCUMENT, "deleteEncounterAttachment")
@@ -137,7 +133,7 @@ async def delete_encounter_attachment(request: Request) -> Response:
 
 async def convert_charge_capture(request: Request) -> Response:
     """Sandbox-only: the charge capture becomes an encounter (Candid does this when it creates one)."""
-    sandbox = _sandbox(request)
+    sandbox = sandbox_of(request)
     principal = authenticate(sandbox, request, rate_limited=False)
     external_id = _external_id(request)
     body = await read_json_body(request, DOCUMENT, "convertChargeCapture", optional=True)

@@ -15,12 +15,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mock_server.core import jsontext
-from mock_server.core.bodies import read_json_bytes
-from mock_server.core.errors import BodyTooLarge
 from mock_server.core.idempotency import IdempotencyConflict, StoredResponse, fingerprint
 from mock_server.core.openapi import OpenApiDocument, ValidationIssue
-from mock_server.core.sandbox import Sandbox
+from mock_server.core.requests import read_json, sandbox_of
 from mock_server.vendors.qubs.auth import Principal
 from mock_server.vendors.qubs.errors import BadRequest, Conflict
 
@@ -29,10 +26,6 @@ DOCUMENT = OpenApiDocument(OPENAPI_PATH)
 IDEMPOTENCY_KEY = re.compile(r"^[\x20-\x7e]{1,128}$")
 REPLAY_HEADER = "Idempotent-Replayed"
 _REQUIRED = re.compile(r"^'(?P<name>.+)' is a required property$")
-
-
-def sandbox_of(request: Request) -> Sandbox:
-    return request.app.state.sandbox
 
 
 def json_reply(body: Any, status: int = 200) -> Response:
@@ -48,14 +41,15 @@ async def json_body(request: Request, limit: int) -> Any:
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
         raise BadRequest(f"Content-Type must be application/json; got {media or 'none'}.")
-    try:
-        raw = await read_json_bytes(request.stream(), limit)
-    except BodyTooLarge as exc:
-        raise BadRequest(f"The request body exceeds {limit} bytes.") from exc
-    try:
-        return jsontext.loads(raw)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise BadRequest(f"The request body is not valid JSON: {exc}.") from exc
+    return await read_json(request, limit, _too_large, _malformed)
+
+
+def _too_large(limit: int) -> BadRequest:
+    return BadRequest(f"The request body exceeds {limit} bytes.")
+
+
+def _malformed(exc: Exception) -> BadRequest:
+    return BadRequest(f"The request body is not valid JSON: {exc}.")
 
 
 def idempotency_key(request: Request) -> str | None:

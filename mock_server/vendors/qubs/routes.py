@@ -4,12 +4,15 @@ parse -> auth -> validate -> models -> render.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mock_server.core.bodies import read_json_bytes
-from mock_server.core.errors import BodyTooLarge
+from mock_server.core.requests import read_body, sandbox_of
 from mock_server.core.sandbox import Sandbox
 from mock_server.vendors.qubs import attachments, auth, models
 from mock_server.vendors.qubs.auth import Principal
@@ -22,14 +25,11 @@ from mock_server.vendors.qubs.parsing import (
     json_body,
     json_reply,
     run_idempotent,
-    sandbox_of,
 )
 
 JSON_LIMIT = LIMITS.max_json_bytes
 REPORT_LIMIT = 16 * 1024 * 1024  # reportText may be 2 MiB of UTF-8, escaped up to 6 bytes per character
 FORM_LIMIT = 16 * 1024
-UPLOAD_KEY_TTL = LIMITS.idempotency_seconds["createReportAttachments"]
-REPORTING_KEY_TTL = LIMITS.idempotency_seconds["submitReport"]
 TOKEN_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 REPORTING = "/integrations/v1/{domain}/reporting/appointments"
 APPOINTMENTS = "/integrations/v1/{domain}/appointments"
@@ -46,10 +46,9 @@ def _principal(request: Request) -> Principal:
 
 async def create_token(request: Request) -> Response:
     sandbox = sandbox_of(request)
-    try:
-        raw = await read_json_bytes(request.stream(), FORM_LIMIT)
-    except BodyTooLarge as exc:
-        raise InvalidRequest(f"The request body exceeds {FORM_LIMIT} bytes.") from exc
+    raw = await read_body(
+        request, FORM_LIMIT, lambda limit: InvalidRequest(f"The request body exceeds {limit} bytes.")
+    )
     client_id, client_secret = auth.parse_token_form(
         request.headers.get("content-type", ""), raw, request.headers.get("authorization")
     )
@@ -86,59 +85,63 @@ async def list_reporting_attachments(request: Request) -> Response:
     return json_reply({"items": [attachments.reporting_view(sandbox, record) for record in records]})
 
 
-async def create_report_attachments(request: Request) -> Response:
+@dataclass(frozen=True)
+class Call:
+    """One authenticated, validated call of an idempotent reporting operation."""
+
+    sandbox: Sandbox
+    principal: Principal
+    domain: str
+    appointment_id: str
+    body: Any
+
+
+async def _idempotent(
+    request: Request, operation: str, limit: int, make: Callable[[Call], Response]
+) -> Response:
+    """The shape the three reporting POSTs share: auth, Idempotency-Key, JSON body checked against the
+    operation's schema, then ``make`` run once per key (for the operation's idempotency lifetime)."""
     sandbox, domain, appointment_id = _target(request)
     principal = _principal(request)
     key = idempotency_key(request)
-    body = await json_body(request, JSON_LIMIT)
-    check_body("createReportAttachments", body)
-    base_url, lifetime = sandbox.base_url(request), sandbox.lifetime(request, attachments.UPLOAD_URL_TTL)
+    body = await json_body(request, limit)
+    check_body(operation, body)
+    call = Call(sandbox, principal, domain, appointment_id, body)
+    payload = {"appointmentId": appointment_id, "body": body}
+    ttl = LIMITS.idempotency_seconds[operation]
+    return run_idempotent(request, operation, principal, domain, key, payload, ttl, lambda: make(call))
 
-    def produce() -> Response:
+
+async def create_report_attachments(request: Request) -> Response:
+    def make(call: Call) -> Response:
+        sandbox = call.sandbox
+        lifetime = sandbox.lifetime(request, attachments.UPLOAD_URL_TTL)
+        user, items, base_url = call.principal.user_summary(), call.body["items"], sandbox.base_url(request)
         created = attachments.create_upload_urls(
-            sandbox, principal.user_summary(), domain, appointment_id, body["items"], base_url, lifetime
+            sandbox, user, call.domain, call.appointment_id, items, base_url, lifetime
         )
         return json_reply(created, 201)
 
-    payload = {"appointmentId": appointment_id, "body": body}
-    return run_idempotent(
-        request, "createReportAttachments", principal, domain, key, payload, UPLOAD_KEY_TTL, produce
-    )
+    return await _idempotent(request, "createReportAttachments", JSON_LIMIT, make)
 
 
 async def submit_report(request: Request) -> Response:
-    sandbox, domain, appointment_id = _target(request)
-    principal = _principal(request)
-    key = idempotency_key(request)
-    body = await json_body(request, REPORT_LIMIT)
-    check_body("submitReport", body)
-
-    def produce() -> Response:
+    def make(call: Call) -> Response:
+        user = call.principal.user_summary()
         return json_reply(
-            models.submit_report(sandbox, principal.user_summary(), domain, appointment_id, body)
+            models.submit_report(call.sandbox, user, call.domain, call.appointment_id, call.body)
         )
 
-    payload = {"appointmentId": appointment_id, "body": body}
-    return run_idempotent(
-        request, "submitReport", principal, domain, key, payload, REPORTING_KEY_TTL, produce
-    )
+    return await _idempotent(request, "submitReport", REPORT_LIMIT, make)
 
 
 async def create_comment(request: Request) -> Response:
-    sandbox, domain, appointment_id = _target(request)
-    principal = _principal(request)
-    key = idempotency_key(request)
-    body = await json_body(request, JSON_LIMIT)
-    check_body("createComment", body)
-
-    def produce() -> Response:
-        comment = models.create_comment(sandbox, principal.user_summary(), domain, appointment_id, body)
+    def make(call: Call) -> Response:
+        user = call.principal.user_summary()
+        comment = models.create_comment(call.sandbox, user, call.domain, call.appointment_id, call.body)
         return json_reply(comment, 201)
 
-    payload = {"appointmentId": appointment_id, "body": body}
-    return run_idempotent(
-        request, "createComment", principal, domain, key, payload, REPORTING_KEY_TTL, produce
-    )
+    return await _idempotent(request, "createComment", JSON_LIMIT, make)
 
 
 def _read_options(request: Request) -> tuple[float, str]:

@@ -18,11 +18,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from mock_server.core import jsontext
-from mock_server.core.bodies import read_json_bytes
-from mock_server.core.errors import BodyTooLarge
 from mock_server.core.openapi import OpenApiDocument, ValidationIssue
-from mock_server.core.sandbox import Sandbox
+from mock_server.core.requests import read_json, sandbox_of
 from mock_server.vendors.saferme import models
 from mock_server.vendors.saferme.auth import authenticate, check_app_id, login
 from mock_server.vendors.saferme.errors import BadRequest, PayloadTooLarge, Problem, UnprocessableEntity
@@ -34,20 +31,14 @@ MAX_JSON_BYTES = LIMITS.max_json_bytes
 _REQUIRED = re.compile(r"'(.+)' is a required property")
 
 
-def _sandbox(request: Request) -> Sandbox:
-    return request.app.state.sandbox
-
-
 async def _json(request: Request) -> Any:
     """The request body as JSON. Raises: PayloadTooLarge (over 64 KiB), BadRequest (not JSON)."""
-    try:
-        raw = await read_json_bytes(request.stream(), MAX_JSON_BYTES)
-    except BodyTooLarge as exc:
-        raise PayloadTooLarge(f"The request body exceeds {MAX_JSON_BYTES} bytes.") from exc
-    try:
-        return jsontext.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest() from exc
+    return await read_json(
+        request,
+        MAX_JSON_BYTES,
+        lambda limit: PayloadTooLarge(f"The request body exceeds {limit} bytes."),
+        lambda exc: BadRequest(),
+    )
 
 
 def _problems(issues: Iterable[ValidationIssue]) -> list[Problem]:
@@ -75,7 +66,7 @@ async def _validated(request: Request, operation_id: str) -> Any:
 
 async def _attachment(request: Request, attachment: models.FileAttachment) -> Response:
     """202 while processing, 200 once processed (styles are made on a worker thread)."""
-    sandbox = _sandbox(request)
+    sandbox = sandbox_of(request)
     attachment = await run_in_threadpool(process_if_due, sandbox, attachment)
     body = models.attachment_json(
         sandbox,
@@ -87,7 +78,7 @@ async def _attachment(request: Request, attachment: models.FileAttachment) -> Re
 
 
 async def create_session(request: Request) -> Response:
-    sandbox = _sandbox(request)
+    sandbox = sandbox_of(request)
     check_app_id(sandbox, request)
     body = await _json(request)
     user = body.get("user") if isinstance(body, dict) else None
@@ -114,7 +105,7 @@ async def create_session(request: Request) -> Response:
 
 
 async def get_upload_authorization(request: Request) -> Response:
-    sandbox = _sandbox(request)
+    sandbox = sandbox_of(request)
     principal = authenticate(sandbox, request)
     content_type = models.check_content_type(request.query_params.get("content_type"))
     lifetime = sandbox.lifetime(request, models.UPLOAD_AUTHORIZATION_TTL_SECONDS)
@@ -125,7 +116,7 @@ async def get_upload_authorization(request: Request) -> Response:
 
 
 async def create_file_attachment(request: Request) -> Response:
-    sandbox = _sandbox(request)
+    sandbox = sandbox_of(request)
     principal = authenticate(sandbox, request)
     body = await _validated(request, "createFileAttachment")
     attachment = models.create_file_attachment(sandbox, principal.team_id, body["file_attachment"]["key"])
@@ -133,7 +124,7 @@ async def create_file_attachment(request: Request) -> Response:
 
 
 async def get_file_attachment(request: Request) -> Response:
-    sandbox = _sandbox(request)
+    sandbox = sandbox_of(request)
     principal = authenticate(sandbox, request)
     attachment = models.find_file_attachment(sandbox, principal.team_id, request.path_params["id"])
     return await _attachment(request, attachment)
