@@ -27,9 +27,16 @@ class ValidationIssue:
     keyword: str
     message: str
     value: Any
+    rule: Any = None  # the schema keyword's value, e.g. the list of an ``enum`` or a ``maxLength``
 
 
 class OpenApiDocument:
+    """One vendor's openapi.yaml: operations by operationId, request/response validators, and the
+    enums, ranges and limits its schemas declare (vendors read those from here, never restate them).
+
+    Raises (lazily, on first use): OSError / yaml.YAMLError for an unreadable document.
+    """
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
@@ -88,6 +95,23 @@ class OpenApiDocument:
         schema = response.get("content", {}).get(media_type, {}).get("schema")
         return self._cached(("response", operation_id, str(status), media_type), schema)
 
+    def component(self, name: str) -> dict[str, Any]:
+        """``components.schemas[name]``, references followed. Raises: KeyError when not declared."""
+        return self.resolve(self.document["components"]["schemas"][name])
+
+    def parameter_schema(self, operation_id: str, name: str) -> dict[str, Any]:
+        """The schema of the operation's parameter ``name`` (path, query or header; refs followed).
+
+        Raises: KeyError when the operation declares no such parameter.
+        """
+        method, template, operation = self.operations[operation_id]
+        item = self.document["paths"][template]
+        for parameter in [*item.get("parameters", []), *operation.get("parameters", [])]:
+            parameter = self.resolve(parameter)
+            if parameter.get("name") == name:
+                return self.resolve(parameter.get("schema", {}))
+        raise KeyError(f"{operation_id} ({method} {template}) declares no parameter {name!r}")
+
     def resolve(self, node: dict[str, Any]) -> dict[str, Any]:
         """Follow a local ``$ref`` (for response objects kept under components)."""
         while "$ref" in node:
@@ -100,6 +124,7 @@ class OpenApiDocument:
     def validate_request(
         self, operation_id: str, body: Any, media_type: str = "application/json"
     ) -> list[ValidationIssue]:
+        """Every way ``body`` breaks the operation's request schema for ``media_type`` (none: valid)."""
         validator = self.request_validator(operation_id, media_type)
         if validator is None:
             return []
@@ -110,6 +135,12 @@ def issues_of(validator: Draft202012Validator, instance: Any) -> list[Validation
     """All failures, ordered by location so messages are stable."""
     errors = sorted(validator.iter_errors(instance), key=lambda error: [str(p) for p in error.absolute_path])
     return [
-        ValidationIssue(tuple(error.absolute_path), str(error.validator), error.message, error.instance)
+        ValidationIssue(
+            tuple(error.absolute_path),
+            str(error.validator),
+            error.message,
+            error.instance,
+            error.validator_value,
+        )
         for error in errors
     ]

@@ -86,6 +86,7 @@ from mock_server.vendors.candid.fixtures import FIXTURES_SCHEMA, load_fixtures
 from mock_server.vendors.candid.limits import LIMITS
 from mock_server.vendors.candid.models import BUCKET
 from mock_server.vendors.candid.routes import routes
+from mock_server.vendors.candid.spec import OPENAPI_PATH
 
 vendor = Vendor(
     name="candid",
@@ -93,7 +94,7 @@ vendor = Vendor(
     routes=routes,
     render_error=render,
     error_for_status=error_for_status,
-    openapi_path=Path(__file__).with_name("openapi.yaml"),
+    openapi_path=OPENAPI_PATH,
     fixtures_schema=FIXTURES_SCHEMA,
     load_fixtures=load_fixtures,
     limits=LIMITS,

@@ -71,7 +71,7 @@ def _problems_of_issue(
     if issue.keyword == "enum":
         return [
             HttpRequestValidationError(
-                name, f"{name} must be one of {', '.join(models.ATTACHMENT_TYPES)}; got {issue.value!r}."
+                name, f"{name} must be one of {', '.join(issue.rule)}; got {issue.value!r}."
             )
         ]
     if issue.keyword == "format":

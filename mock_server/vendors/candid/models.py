@@ -18,6 +18,7 @@ from mock_server.core.bodies import SpooledBody
 from mock_server.core.clock import iso_z
 from mock_server.vendors.candid.errors import EntityConflictError, EntityNotFoundError, UnauthorizedError
 from mock_server.vendors.candid.limits import LIMITS
+from mock_server.vendors.candid.spec import DOCUMENT
 
 if TYPE_CHECKING:
     from mock_server.core.sandbox import Sandbox
@@ -29,32 +30,9 @@ BUCKET = "candid-encounter-attachments"
 MAX_ATTACHMENT_BYTES = LIMITS.max_upload_bytes
 TOKEN_TTL_SECONDS = LIMITS.token_seconds
 AUTHED_URL_TTL_SECONDS = LIMITS.download_url_seconds
-ALLOWED_CONTENT_TYPES = frozenset(
-    {
-        "application/pdf",
-        "image/png",
-        "image/jpeg",
-        "text/plain",
-        "text/csv",
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    }
-)
-ATTACHMENT_TYPES = (
-    "APPEAL_LETTER",
-    "CERTIFICATION",
-    "CONSENT_FORM",
-    "DOCUMENTATION",
-    "EOB",
-    "JUSTIFICATION_OF_ADMISSION",
-    "LABORATORY_RESULTS",
-    "MEDICAL_RECORD_ATTACHMENT",
-    "OPERATIVE_NOTE",
-    "OTHER",
-    "PHYSICAL_THERAPY_NOTE",
-    "REFERRAL_FORM",
-    "SUPPORT_DATA_FOR_CLAIM",
-)
+# Enums live in openapi.yaml only; these names read them from there.
+ALLOWED_CONTENT_TYPES = frozenset(DOCUMENT.component("AllowedContentType")["enum"])
+ATTACHMENT_TYPES = tuple(DOCUMENT.component("EncounterAttachmentType")["enum"])
 
 
 @dataclass(frozen=True)

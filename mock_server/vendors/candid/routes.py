@@ -7,20 +7,17 @@ models -> render; every refusal is raised as a Candid error and rendered by erro
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from mock_server.core.openapi import OpenApiDocument
 from mock_server.core.requests import sandbox_of
 from mock_server.vendors.candid import models
 from mock_server.vendors.candid.auth import authenticate, check_rate_limit, client_for, issue_token
 from mock_server.vendors.candid.bodies import read_json_body, read_token_body, receive_upload
 from mock_server.vendors.candid.errors import HttpRequestValidationError
+from mock_server.vendors.candid.spec import DOCUMENT
 
-DOCUMENT = OpenApiDocument(Path(__file__).with_name("openapi.yaml"))
 V1 = "/api/encounter-attachments/v1"
 
 

@@ -95,8 +95,8 @@ from mock_server.core.vendor import Vendor
 from mock_server.vendors.qubs import attachments, errors
 from mock_server.vendors.qubs.fixtures import FIXTURES_SCHEMA, load_fixtures
 from mock_server.vendors.qubs.limits import LIMITS
-from mock_server.vendors.qubs.parsing import OPENAPI_PATH
 from mock_server.vendors.qubs.routes import routes
+from mock_server.vendors.qubs.spec import OPENAPI_PATH
 
 vendor = Vendor(
     name="qubs",

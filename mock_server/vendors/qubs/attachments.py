@@ -19,13 +19,14 @@ from mock_server.storage.s3 import ObjectInfo
 from mock_server.vendors.qubs.errors import BadRequest, NotFound
 from mock_server.vendors.qubs.limits import DOWNLOAD_URL_SECONDS_RANGE, LIMITS
 from mock_server.vendors.qubs.models import VENDOR, appointment, pending_appointment
+from mock_server.vendors.qubs.spec import DOCUMENT
 
 BUCKET = "qubs-report-attachments"
 MAX_UPLOAD_BYTES = LIMITS.max_upload_bytes
 UPLOAD_URL_TTL = LIMITS.upload_url_seconds
 URL_TTL_DEFAULT = LIMITS.download_url_seconds
 URL_TTL_MIN, URL_TTL_MAX = DOWNLOAD_URL_SECONDS_RANGE
-DISPOSITIONS = ("inline", "attachment")
+DISPOSITIONS = tuple(DOCUMENT.parameter_schema("getAppointmentAttachment", "disposition")["enum"])
 DEFAULT_CATEGORY = "report"
 FALLBACK_EXTENSIONS = {"application/pdf": ".pdf", "application/dicom": ".dcm"}
 _SEPARATORS = re.compile(r"[/\\]")
@@ -213,7 +214,7 @@ def disposition_of(raw: str | None) -> str:
     if raw is None or raw == "":
         return "inline"
     if raw not in DISPOSITIONS:
-        raise BadRequest(f"disposition: must be one of inline, attachment (enum); got {raw!r}.")
+        raise BadRequest(f"disposition: must be one of {', '.join(DISPOSITIONS)} (enum); got {raw!r}.")
     return raw
 
 

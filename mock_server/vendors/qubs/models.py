@@ -15,6 +15,7 @@ from typing import Any
 from mock_server.core.clock import iso_z
 from mock_server.core.sandbox import Sandbox
 from mock_server.vendors.qubs.errors import BadRequest, NotFound
+from mock_server.vendors.qubs.spec import DOCUMENT
 
 VENDOR = "qubs"
 PENDING_REPORTING = "PENDING REPORTING"
@@ -41,8 +42,8 @@ APPOINTMENT_STATUSES = (
 )
 PAGE_SIZE_DEFAULT, PAGE_SIZE_MIN, PAGE_SIZE_MAX = 100, 1, 500
 REPORT_TEXT_MAX_BYTES = 2_097_152
-REPORT_STATUSES = ("preliminary", "final")
-COMMENT_TYPES = ("AC", "AA", "PC", "PA")
+# The request accepts any case; the values are the response schema's enum.
+REPORT_STATUSES = tuple(DOCUMENT.component("SubmitReportResponse")["properties"]["reportStatus"]["enum"])
 
 
 # -- appointments --------------------------------------------------------------------------
@@ -129,7 +130,7 @@ def submit_report(
         record = pending_appointment(sandbox, domain, appointment_id)
         if status not in REPORT_STATUSES:
             raise BadRequest(
-                f"reportStatus: must be one of preliminary, final, case-insensitive (enum); "
+                f"reportStatus: must be one of {', '.join(REPORT_STATUSES)}, case-insensitive (enum); "
                 f"got {body['reportStatus']!r}."
             )
         size = len(text.encode("utf-8"))

@@ -9,20 +9,18 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from mock_server.core.idempotency import IdempotencyConflict, StoredResponse, fingerprint
-from mock_server.core.openapi import OpenApiDocument, ValidationIssue
+from mock_server.core.openapi import ValidationIssue
 from mock_server.core.requests import read_json, sandbox_of
 from mock_server.vendors.qubs.auth import Principal
 from mock_server.vendors.qubs.errors import BadRequest, Conflict
+from mock_server.vendors.qubs.spec import DOCUMENT
 
-OPENAPI_PATH = Path(__file__).with_name("openapi.yaml")
-DOCUMENT = OpenApiDocument(OPENAPI_PATH)
 IDEMPOTENCY_KEY = re.compile(r"^[\x20-\x7e]{1,128}$")
 REPLAY_HEADER = "Idempotent-Replayed"
 _REQUIRED = re.compile(r"^'(?P<name>.+)' is a required property$")

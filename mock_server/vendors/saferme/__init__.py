@@ -88,6 +88,7 @@ from mock_server.vendors.saferme.fixtures import FIXTURES_SCHEMA, load_fixtures
 from mock_server.vendors.saferme.limits import LIMITS
 from mock_server.vendors.saferme.models import BUCKET
 from mock_server.vendors.saferme.routes import routes
+from mock_server.vendors.saferme.spec import OPENAPI_PATH
 
 vendor = Vendor(
     name="saferme",
@@ -95,7 +96,7 @@ vendor = Vendor(
     routes=routes,
     render_error=render,
     error_for_status=error_for_status,
-    openapi_path=Path(__file__).with_name("openapi.yaml"),
+    openapi_path=OPENAPI_PATH,
     fixtures_schema=FIXTURES_SCHEMA,
     load_fixtures=load_fixtures,
     limits=LIMITS,

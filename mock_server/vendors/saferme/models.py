@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from mock_server.vendors.saferme.errors import NotFound, invalid
 from mock_server.vendors.saferme.limits import LIMITS
+from mock_server.vendors.saferme.spec import DOCUMENT
 
 if TYPE_CHECKING:
     from mock_server.core.sandbox import Sandbox
@@ -25,20 +26,7 @@ KEY_ROOT = "async_uploads/"
 UPLOAD_AUTHORIZATION_TTL_SECONDS = LIMITS.post_policy_seconds
 URL_TTL_SECONDS = LIMITS.download_url_seconds
 REQUIRED_FIELDS = ("Content-Type", "file")
-ALLOWED_CONTENT_TYPES = (
-    "image/png",
-    "image/jpeg",
-    "image/gif",
-    "text/plain",
-    "application/pdf",
-    "application/msword",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "application/vnd.ms-excel",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "application/vnd.apple.numbers",
-    "application/vnd.apple.keynote",
-    "application/vnd.apple.pages",
-)
+ALLOWED_CONTENT_TYPES = tuple(DOCUMENT.parameter_schema("getUploadAuthorization", "content_type")["enum"])
 IMAGE_CONTENT_TYPES = frozenset({"image/png", "image/jpeg", "image/gif"})
 _ISSUED_KEY = re.compile(
     r"async_uploads/([0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -18,15 +17,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from mock_server.core.openapi import OpenApiDocument, ValidationIssue
+from mock_server.core.openapi import ValidationIssue
 from mock_server.core.requests import read_json, sandbox_of
 from mock_server.vendors.saferme import models
 from mock_server.vendors.saferme.auth import authenticate, check_app_id, login
 from mock_server.vendors.saferme.errors import BadRequest, PayloadTooLarge, Problem, UnprocessableEntity
 from mock_server.vendors.saferme.limits import LIMITS
+from mock_server.vendors.saferme.spec import DOCUMENT
 from mock_server.vendors.saferme.styles import process_if_due
 
-DOCUMENT = OpenApiDocument(Path(__file__).with_name("openapi.yaml"))
 MAX_JSON_BYTES = LIMITS.max_json_bytes
 _REQUIRED = re.compile(r"'(.+)' is a required property")
 
