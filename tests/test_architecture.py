@@ -216,3 +216,40 @@ def test_every_route_module_has_handlers_the_rule_sees() -> None:
 def test_modules_stay_small(module: Path) -> None:
     lines = module.read_text(encoding="utf-8").count("\n")
     assert lines <= 400, f"{module.relative_to(PACKAGE)} has {lines} lines; split it by noun"
+
+
+# Public contracts are stated where they are defined (shapes, units, errors, the rule's source).
+DOCUMENTED = [
+    *sorted((PACKAGE / "core").glob("*.py")),
+    *sorted((PACKAGE / "testing").glob("*.py")),
+    PACKAGE / "client.py",
+]
+# Reworked in parallel (record store, idempotency keys, journal): documented together with that change.
+DOCSTRINGS_PENDING = {"core/store.py", "core/idempotency.py", "core/journal.py"}
+
+
+def _undocumented(tree: ast.Module) -> list[str]:
+    missing: list[str] = []
+
+    def visit(nodes: list[ast.stmt], prefix: str) -> None:
+        for node in nodes:
+            if isinstance(
+                node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+            ) and not node.name.startswith("_"):
+                if ast.get_docstring(node) is None:
+                    missing.append(f"{prefix}{node.name}:{node.lineno}")
+                if isinstance(node, ast.ClassDef):
+                    visit(node.body, f"{prefix}{node.name}.")
+
+    visit(tree.body, "")
+    return missing
+
+
+@pytest.mark.parametrize(
+    "module",
+    [p for p in DOCUMENTED if str(p.relative_to(PACKAGE)) not in DOCSTRINGS_PENDING],
+    ids=lambda p: str(p.relative_to(PACKAGE)),
+)
+def test_public_functions_and_classes_have_docstrings(module: Path) -> None:
+    missing = _undocumented(ast.parse(module.read_text(encoding="utf-8")))
+    assert not missing, f"{module.relative_to(PACKAGE)}: no docstring on {missing}"

@@ -31,11 +31,13 @@ class SpooledBody:
     detached: bool = False
 
     def chunks(self, chunk_size: int = CHUNK) -> Iterator[bytes]:
+        """The body from its start, ``chunk_size`` bytes at a time (rewinds the file first)."""
         self.file.seek(0)
         while chunk := self.file.read(chunk_size):
             yield chunk
 
     def read(self) -> bytes:
+        """The whole body as bytes (rewinds first); for small bodies only, it is held in memory."""
         self.file.seek(0)
         return self.file.read()
 
@@ -46,6 +48,7 @@ class SpooledBody:
         return self.file
 
     def close(self) -> None:
+        """Release the spooled file, unless :meth:`detach` handed it to another owner."""
         if not self.detached:
             self.file.close()
 
@@ -76,10 +79,12 @@ class BodyWriter:
         self._sha256.update(chunk)
 
     def finish(self) -> SpooledBody:
+        """The written body, rewound, with its size (bytes) and MD5/SHA-256 hex digests."""
         self._file.seek(0)
         return SpooledBody(self._file, self.size, self._md5.hexdigest(), self._sha256.hexdigest())
 
     def abort(self) -> None:
+        """Discard what was written (a refused or broken upload leaves nothing behind)."""
         self._file.close()
 
 

@@ -57,13 +57,16 @@ class Clock:
         return self.time() >= deadline
 
     def after(self, seconds: float) -> datetime:
+        """The sandbox instant ``seconds`` from now (UTC, timezone-aware)."""
         return self.now() + timedelta(seconds=seconds)
 
     @property
     def frozen(self) -> bool:
+        """Whether the clock is frozen (``POST /__admin/clock {"freeze": ...}``)."""
         return self._frozen_at is not None
 
     def state(self) -> dict[str, object]:
+        """``{now (ISO 8601 Z), epoch (seconds), offsetSeconds, frozen}``, as ``GET /__admin/clock``."""
         now = self.now()
         return {
             "now": now.isoformat().replace("+00:00", "Z"),
@@ -104,6 +107,7 @@ class Clock:
                 self._frozen_at = None
 
     def reset(self) -> None:
+        """Back to real time: no offset, not frozen."""
         with self._lock:
             self._offset = 0.0
             self._frozen_at = None

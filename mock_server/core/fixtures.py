@@ -21,6 +21,9 @@ class FixtureError(ValueError):
 
 
 def fixture_files(paths: Iterable[Path]) -> list[Path]:
+    """The YAML files named by ``paths``: files as given, directories' ``*.yaml``/``*.yml`` sorted.
+
+    Raises: FixtureError for a path that does not exist."""
     files: list[Path] = []
     for path in paths:
         if path.is_dir():

@@ -18,6 +18,7 @@ class Ids:
         self._rng: random.Random | None = random.Random(seed) if seed is not None else None
 
     def reset(self) -> None:
+        """Restart the seeded stream, so a reset sandbox issues the same ids again (no-op unseeded)."""
         with self._lock:
             self._rng = random.Random(self._seed) if self._seed is not None else None
 
@@ -28,12 +29,15 @@ class Ids:
         return secrets.randbits(count)
 
     def uuid4(self) -> str:
+        """A random (version 4) UUID as text, from the seeded stream when there is a seed."""
         return str(uuid.UUID(int=self._bits(128), version=4))
 
     def hex(self, length: int = 16) -> str:
+        """``length`` lowercase hex digits."""
         return format(self._bits(length * 4), f"0{length}x")
 
     def token(self, length: int = 32) -> str:
+        """``length`` characters of ``[A-Za-z0-9]`` (``secrets`` when unseeded)."""
         alphabet = string.ascii_letters + string.digits
         with self._lock:
             if self._rng is not None:
@@ -41,4 +45,5 @@ class Ids:
         return "".join(secrets.choice(alphabet) for _ in range(length))
 
     def request_id(self) -> str:
+        """A request id for responses and the journal: 16 hex digits."""
         return self.hex(16)

@@ -18,6 +18,8 @@ from mock_server.core.errors import BodyTooLarge, MalformedBody
 
 @dataclass
 class FilePart:
+    """One file part: its field ``name``, the client's ``filename``, its Content-Type and the spooled body."""
+
     name: str
     filename: str
     content_type: str | None
@@ -26,26 +28,36 @@ class FilePart:
 
 @dataclass
 class MultipartForm:
+    """A parsed ``multipart/form-data`` body: text fields in order, file parts in order, and how
+    many bytes came before the first file (vendors that cap the fields use it)."""
+
     fields: list[tuple[str, str]] = field(default_factory=list)
     files: list[FilePart] = field(default_factory=list)
     bytes_before_first_file: int = 0
 
     def get(self, name: str) -> str | None:
+        """The first value of text field ``name``, or None."""
         return next((value for key, value in self.fields if key == name), None)
 
     def get_all(self, name: str) -> list[str]:
+        """Every value of text field ``name``, in order."""
         return [value for key, value in self.fields if key == name]
 
     def files_named(self, name: str) -> list[FilePart]:
+        """The file parts sent under field ``name``, in order."""
         return [part for part in self.files if part.name == name]
 
     def close(self) -> None:
+        """Release every file part's spooled body."""
         for part in self.files:
             part.body.close()
 
 
 @dataclass(frozen=True)
 class Limits:
+    """Caps enforced while parsing (bytes, counts); ``None`` means no cap. Exceeding one raises
+    ``BodyTooLarge`` (sizes) or ``TooManyParts`` before the rest of the body is read."""
+
     max_file_bytes: int | None = None
     max_total_bytes: int | None = None
     max_parts: int = 1000
@@ -55,6 +67,8 @@ class Limits:
 
 
 class TooManyParts(MalformedBody):
+    """More parts (or files) than :class:`Limits` allows."""
+
     code = "too-many-parts"
 
 

@@ -44,11 +44,13 @@ class OpenApiDocument:
 
     @cached_property
     def document(self) -> dict[str, Any]:
+        """The parsed YAML document (loaded on first use)."""
         with self.path.open(encoding="utf-8") as handle:
             return yaml.safe_load(handle)
 
     @cached_property
     def json_bytes(self) -> bytes:
+        """The document as indented JSON, served at ``/<vendor>/openapi.json``."""
         return json.dumps(self.document, indent=2).encode("utf-8")
 
     @cached_property
@@ -76,6 +78,9 @@ class OpenApiDocument:
     def request_validator(
         self, operation_id: str, media_type: str = "application/json"
     ) -> Draft202012Validator | None:
+        """The validator of the operation's request body for ``media_type`` (None: no such body).
+
+        Raises: KeyError for an unknown operationId."""
         _, _, operation = self.operations[operation_id]
         content = operation.get("requestBody", {}).get("content", {})
         schema = content.get(media_type, {}).get("schema")
@@ -84,6 +89,10 @@ class OpenApiDocument:
     def response_validator(
         self, operation_id: str, status: int, media_type: str = "application/json"
     ) -> Draft202012Validator | None:
+        """The validator of the body the operation documents for ``status`` (exact, ``4XX`` or
+        ``default``), for ``media_type``; None when that response has no such body.
+
+        Raises: KeyError for an unknown operationId or an undocumented status."""
         _, _, operation = self.operations[operation_id]
         responses = operation.get("responses", {})
         response = (

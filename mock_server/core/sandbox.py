@@ -25,11 +25,18 @@ if TYPE_CHECKING:  # storage sits above core; the app wires it in (see app.build
 
 
 class ScenarioEngine(Protocol):
-    def reset(self) -> None: ...
+    """What the core needs of the scenario engine (which lives in a higher layer)."""
+
+    def reset(self) -> None:
+        """Back to the start-up scenarios, counters and states."""
 
 
 @dataclass
 class Sandbox:
+    """All state of one app, built by ``create_app`` and reset by ``POST /__admin/reset``: settings,
+    the one clock, seeded ids, the record store, idempotency keys, the journal, the embedded S3, the
+    vendors and (once attached) the scenario engine."""
+
     settings: Settings
     clock: Clock
     ids: Ids
@@ -80,4 +87,5 @@ class Sandbox:
         self.load_fixtures()
 
     def close(self) -> None:
+        """Release what outlives the app otherwise: this sandbox's buckets in moto's process-wide state."""
         self.storage.objects.close()

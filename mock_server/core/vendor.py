@@ -52,7 +52,9 @@ class Vendor:
 
     @property
     def prefix(self) -> str:
+        """``/<name>``: where the vendor's routes are mounted by default."""
         return f"/{self.name}"
 
     def mount_table(self) -> dict[str, Sequence[BaseRoute]]:
+        """Mount prefix -> routes (``mounts`` when given, else everything under :attr:`prefix`)."""
         return dict(self.mounts) if self.mounts is not None else {self.prefix: self.routes}

@@ -42,17 +42,23 @@ def _instant(text: str) -> datetime:
 
 @dataclass(frozen=True)
 class Health:
+    """``GET /__admin/health``: status, version and the vendors served."""
+
     status: str
     version: str
     vendors: tuple[str, ...]
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Health:
+        """From the endpoint's JSON body."""
         return cls(data["status"], data.get("version", ""), tuple(data.get("vendors", ())))
 
 
 @dataclass(frozen=True)
 class ClockState:
+    """``GET /__admin/clock``: the sandbox instant, its epoch seconds, the offset from real time
+    (seconds) and whether it is frozen."""
+
     now: datetime
     epoch: float
     offset_seconds: float
@@ -60,6 +66,7 @@ class ClockState:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ClockState:
+        """From the endpoint's JSON body."""
         return cls(
             _instant(data["now"]), float(data["epoch"]), float(data["offsetSeconds"]), bool(data["frozen"])
         )
@@ -86,6 +93,7 @@ class RequestEntry:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RequestEntry:
+        """From one item of ``GET /__admin/requests``."""
         return cls(
             id=data["id"],
             timestamp=_instant(data["timestamp"]),
@@ -106,6 +114,8 @@ class RequestEntry:
 
 @dataclass(frozen=True)
 class StoredObject:
+    """One object in the embedded S3 (``GET /__admin/objects``): size in bytes, quoted ETag, SHA-256."""
+
     bucket: str
     key: str
     size: int
@@ -117,6 +127,7 @@ class StoredObject:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> StoredObject:
+        """From one item of ``GET /__admin/objects``."""
         return cls(
             data["bucket"],
             data["key"],
@@ -131,6 +142,8 @@ class StoredObject:
 
 @dataclass(frozen=True)
 class VendorInfo:
+    """One vendor of ``GET /__admin/vendors``: name, title, base URLs, OpenAPI URL, default credentials."""
+
     name: str
     title: str
     base_urls: tuple[str, ...]
@@ -139,10 +152,12 @@ class VendorInfo:
 
     @property
     def base_url(self) -> str:
+        """The vendor's first base URL."""
         return self.base_urls[0]
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> VendorInfo:
+        """From one item of ``GET /__admin/vendors``."""
         return cls(
             data["name"],
             data["title"],
@@ -154,6 +169,8 @@ class VendorInfo:
 
 @dataclass(frozen=True)
 class ScenarioInfo:
+    """One scenario of ``GET /__admin/scenarios``: whether enabled, its state, hits and source."""
+
     name: str
     enabled: bool
     state: str
@@ -163,6 +180,7 @@ class ScenarioInfo:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ScenarioInfo:
+        """From one item of ``GET /__admin/scenarios``."""
         return cls(
             data["name"],
             bool(data["enabled"]),
@@ -174,6 +192,11 @@ class ScenarioInfo:
 
 
 class AdminClient:
+    """Typed client of a running sandbox's admin API (``/__admin``), over ``requests``.
+
+    Every method raises :class:`AdminError` (status and body) when the server refuses the call, and
+    ``requests.RequestException`` when it cannot be reached within ``timeout`` seconds."""
+
     def __init__(self, base_url: str, session: requests.Session | None = None, timeout: float = 10) -> None:
         self.base_url = base_url.rstrip("/")
         self.session = session or requests.Session()
@@ -197,6 +220,7 @@ class AdminClient:
 
     # -- lifecycle -----------------------------------------------------------------------------
     def health(self) -> Health:
+        """``GET /__admin/health``."""
         return Health.from_json(self._json("GET", "/health"))
 
     def reset(self) -> None:
@@ -205,22 +229,27 @@ class AdminClient:
 
     # -- clock ----------------------------------------------------------------------------------
     def clock(self) -> ClockState:
+        """``GET /__admin/clock``."""
         return ClockState.from_json(self._json("GET", "/clock"))
 
     def advance(self, seconds: float) -> ClockState:
+        """Move the sandbox clock ``seconds`` forward (negative: back); returns the new state."""
         return ClockState.from_json(self._json("POST", "/clock", json={"advance": seconds}))
 
     def set_time(self, instant: str | datetime) -> ClockState:
+        """Jump the sandbox clock to ``instant`` (ISO 8601 text or a datetime)."""
         value = instant.isoformat() if isinstance(instant, datetime) else instant
         return ClockState.from_json(self._json("POST", "/clock", json={"set": value}))
 
     def freeze(self, instant: str | datetime | None = None) -> ClockState:
+        """Stop the sandbox clock, at ``instant`` or now."""
         value: Any = (
             True if instant is None else instant.isoformat() if isinstance(instant, datetime) else instant
         )
         return ClockState.from_json(self._json("POST", "/clock", json={"freeze": value}))
 
     def unfreeze(self) -> ClockState:
+        """Let the sandbox clock run again from where it stood."""
         return ClockState.from_json(self._json("POST", "/clock", json={"unfreeze": True}))
 
     # -- journal --------------------------------------------------------------------------------
@@ -254,22 +283,27 @@ class AdminClient:
         ]
 
     def clear_requests(self) -> None:
+        """Empty the request journal."""
         self._send("DELETE", "/requests")
 
     # -- storage, fixtures, vendors ------------------------------------------------------------
     def objects(self, bucket: str | None = None, prefix: str = "") -> list[StoredObject]:
+        """Objects in the embedded S3, optionally one bucket's and under a key ``prefix``."""
         params = {"prefix": prefix, **({"bucket": bucket} if bucket else {})}
         return [
             StoredObject.from_json(item) for item in self._json("GET", "/objects", params=params)["objects"]
         ]
 
     def object_bytes(self, bucket: str, key: str) -> bytes:
+        """The stored bytes of ``bucket``/``key``."""
         return self._send("GET", f"/objects/{quote(bucket)}/{quote(key, safe='/')}").content
 
     def fixtures(self) -> dict[str, Any]:
+        """The loaded fixture data, one section per vendor."""
         return self._json("GET", "/fixtures")["data"]
 
     def vendors(self) -> dict[str, VendorInfo]:
+        """The vendors served, by name."""
         return {item["name"]: VendorInfo.from_json(item) for item in self._json("GET", "/vendors")["vendors"]}
 
     # -- scenarios --------------------------------------------------------------------------------
@@ -295,16 +329,20 @@ class AdminClient:
         return list(response["loaded"])
 
     def scenarios(self) -> list[ScenarioInfo]:
+        """Every scenario, in precedence order."""
         return [ScenarioInfo.from_json(item) for item in self._json("GET", "/scenarios")["scenarios"]]
 
     def scenario(self, name: str) -> ScenarioInfo:
+        """One scenario by name."""
         return ScenarioInfo.from_json(self._json("GET", f"/scenarios/{quote(name, safe='')}"))
 
     def enable_scenario(self, name: str, enabled: bool = True) -> ScenarioInfo:
+        """Enable (or, with ``enabled=False``, disable) scenario ``name``."""
         action = "enable" if enabled else "disable"
         return ScenarioInfo.from_json(self._json("POST", f"/scenarios/{quote(name, safe='')}/{action}"))
 
     def remove_scenario(self, name: str) -> None:
+        """Remove scenario ``name`` until the next reset."""
         self._send("DELETE", f"/scenarios/{quote(name, safe='')}")
 
     def clear_scenarios(self) -> None:

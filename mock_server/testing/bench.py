@@ -23,6 +23,7 @@ _clock = Clock()  # real time, unshifted
 
 
 def timed(phase: str, results: dict[str, float], action: Callable[[], T]) -> T:
+    """Run ``action``, store its wall time in milliseconds under ``results[phase]``, return its value."""
     started = _clock.monotonic()
     value = action()
     results[phase] = (_clock.monotonic() - started) * 1000
@@ -30,6 +31,8 @@ def timed(phase: str, results: dict[str, float], action: Callable[[], T]) -> T:
 
 
 def measure(fixtures: Sequence[Path] = (), resets: int = 20) -> dict[str, Any]:
+    """Milliseconds of each start-up phase (import, create_app, start until healthy, median reset,
+    stop) and ``first_test_ready``, rounded to 0.1 ms."""
     results: dict[str, float] = {}
 
     def load() -> Any:
@@ -58,6 +61,7 @@ def measure(fixtures: Sequence[Path] = (), resets: int = 20) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m mock_server.testing.bench``: print the start-up figures; exit code 0."""
     parser = argparse.ArgumentParser(prog="python -m mock_server.testing.bench", description=__doc__)
     parser.add_argument("--fixtures", type=Path, action="append", default=[], help="fixture files to load")
     parser.add_argument("--resets", type=int, default=20, help="resets to take the median of")

@@ -35,6 +35,8 @@ URL_INI = "vendor_sandbox_url"
 
 
 class Server(Protocol):
+    """What the fixtures need of a running sandbox: its base URL."""
+
     url: str
 
 
@@ -47,6 +49,8 @@ class RemoteServer:
 
 @dataclass
 class SandboxHandle:
+    """What the ``vendor_sandbox`` fixture gives a test: the server's ``url`` and an ``admin`` client."""
+
     url: str
     admin: AdminClient
 
@@ -63,6 +67,7 @@ class SandboxHandle:
         return self.admin.advance(seconds)
 
     def freeze(self, instant: str | datetime | None = None) -> ClockState:
+        """Stop the sandbox clock, at ``instant`` or now."""
         return self.admin.freeze(instant)
 
     def requests(self, *, include_admin: bool = False, **filters: Any) -> list[RequestEntry]:
@@ -74,10 +79,12 @@ class SandboxHandle:
         return entries if include_admin else [entry for entry in entries if entry.vendor != "admin"]
 
     def objects(self, bucket: str | None = None, prefix: str = "") -> list[StoredObject]:
+        """Objects in the embedded S3, optionally one bucket's and under a key ``prefix``."""
         return self.admin.objects(bucket, prefix)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--vendor-sandbox-url`` (and the ``vendor_sandbox_url`` ini key): use a running sandbox."""
     group = parser.getgroup("vendor-sandbox")
     help_text = "use the vendor-sandbox running at this URL instead of starting one in-process"
     group.addoption(URL_OPTION, dest="vendor_sandbox_url", default=None, metavar="URL", help=help_text)
@@ -94,6 +101,8 @@ def vendor_sandbox_settings() -> Settings:
 def vendor_sandbox_server(
     request: pytest.FixtureRequest, vendor_sandbox_settings: Settings
 ) -> Iterator[Server]:
+    """One sandbox per test session: the running one at the configured URL (checked healthy,
+    else the session fails), or an in-process server on a free port."""
     url = request.config.getoption("vendor_sandbox_url") or request.config.getini(URL_INI)
     if url:
         remote = RemoteServer(url.rstrip("/"))
@@ -111,6 +120,7 @@ def vendor_sandbox_server(
 
 @pytest.fixture
 def vendor_sandbox(vendor_sandbox_server: Server) -> Iterator[SandboxHandle]:
+    """The session's sandbox, reset to its start-up state before the test."""
     admin = AdminClient(vendor_sandbox_server.url)
     admin.reset()
     yield SandboxHandle(vendor_sandbox_server.url, admin)

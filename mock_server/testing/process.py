@@ -44,6 +44,9 @@ def _listen_address(line: str) -> tuple[str, int] | None:
 
 
 class ServerProcess:
+    """``python -m mock_server serve`` (or any command) as a child process, for tests where a real
+    process matters (signals, exit codes, the banner). Use as a context manager."""
+
     def __init__(
         self,
         args: Sequence[str] = ("serve", "--port", "0"),
@@ -72,20 +75,24 @@ class ServerProcess:
 
     @property
     def url(self) -> str:
+        """``http://host:port`` from the banner (wildcard addresses mapped to loopback)."""
         host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.host, self.host)
         return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
 
     @property
     def pid(self) -> int:
+        """The child's process id (only once started)."""
         assert self._process is not None
         return self._process.pid
 
     @property
     def returncode(self) -> int | None:
+        """The child's exit code, or None while it runs."""
         return self._process.poll() if self._process is not None else None
 
     @property
     def output(self) -> str:
+        """Everything the child printed so far (stdout and stderr, line by line)."""
         with self._changed:
             return "\n".join(self.lines)
 
@@ -154,6 +161,7 @@ class ServerProcess:
                 self._changed.wait(min(remaining, 0.5))
 
     def send_signal(self, sig: int = signal.SIGTERM) -> None:
+        """Send ``sig`` (default SIGTERM) to the child."""
         assert self._process is not None
         self._process.send_signal(sig)
 

@@ -41,9 +41,13 @@ class LiveServer:
 
     @property
     def sandbox(self) -> Sandbox:
+        """The in-process app's :class:`Sandbox` (clock, store, storage...)."""
         return self.app.state.sandbox
 
     def start(self) -> LiveServer:
+        """Serve on the bound port in a daemon thread; returns once uvicorn is up.
+
+        Raises: RuntimeError when the server thread exits before starting."""
         self._thread.start()
         started = threading.Event()
 
@@ -57,6 +61,7 @@ class LiveServer:
         return self
 
     def stop(self) -> None:
+        """Ask uvicorn to finish (in-flight requests get the shutdown grace) and close the socket."""
         self._server.should_exit = True
         self._thread.join(timeout=15)
         self._socket.close()
