@@ -26,7 +26,10 @@ from mock_server.settings import OPTIONS, Settings, process_environment
 def _add_serve_options(parser: argparse.ArgumentParser) -> None:
     for option in OPTIONS:
         parser.add_argument(
-            option.flag, dest=option.name, type=option.parse, default=None,
+            option.flag,
+            dest=option.name,
+            type=option.parse,
+            default=None,
             help=f"{option.help} [env: {option.env}]",
         )
 
@@ -70,8 +73,10 @@ def storage_credentials(settings: Settings, buckets: Sequence[str]) -> list[str]
     secret = settings.s3_secret_access_key
     hidden = "(set by MOCK_SERVER_S3_SECRET_ACCESS_KEY)"
     shown = secret if secret == Settings().s3_secret_access_key else hidden
-    lines = [f"S3 access key {settings.s3_access_key_id} / secret {shown}, region {settings.s3_region}, "
-             "SigV4, path-style addressing"]
+    lines = [
+        f"S3 access key {settings.s3_access_key_id} / secret {shown}, region {settings.s3_region}, "
+        "SigV4, path-style addressing"
+    ]
     if buckets:
         lines.append(f"bucket(s) for your own presigned URLs: {', '.join(buckets)}")
     return lines
@@ -85,14 +90,17 @@ def describe(
     listed = []
     # The emulated vendors first, in mount order; the embedded S3 they upload to last.
     for name, vendor in sorted(vendors.items(), key=lambda item: item[0] == "storage"):
-        listed.append({
-            "name": name,
-            "title": vendor.title,
-            "baseUrls": [base + prefix for prefix in vendor.mount_table()],
-            "openapi": f"{base}{vendor.prefix}/openapi.json" if vendor.openapi_path else None,
-            "credentials": (storage_credentials(settings, buckets) if name == "storage"
-                            else list(vendor.credentials)),
-        })
+        listed.append(
+            {
+                "name": name,
+                "title": vendor.title,
+                "baseUrls": [base + prefix for prefix in vendor.mount_table()],
+                "openapi": f"{base}{vendor.prefix}/openapi.json" if vendor.openapi_path else None,
+                "credentials": (
+                    storage_credentials(settings, buckets) if name == "storage" else list(vendor.credentials)
+                ),
+            }
+        )
     return {
         "version": __version__,
         "listen": f"{settings.host}:{port}",
@@ -119,8 +127,10 @@ def banner(settings: Settings, port: int, vendors: Mapping[str, Vendor], buckets
         lines += [f"           {credential}" for credential in vendor["credentials"]]
     if settings.root_vendor:
         lines.append(f"  root     {info['index']} also serves {settings.root_vendor}")
-    lines.append(f"  admin    {info['admin']}  (health, reset, clock, requests, objects, fixtures, "
-                 f"vendors, scenarios; contract {info['adminOpenapi']})")
+    lines.append(
+        f"  admin    {info['admin']}  (health, reset, clock, requests, objects, fixtures, "
+        f"vendors, scenarios; contract {info['adminOpenapi']})"
+    )
     lines.append(f"  index    {info['index']}")
     grace = settings.shutdown_grace
     lines.append(f"stop with Ctrl+C or SIGTERM: in-flight requests get {grace:g}s to finish")
@@ -158,11 +168,15 @@ class SandboxServer(uvicorn.Server):
             sock.close()
         reason = ", ".join(signal.Signals(number).name for number in self._captured_signals) or "exit"
         open_connections = len(self.server_state.connections)
-        logs.emit(self.settings.log_format,
-                  f"mock-server: stopping ({reason}): no new connections; {open_connections} open "
-                  f"connection(s) get up to {self.settings.shutdown_grace:g}s to finish",
-                  event="stopping", signal=reason, openConnections=open_connections,
-                  graceSeconds=self.settings.shutdown_grace)
+        logs.emit(
+            self.settings.log_format,
+            f"mock-server: stopping ({reason}): no new connections; {open_connections} open "
+            f"connection(s) get up to {self.settings.shutdown_grace:g}s to finish",
+            event="stopping",
+            signal=reason,
+            openConnections=open_connections,
+            graceSeconds=self.settings.shutdown_grace,
+        )
         await super().shutdown(sockets)
 
 
@@ -191,18 +205,29 @@ def serve(settings: Settings) -> int:
     try:
         sock = bind_socket(settings.host, settings.port)
     except OSError as exc:
-        print(f"mock-server: cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}",
-              file=sys.stderr)
+        print(
+            f"mock-server: cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
         app.state.sandbox.close()
         return 1
     port = sock.getsockname()[1]
     sandbox = app.state.sandbox
     buckets = list(sandbox.fixtures.get("storage", {}).get("buckets", []))
-    logs.emit(settings.log_format, banner(settings, port, sandbox.vendors, buckets), event="started",
-              **describe(settings, port, sandbox.vendors, buckets))
+    logs.emit(
+        settings.log_format,
+        banner(settings, port, sandbox.vendors, buckets),
+        event="started",
+        **describe(settings, port, sandbox.vendors, buckets),
+    )
     config = uvicorn.Config(
-        app, log_config=None, access_log=False, lifespan="on", proxy_headers=True,
-        forwarded_allow_ips="*", timeout_graceful_shutdown=settings.shutdown_grace,
+        app,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        proxy_headers=True,
+        forwarded_allow_ips="*",
+        timeout_graceful_shutdown=settings.shutdown_grace,
     )
     # uvicorn drains in-flight requests on SIGTERM/SIGINT (a second SIGINT stops at once), then
     # re-raises the signal against the handlers installed before it; these no-ops turn a graceful

@@ -50,10 +50,15 @@ NOW = datetime(2015, 12, 29, tzinfo=UTC)
 AMZ_DATE = "20151229T000000Z"
 CREDENTIAL = f"{AKID}/20151229/{REGION}/s3/aws4_request"
 CREDENTIALS = {AKID: SigningCredentials(AKID, SECRET, REGION)}
-SIGNING_FIELDS = [("x-amz-algorithm", "AWS4-HMAC-SHA256"), ("x-amz-credential", CREDENTIAL),
-                  ("x-amz-date", AMZ_DATE)]
-SIGNATURE_MISMATCH = ("The request signature we calculated does not match the signature you provided. "
-                      "Check your key and signing method.")
+SIGNING_FIELDS = [
+    ("x-amz-algorithm", "AWS4-HMAC-SHA256"),
+    ("x-amz-credential", CREDENTIAL),
+    ("x-amz-date", AMZ_DATE),
+]
+SIGNATURE_MISMATCH = (
+    "The request signature we calculated does not match the signature you provided. "
+    "Check your key and signing method."
+)
 
 # Published by AWS ("Example: Browser-Based Upload using HTTP POST (Using AWS Signature Version 4)").
 AWS_EXAMPLE_POLICY = (
@@ -126,8 +131,13 @@ def signed_form(
 
 def verify(fields: Sequence[tuple[str, str]], **overrides: Any) -> PostPolicyGrant:
     arguments: dict[str, Any] = dict(
-        bucket=BUCKET, fields=fields, file_name="photo.jpg", now=NOW, credentials=CREDENTIALS,
-        region=REGION, fields_bytes=0,
+        bucket=BUCKET,
+        fields=fields,
+        file_name="photo.jpg",
+        now=NOW,
+        credentials=CREDENTIALS,
+        region=REGION,
+        fields_bytes=0,
     )
     arguments.update(overrides)
     return verify_post_fields(**arguments)
@@ -152,33 +162,68 @@ def failed(condition: str) -> str:
 # -- signatures: published and derived vectors --------------------------------------------------
 VECTORS = [
     pytest.param(
-        dict(bucket=BUCKET, now=NOW, credentials=CREDENTIALS, region=REGION, file_name="photo.jpg",
-             fields=[("key", "user/user1/${filename}"), ("acl", "public-read"),
-                     ("success_action_redirect",
-                      "http://sigv4examplebucket.s3.amazonaws.com/successful_upload.html"),
-                     ("Content-Type", "image/jpeg"), ("x-amz-meta-uuid", "14365123651274"),
-                     ("x-amz-server-side-encryption", "AES256"), ("X-Amz-Credential", CREDENTIAL),
-                     ("X-Amz-Algorithm", "AWS4-HMAC-SHA256"), ("X-Amz-Date", AMZ_DATE),
-                     ("x-amz-meta-tag", ""), ("Policy", b64(AWS_EXAMPLE_POLICY)),
-                     ("X-Amz-Signature", AWS_EXAMPLE_SIGNATURE)]),
+        dict(
+            bucket=BUCKET,
+            now=NOW,
+            credentials=CREDENTIALS,
+            region=REGION,
+            file_name="photo.jpg",
+            fields=[
+                ("key", "user/user1/${filename}"),
+                ("acl", "public-read"),
+                (
+                    "success_action_redirect",
+                    "http://sigv4examplebucket.s3.amazonaws.com/successful_upload.html",
+                ),
+                ("Content-Type", "image/jpeg"),
+                ("x-amz-meta-uuid", "14365123651274"),
+                ("x-amz-server-side-encryption", "AES256"),
+                ("X-Amz-Credential", CREDENTIAL),
+                ("X-Amz-Algorithm", "AWS4-HMAC-SHA256"),
+                ("X-Amz-Date", AMZ_DATE),
+                ("x-amz-meta-tag", ""),
+                ("Policy", b64(AWS_EXAMPLE_POLICY)),
+                ("X-Amz-Signature", AWS_EXAMPLE_SIGNATURE),
+            ],
+        ),
         "user/user1/photo.jpg",
         id="aws-s3-post-policy-sigv4examplebucket",
     ),
     pytest.param(
-        dict(bucket=BUCKET, now=NOW, credentials=CREDENTIALS, region=REGION, file_name="photo.jpg",
-             fields=[("key", "user/user1/photo.jpg"), *SIGNING_FIELDS, ("policy", b64(BOTOCORE_POLICY)),
-                     ("x-amz-signature", BOTOCORE_SIGNATURE)]),
+        dict(
+            bucket=BUCKET,
+            now=NOW,
+            credentials=CREDENTIALS,
+            region=REGION,
+            file_name="photo.jpg",
+            fields=[
+                ("key", "user/user1/photo.jpg"),
+                *SIGNING_FIELDS,
+                ("policy", b64(BOTOCORE_POLICY)),
+                ("x-amz-signature", BOTOCORE_SIGNATURE),
+            ],
+        ),
         "user/user1/photo.jpg",
         id="derived-botocore-presigned-post",
     ),
     pytest.param(
-        dict(bucket=SEED_BUCKET, now=SEED_NOW, credentials=SEED_CREDENTIALS, region="eu-central-1",
-             file_name="picture.png",
-             fields=[("key", SEED_KEY + "/${filename}"), ("success_action_status", "201"),
-                     ("Content-Type", "image/png"), ("policy", b64(SEED_POLICY)),
-                     ("x-amz-credential", f"{SEED_AKID}/20161013/eu-central-1/s3/aws4_request"),
-                     ("x-amz-algorithm", "AWS4-HMAC-SHA256"), ("x-amz-date", "20161013T233735Z"),
-                     ("x-amz-signature", SEED_SIGNATURE)]),
+        dict(
+            bucket=SEED_BUCKET,
+            now=SEED_NOW,
+            credentials=SEED_CREDENTIALS,
+            region="eu-central-1",
+            file_name="picture.png",
+            fields=[
+                ("key", SEED_KEY + "/${filename}"),
+                ("success_action_status", "201"),
+                ("Content-Type", "image/png"),
+                ("policy", b64(SEED_POLICY)),
+                ("x-amz-credential", f"{SEED_AKID}/20161013/eu-central-1/s3/aws4_request"),
+                ("x-amz-algorithm", "AWS4-HMAC-SHA256"),
+                ("x-amz-date", "20161013T233735Z"),
+                ("x-amz-signature", SEED_SIGNATURE),
+            ],
+        ),
         SEED_KEY + "/picture.png",
         id="derived-seed002-policy-with-example-secret",
     ),
@@ -199,21 +244,33 @@ def test_vector_signature_is_reproduced(arguments: dict[str, Any], stored_key: s
 
 def test_presign_post_reproduces_the_seed_policy_and_field_order() -> None:
     fields = presign_post(
-        bucket=SEED_BUCKET, key=SEED_KEY, key_starts_with=True, now=SEED_NOW,
+        bucket=SEED_BUCKET,
+        key=SEED_KEY,
+        key_starts_with=True,
+        now=SEED_NOW,
         credentials=SEED_CREDENTIALS[SEED_AKID],
         fields={"success_action_status": "201", "Content-Type": "image/png"},
         conditions=[["starts-with", "$Content-Type", ""]],
     )
-    assert list(fields) == ["key", "success_action_status", "Content-Type", "policy", "x-amz-credential",
-                            "x-amz-algorithm", "x-amz-date", "x-amz-signature"]
+    assert list(fields) == [
+        "key",
+        "success_action_status",
+        "Content-Type",
+        "policy",
+        "x-amz-credential",
+        "x-amz-algorithm",
+        "x-amz-date",
+        "x-amz-signature",
+    ]
     assert base64.b64decode(fields["policy"]).decode() == SEED_POLICY
     assert fields["x-amz-signature"] == SEED_SIGNATURE
     assert fields["key"] == SEED_KEY
 
 
 # -- boto3's own forms are accepted --------------------------------------------------------------
-SANDBOX = SigningCredentials("AKIASANDBOX000000001", "sandbox/secret/key/do-not-use-in-production",
-                             "eu-central-1")
+SANDBOX = SigningCredentials(
+    "AKIASANDBOX000000001", "sandbox/secret/key/do-not-use-in-production", "eu-central-1"
+)
 
 
 @pytest.mark.parametrize(
@@ -222,10 +279,17 @@ SANDBOX = SigningCredentials("AKIASANDBOX000000001", "sandbox/secret/key/do-not-
         pytest.param("uploads/report.pdf", {}, "ignored.pdf", ("uploads/report.pdf", 0, None), id="plain"),
         pytest.param(
             "uploads/${filename}",
-            {"Fields": {"acl": "private", "Content-Type": "image/png"},
-             "Conditions": [{"acl": "private"}, ["starts-with", "$Content-Type", "image/"],
-                            ["content-length-range", 1, 1048576]]},
-            "C:\\fakepath\\scan.png", ("uploads/scan.png", 1, 1048576), id="fields-range-starts-with",
+            {
+                "Fields": {"acl": "private", "Content-Type": "image/png"},
+                "Conditions": [
+                    {"acl": "private"},
+                    ["starts-with", "$Content-Type", "image/"],
+                    ["content-length-range", 1, 1048576],
+                ],
+            },
+            "C:\\fakepath\\scan.png",
+            ("uploads/scan.png", 1, 1048576),
+            id="fields-range-starts-with",
         ),
     ],
 )
@@ -233,13 +297,19 @@ def test_boto3_generate_presigned_post_is_accepted(
     key: str, options: dict[str, Any], file_name: str, expected: tuple[str, int, int | None]
 ) -> None:
     client = boto3.session.Session(
-        aws_access_key_id=SANDBOX.access_key_id, aws_secret_access_key=SANDBOX.secret_access_key,
+        aws_access_key_id=SANDBOX.access_key_id,
+        aws_secret_access_key=SANDBOX.secret_access_key,
         region_name=SANDBOX.region,
     ).client("s3", config=Config(signature_version="s3v4"), endpoint_url="http://127.0.0.1:8080/s3")
     post = client.generate_presigned_post("thundermaps", key, ExpiresIn=600, **options)
     signed_at = datetime.strptime(post["fields"]["x-amz-date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
-    arguments = dict(bucket="thundermaps", fields=list(post["fields"].items()), file_name=file_name,
-                     credentials={SANDBOX.access_key_id: SANDBOX}, region=SANDBOX.region)
+    arguments = dict(
+        bucket="thundermaps",
+        fields=list(post["fields"].items()),
+        file_name=file_name,
+        credentials={SANDBOX.access_key_id: SANDBOX},
+        region=SANDBOX.region,
+    )
     grant = verify_post_fields(now=signed_at, **arguments)
     assert (grant.key, grant.min_size, grant.max_size) == expected
     assert grant.expires_at == signed_at + timedelta(seconds=600)
@@ -251,7 +321,11 @@ def test_boto3_generate_presigned_post_is_accepted(
 def test_presign_post_round_trip_with_fields_conditions_and_session_token() -> None:
     credentials = SigningCredentials(AKID, SECRET, REGION, session_token="FQoGZXIvYXdzE-token")
     fields = presign_post(
-        bucket=BUCKET, key="user/eric/report.pdf", credentials=credentials, now=NOW, expires_in=900,
+        bucket=BUCKET,
+        key="user/eric/report.pdf",
+        credentials=credentials,
+        now=NOW,
+        expires_in=900,
         fields={"Content-Type": "application/pdf", "success_action_status": "201"},
         conditions=[["content-length-range", 10, 2048], ["eq", "$Content-Type", "application/pdf"]],
     )
@@ -259,23 +333,34 @@ def test_presign_post_round_trip_with_fields_conditions_and_session_token() -> N
     document = json.loads(base64.b64decode(fields["policy"]))
     assert document["expiration"] == "2015-12-29T00:15:00Z"
     assert document["conditions"][:5] == [
-        {"bucket": BUCKET}, {"key": "user/eric/report.pdf"}, ["content-length-range", 10, 2048],
-        ["eq", "$Content-Type", "application/pdf"], {"success_action_status": "201"},
+        {"bucket": BUCKET},
+        {"key": "user/eric/report.pdf"},
+        ["content-length-range", 10, 2048],
+        ["eq", "$Content-Type", "application/pdf"],
+        {"success_action_status": "201"},
     ]
     assert document["conditions"][-1] == {"x-amz-security-token": "FQoGZXIvYXdzE-token"}
     grant = verify(list(fields.items()), credentials={AKID: credentials})
     assert grant == PostPolicyGrant(
-        key="user/eric/report.pdf", content_type="application/pdf", success_action_status="201",
-        success_action_redirect=None, min_size=10, max_size=2048, access_key_id=AKID,
+        key="user/eric/report.pdf",
+        content_type="application/pdf",
+        success_action_status="201",
+        success_action_redirect=None,
+        min_size=10,
+        max_size=2048,
+        access_key_id=AKID,
         expires_at=datetime(2015, 12, 29, 0, 15, tzinfo=UTC),
     )
     with pytest.raises(InvalidAccessKeyId):
         verify(without(list(fields.items()), "x-amz-security-token"), credentials={AKID: credentials})
     with pytest.raises(InvalidToken) as caught:
-        verify(with_value(list(fields.items()), "x-amz-security-token", "other"),
-               credentials={AKID: credentials})
+        verify(
+            with_value(list(fields.items()), "x-amz-security-token", "other"), credentials={AKID: credentials}
+        )
     assert (caught.value.status, caught.value.message) == (
-        400, "The provided token is malformed or otherwise invalid.")
+        400,
+        "The provided token is malformed or otherwise invalid.",
+    )
 
 
 @pytest.mark.parametrize(
@@ -287,8 +372,9 @@ def test_presign_post_round_trip_with_fields_conditions_and_session_token() -> N
 )
 def test_presign_post_refuses(arguments: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        presign_post(**{"bucket": BUCKET, "key": "k", "credentials": CREDENTIALS[AKID], "now": NOW,
-                        **arguments})
+        presign_post(
+            **{"bucket": BUCKET, "key": "k", "credentials": CREDENTIALS[AKID], "now": NOW, **arguments}
+        )
 
 
 # -- the seed-002 policy, rule by rule -----------------------------------------------------------
@@ -298,23 +384,37 @@ def seed_form(key: str | None, **changes: str | None) -> list[tuple[str, str]]:
     fields.update(changes)
     form = [(name, value) for name, value in fields.items() if value is not None]
     policy = b64(SEED_POLICY)
-    return [*form, ("policy", policy),
-            ("x-amz-credential", f"{SEED_AKID}/20161013/eu-central-1/s3/aws4_request"),
-            ("x-amz-algorithm", "AWS4-HMAC-SHA256"), ("x-amz-date", "20161013T233735Z"),
-            ("x-amz-signature", SEED_SIGNATURE)]
+    return [
+        *form,
+        ("policy", policy),
+        ("x-amz-credential", f"{SEED_AKID}/20161013/eu-central-1/s3/aws4_request"),
+        ("x-amz-algorithm", "AWS4-HMAC-SHA256"),
+        ("x-amz-date", "20161013T233735Z"),
+        ("x-amz-signature", SEED_SIGNATURE),
+    ]
 
 
 def verify_seed(fields: list[tuple[str, str]], file_name: str = "picture.png") -> PostPolicyGrant:
-    return verify_post_fields(bucket=SEED_BUCKET, fields=fields, file_name=file_name, now=SEED_NOW,
-                              credentials=SEED_CREDENTIALS, region="eu-central-1")
+    return verify_post_fields(
+        bucket=SEED_BUCKET,
+        fields=fields,
+        file_name=file_name,
+        now=SEED_NOW,
+        credentials=SEED_CREDENTIALS,
+        region="eu-central-1",
+    )
 
 
 @pytest.mark.parametrize(
     ("key", "file_name", "stored"),
     [
         pytest.param(SEED_KEY, "picture.png", SEED_KEY, id="bare-key"),
-        pytest.param(SEED_KEY + "/${filename}", "dir/sub/picture.png", SEED_KEY + "/picture.png",
-                     id="filename-basename"),
+        pytest.param(
+            SEED_KEY + "/${filename}",
+            "dir/sub/picture.png",
+            SEED_KEY + "/picture.png",
+            id="filename-basename",
+        ),
         pytest.param(SEED_KEY + "/image.png", "x.png", SEED_KEY + "/image.png", id="key-prefix-sdk"),
         pytest.param(SEED_KEY + "-evil", "x.png", SEED_KEY + "-evil", id="plain-prefix-quirk"),
         pytest.param(SEED_KEY + "/${filename}", "", SEED_KEY + "/${filename}", id="no-filename-kept"),
@@ -335,19 +435,32 @@ def test_empty_security_token_counts_as_none_with_long_term_keys() -> None:
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        pytest.param({"key": "async_uploads/other"},
-                     failed(f'["starts-with", "$key", "{SEED_KEY}"]'), id="key-outside-prefix"),
-        pytest.param({"key": "Async_uploads/a251225f-308e-49f5-a064-7d0c54894666"},
-                     failed(f'["starts-with", "$key", "{SEED_KEY}"]'), id="key-prefix-case-sensitive"),
-        pytest.param({"Content-Type": None}, failed('["starts-with", "$Content-Type", ""]'),
-                     id="content-type-absent"),
-        pytest.param({"success_action_status": "200"}, failed('["eq", "$success_action_status", "201"]'),
-                     id="status-not-201"),
-        pytest.param({"acl": "public-read"}, "Invalid according to Policy: Extra input fields: acl",
-                     id="acl-uncovered"),
-        pytest.param({"x-amz-security-token": "FQoGZXIvYXdzE"},
-                     "Invalid according to Policy: Extra input fields: x-amz-security-token",
-                     id="token-uncovered"),
+        pytest.param(
+            {"key": "async_uploads/other"},
+            failed(f'["starts-with", "$key", "{SEED_KEY}"]'),
+            id="key-outside-prefix",
+        ),
+        pytest.param(
+            {"key": "Async_uploads/a251225f-308e-49f5-a064-7d0c54894666"},
+            failed(f'["starts-with", "$key", "{SEED_KEY}"]'),
+            id="key-prefix-case-sensitive",
+        ),
+        pytest.param(
+            {"Content-Type": None}, failed('["starts-with", "$Content-Type", ""]'), id="content-type-absent"
+        ),
+        pytest.param(
+            {"success_action_status": "200"},
+            failed('["eq", "$success_action_status", "201"]'),
+            id="status-not-201",
+        ),
+        pytest.param(
+            {"acl": "public-read"}, "Invalid according to Policy: Extra input fields: acl", id="acl-uncovered"
+        ),
+        pytest.param(
+            {"x-amz-security-token": "FQoGZXIvYXdzE"},
+            "Invalid according to Policy: Extra input fields: x-amz-security-token",
+            id="token-uncovered",
+        ),
     ],
 )
 def test_seed_policy_refuses(changes: dict[str, str | None], message: str) -> None:
@@ -370,76 +483,175 @@ def row_bad_signature() -> Row:
     form = signed_form()
     policy = value_of(form, "policy")[:-2]  # truncated, as in the AWS-validated recording
     provided = value_of(form, "x-amz-signature")
-    return Row(dict(fields=with_value(form, "policy", policy)), SignatureDoesNotMatch, 403,
-               SIGNATURE_MISMATCH,
-               {"AWSAccessKeyId": AKID, "StringToSign": policy, "SignatureProvided": provided,
-                "StringToSignBytes": " ".join(f"{b:02x}" for b in policy.encode())})
+    return Row(
+        dict(fields=with_value(form, "policy", policy)),
+        SignatureDoesNotMatch,
+        403,
+        SIGNATURE_MISMATCH,
+        {
+            "AWSAccessKeyId": AKID,
+            "StringToSign": policy,
+            "SignatureProvided": provided,
+            "StringToSignBytes": " ".join(f"{b:02x}" for b in policy.encode()),
+        },
+    )
 
 
 def row_unknown_key() -> Row:
     credential = CREDENTIAL.replace(AKID, "AKIAUNKNOWNKEY000000")
     form = signed_form(signing=[*SIGNING_FIELDS[:1], ("x-amz-credential", credential), SIGNING_FIELDS[2]])
-    return Row(dict(fields=form), InvalidAccessKeyId, 403,
-               "The AWS Access Key Id you provided does not exist in our records.",
-               {"AWSAccessKeyId": "AKIAUNKNOWNKEY000000"})
+    return Row(
+        dict(fields=form),
+        InvalidAccessKeyId,
+        403,
+        "The AWS Access Key Id you provided does not exist in our records.",
+        {"AWSAccessKeyId": "AKIAUNKNOWNKEY000000"},
+    )
 
 
 def policy_row(text: str, message: str) -> Callable[[], Row]:
     return lambda: Row(dict(fields=signed_form(text=text)), InvalidPolicyDocument, 400, message)
 
 
-MISSING_KEY = ("Bucket POST must contain a field named 'key'.  If it is specified, please check the "
-               "order of the fields.")
+MISSING_KEY = (
+    "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields."
+)
 TABLE_ROWS = [
-    pytest.param(lambda: Row(dict(fields=signed_form(), fields_bytes=20481), MaxPostPreDataLengthExceeded,
-                             400, "Your POST request fields preceeding the upload file was too large.",
-                             {"MaxPostPreDataLengthBytes": "20480"}), id="fields-over-20KB"),
-    pytest.param(lambda: Row(dict(fields=without(signed_form(), "key")), InvalidArgument, 400, MISSING_KEY,
-                             {"ArgumentName": "key", "ArgumentValue": ""}), id="no-key"),
-    pytest.param(lambda: Row(dict(fields=without(signed_form(), "x-amz-signature")), InvalidArgument, 400,
-                             MISSING_KEY.replace("'key'", "'X-Amz-Signature'"),
-                             {"ArgumentName": "X-Amz-Signature", "ArgumentValue": ""}),
-                 id="sigv4-field-missing"),
-    pytest.param(lambda: Row(dict(fields=signed_form(), file_name=None), InvalidArgument, 400,
-                             "POST requires exactly one file upload per request.",
-                             {"ArgumentName": "file", "ArgumentValue": "0"}), id="no-file"),
-    pytest.param(lambda: Row(dict(fields=[("key", "user/eric/x")]), AccessDenied, 403, "Access Denied"),
-                 id="anonymous"),
+    pytest.param(
+        lambda: Row(
+            dict(fields=signed_form(), fields_bytes=20481),
+            MaxPostPreDataLengthExceeded,
+            400,
+            "Your POST request fields preceeding the upload file was too large.",
+            {"MaxPostPreDataLengthBytes": "20480"},
+        ),
+        id="fields-over-20KB",
+    ),
+    pytest.param(
+        lambda: Row(
+            dict(fields=without(signed_form(), "key")),
+            InvalidArgument,
+            400,
+            MISSING_KEY,
+            {"ArgumentName": "key", "ArgumentValue": ""},
+        ),
+        id="no-key",
+    ),
+    pytest.param(
+        lambda: Row(
+            dict(fields=without(signed_form(), "x-amz-signature")),
+            InvalidArgument,
+            400,
+            MISSING_KEY.replace("'key'", "'X-Amz-Signature'"),
+            {"ArgumentName": "X-Amz-Signature", "ArgumentValue": ""},
+        ),
+        id="sigv4-field-missing",
+    ),
+    pytest.param(
+        lambda: Row(
+            dict(fields=signed_form(), file_name=None),
+            InvalidArgument,
+            400,
+            "POST requires exactly one file upload per request.",
+            {"ArgumentName": "file", "ArgumentValue": "0"},
+        ),
+        id="no-file",
+    ),
+    pytest.param(
+        lambda: Row(dict(fields=[("key", "user/eric/x")]), AccessDenied, 403, "Access Denied"), id="anonymous"
+    ),
     pytest.param(row_bad_signature, id="bad-signature"),
     pytest.param(row_unknown_key, id="unknown-access-key"),
-    pytest.param(lambda: Row(dict(fields=signed_form(), region="us-west-1"), InvalidArgument, 400,
-                             "the region 'us-east-1' is wrong; expecting 'us-west-1'",
-                             {"ArgumentName": "X-Amz-Credential", "ArgumentValue": CREDENTIAL,
-                              "Region": "us-west-1"}), id="wrong-region"),
-    pytest.param(lambda: Row(dict(fields=with_value(signed_form(), "x-amz-date", "2015-12-29T00:00:00Z")),
-                             InvalidArgument, 400, "X-Amz-Date must be formated via ISO8601 Long format",
-                             {"ArgumentName": "X-Amz-Date", "ArgumentValue": "2015-12-29T00:00:00Z"}),
-                 id="malformed-date"),
+    pytest.param(
+        lambda: Row(
+            dict(fields=signed_form(), region="us-west-1"),
+            InvalidArgument,
+            400,
+            "the region 'us-east-1' is wrong; expecting 'us-west-1'",
+            {"ArgumentName": "X-Amz-Credential", "ArgumentValue": CREDENTIAL, "Region": "us-west-1"},
+        ),
+        id="wrong-region",
+    ),
+    pytest.param(
+        lambda: Row(
+            dict(fields=with_value(signed_form(), "x-amz-date", "2015-12-29T00:00:00Z")),
+            InvalidArgument,
+            400,
+            "X-Amz-Date must be formated via ISO8601 Long format",
+            {"ArgumentName": "X-Amz-Date", "ArgumentValue": "2015-12-29T00:00:00Z"},
+        ),
+        id="malformed-date",
+    ),
     pytest.param(policy_row("not json", "Invalid Policy: Invalid JSON."), id="policy-not-json"),
-    pytest.param(policy_row('{"expiration": "2011-09-13T07:52:58+02:00", "conditions": []}',
-                            "Invalid Policy: Invalid 'expiration' value: '2011-09-13T07:52:58+02:00'"),
-                 id="bad-expiration"),
-    pytest.param(policy_row(policy_text([{"bucket": BUCKET, "key": "k"}]),
-                            "Invalid Policy: Invalid Simple-Condition: Simple-Conditions must have exactly "
-                            "one property specified."), id="simple-condition-two-keys"),
-    pytest.param(policy_row(policy_text([{"Content-Length": 6199034}]),
-                            "Invalid Policy: Invalid Simple-Condition: value must be a string."),
-                 id="simple-condition-not-string"),
-    pytest.param(policy_row('{"Version": "2012-10-17", "Id": "p1", "Statement": []}',
-                            "Invalid Policy: Unexpected: 'statement'"), id="unexpected-member"),
-    pytest.param(lambda: Row(dict(fields=signed_form(), now=datetime(2015, 12, 29, 1, tzinfo=UTC)),
-                             AccessDenied, 403, "Invalid according to Policy: Policy expired."),
-                 id="expired"),
-    pytest.param(lambda: Row(dict(fields=signed_form([("key", "user/eric/y")],
-                                                     [{"bucket": BUCKET}, ["eq", "$key", "user/eric/x"]])),
-                             AccessDenied, 403, failed('["eq", "$key", "user/eric/x"]')),
-                 id="condition-fails"),
-    pytest.param(lambda: Row(dict(fields=signed_form([*BASE_FIELDS, ("x-amz-meta-note", "n")])),
-                             AccessDenied, 403, "Invalid according to Policy: Extra input fields: "
-                             "x-amz-meta-note"), id="uncovered-field"),
-    pytest.param(lambda: Row(dict(fields=signed_form(conditions=[
-        *BASE_CONDITIONS, ["content-length-range", "test", "10"]])), AccessDenied, 403,
-        failed('["content-length-range", "test", "10"]')), id="non-numeric-range-bound"),
+    pytest.param(
+        policy_row(
+            '{"expiration": "2011-09-13T07:52:58+02:00", "conditions": []}',
+            "Invalid Policy: Invalid 'expiration' value: '2011-09-13T07:52:58+02:00'",
+        ),
+        id="bad-expiration",
+    ),
+    pytest.param(
+        policy_row(
+            policy_text([{"bucket": BUCKET, "key": "k"}]),
+            "Invalid Policy: Invalid Simple-Condition: Simple-Conditions must have exactly "
+            "one property specified.",
+        ),
+        id="simple-condition-two-keys",
+    ),
+    pytest.param(
+        policy_row(
+            policy_text([{"Content-Length": 6199034}]),
+            "Invalid Policy: Invalid Simple-Condition: value must be a string.",
+        ),
+        id="simple-condition-not-string",
+    ),
+    pytest.param(
+        policy_row(
+            '{"Version": "2012-10-17", "Id": "p1", "Statement": []}',
+            "Invalid Policy: Unexpected: 'statement'",
+        ),
+        id="unexpected-member",
+    ),
+    pytest.param(
+        lambda: Row(
+            dict(fields=signed_form(), now=datetime(2015, 12, 29, 1, tzinfo=UTC)),
+            AccessDenied,
+            403,
+            "Invalid according to Policy: Policy expired.",
+        ),
+        id="expired",
+    ),
+    pytest.param(
+        lambda: Row(
+            dict(
+                fields=signed_form(
+                    [("key", "user/eric/y")], [{"bucket": BUCKET}, ["eq", "$key", "user/eric/x"]]
+                )
+            ),
+            AccessDenied,
+            403,
+            failed('["eq", "$key", "user/eric/x"]'),
+        ),
+        id="condition-fails",
+    ),
+    pytest.param(
+        lambda: Row(
+            dict(fields=signed_form([*BASE_FIELDS, ("x-amz-meta-note", "n")])),
+            AccessDenied,
+            403,
+            "Invalid according to Policy: Extra input fields: x-amz-meta-note",
+        ),
+        id="uncovered-field",
+    ),
+    pytest.param(
+        lambda: Row(
+            dict(fields=signed_form(conditions=[*BASE_CONDITIONS, ["content-length-range", "test", "10"]])),
+            AccessDenied,
+            403,
+            failed('["content-length-range", "test", "10"]'),
+        ),
+        id="non-numeric-range-bound",
+    ),
 ]
 
 
@@ -450,7 +662,11 @@ def test_table_3_4_row(build: Callable[[], Row]) -> None:
         verify(**row.arguments)
     error = caught.value
     assert (type(error), error.status, error.message, error.extra) == (
-        row.error, row.status, row.message, row.extra)
+        row.error,
+        row.status,
+        row.message,
+        row.extra,
+    )
 
 
 @pytest.mark.parametrize(
@@ -465,10 +681,13 @@ def test_table_3_4_size_rows(size: int, error: type[S3Error], extra: dict[str, s
     with pytest.raises(error) as caught:
         check_size(grant, size)
     assert (caught.value.status, caught.value.extra) == (400, extra)
-    assert caught.value.message == {
-        EntityTooLarge: "Your proposed upload exceeds the maximum allowed size",
-        EntityTooSmall: "Your proposed upload is smaller than the minimum allowed size",
-    }[error]
+    assert (
+        caught.value.message
+        == {
+            EntityTooLarge: "Your proposed upload exceeds the maximum allowed size",
+            EntityTooSmall: "Your proposed upload is smaller than the minimum allowed size",
+        }[error]
+    )
 
 
 # -- the check order and the cases the table leaves open ------------------------------------------
@@ -478,33 +697,72 @@ UPPERCASE_SIGNATURE = value_of(signed_form(), "x-amz-signature").upper()
 @pytest.mark.parametrize(
     ("fields", "error", "message"),
     [
-        pytest.param(without(signed_form(), "x-amz-algorithm", "x-amz-credential"), InvalidArgument,
-                     MISSING_KEY.replace("'key'", "'X-Amz-Algorithm'"), id="algorithm-before-credential"),
-        pytest.param(without(signed_form(), "policy"), InvalidArgument,
-                     MISSING_KEY.replace("'key'", "'Policy'"), id="policy-missing"),
-        pytest.param([("key", "user/eric/x"), ("policy", b64(policy_text([])))], AccessDenied,
-                     "Access Denied", id="policy-without-signing-fields-is-anonymous"),
-        pytest.param(with_value(signed_form(), "x-amz-algorithm", "AWS4-HMAC-SHA1"), InvalidArgument,
-                     'X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"', id="algorithm-value"),
-        pytest.param(with_value(signed_form(), "x-amz-credential", "AKIAIOSFODNN7EXAMPLE/20151229"),
-                     InvalidArgument, 'the Credential is mal-formed; expecting '
-                     '"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".', id="credential-malformed"),
-        pytest.param(with_value(signed_form(), "x-amz-credential", CREDENTIAL.replace(AKID, "")),
-                     InvalidArgument, "a non-empty Access Key (AKID) must be provided in the credential.",
-                     id="credential-empty-akid"),
-        pytest.param(with_value(signed_form(), "x-amz-credential", CREDENTIAL.replace("20151229", "2015-12")),
-                     InvalidArgument, 'incorrect date format "2015-12". This date in the credential must be '
-                     'in the format "yyyyMMdd".', id="credential-date"),
-        pytest.param(with_value(signed_form(), "x-amz-credential", CREDENTIAL.replace("/s3/", "/s4/")),
-                     InvalidArgument, 'incorrect service "s4". This endpoint belongs to "s3".',
-                     id="credential-service"),
-        pytest.param(with_value(signed_form(), "x-amz-credential", CREDENTIAL.replace("aws4_", "aws5_")),
-                     InvalidArgument, 'incorrect terminal "aws5_request". This endpoint uses "aws4_request".',
-                     id="credential-terminal"),
-        pytest.param(with_value(signed_form(), "x-amz-signature", "0" * 64), SignatureDoesNotMatch,
-                     SIGNATURE_MISMATCH, id="signature-before-expiry"),
-        pytest.param(with_value(signed_form(), "x-amz-signature", UPPERCASE_SIGNATURE),
-                     SignatureDoesNotMatch, SIGNATURE_MISMATCH, id="signature-case-sensitive"),
+        pytest.param(
+            without(signed_form(), "x-amz-algorithm", "x-amz-credential"),
+            InvalidArgument,
+            MISSING_KEY.replace("'key'", "'X-Amz-Algorithm'"),
+            id="algorithm-before-credential",
+        ),
+        pytest.param(
+            without(signed_form(), "policy"),
+            InvalidArgument,
+            MISSING_KEY.replace("'key'", "'Policy'"),
+            id="policy-missing",
+        ),
+        pytest.param(
+            [("key", "user/eric/x"), ("policy", b64(policy_text([])))],
+            AccessDenied,
+            "Access Denied",
+            id="policy-without-signing-fields-is-anonymous",
+        ),
+        pytest.param(
+            with_value(signed_form(), "x-amz-algorithm", "AWS4-HMAC-SHA1"),
+            InvalidArgument,
+            'X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"',
+            id="algorithm-value",
+        ),
+        pytest.param(
+            with_value(signed_form(), "x-amz-credential", "AKIAIOSFODNN7EXAMPLE/20151229"),
+            InvalidArgument,
+            'the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".',
+            id="credential-malformed",
+        ),
+        pytest.param(
+            with_value(signed_form(), "x-amz-credential", CREDENTIAL.replace(AKID, "")),
+            InvalidArgument,
+            "a non-empty Access Key (AKID) must be provided in the credential.",
+            id="credential-empty-akid",
+        ),
+        pytest.param(
+            with_value(signed_form(), "x-amz-credential", CREDENTIAL.replace("20151229", "2015-12")),
+            InvalidArgument,
+            'incorrect date format "2015-12". This date in the credential must be in the format "yyyyMMdd".',
+            id="credential-date",
+        ),
+        pytest.param(
+            with_value(signed_form(), "x-amz-credential", CREDENTIAL.replace("/s3/", "/s4/")),
+            InvalidArgument,
+            'incorrect service "s4". This endpoint belongs to "s3".',
+            id="credential-service",
+        ),
+        pytest.param(
+            with_value(signed_form(), "x-amz-credential", CREDENTIAL.replace("aws4_", "aws5_")),
+            InvalidArgument,
+            'incorrect terminal "aws5_request". This endpoint uses "aws4_request".',
+            id="credential-terminal",
+        ),
+        pytest.param(
+            with_value(signed_form(), "x-amz-signature", "0" * 64),
+            SignatureDoesNotMatch,
+            SIGNATURE_MISMATCH,
+            id="signature-before-expiry",
+        ),
+        pytest.param(
+            with_value(signed_form(), "x-amz-signature", UPPERCASE_SIGNATURE),
+            SignatureDoesNotMatch,
+            SIGNATURE_MISMATCH,
+            id="signature-case-sensitive",
+        ),
     ],
 )
 def test_signing_field_checks(fields: list[tuple[str, str]], error: type[S3Error], message: str) -> None:
@@ -521,26 +779,52 @@ def test_signing_field_checks(fields: list[tuple[str, str]], error: type[S3Error
         pytest.param('["expiration"]', "Invalid JSON.", id="not-an-object"),
         pytest.param(policy_text([["eq", "$key", 5]]), "Invalid JSON.", id="non-string-operand"),
         pytest.param('{"conditions": []}', "Policy missing expiration.", id="missing-expiration"),
-        pytest.param('{"expiration": "2015-12-29T01:00:00Z"}', "Policy missing conditions.",
-                     id="missing-conditions"),
-        pytest.param('{"EXPIRATION": "2015-12-29T01:00:00Z", "conditions": []}', "Unexpected: 'expiration'",
-                     id="member-names-are-case-sensitive"),
-        pytest.param('{"expiration": "2015-12-29 01:00:00 UTC", "conditions": []}',
-                     "Invalid 'expiration' value: '2015-12-29 01:00:00 UTC'", id="expiration-with-spaces"),
-        pytest.param('{"expiration": "2015-12-29T01:00:00Z", "conditions": {}}',
-                     "Invalid 'conditions' value: must be a List.", id="conditions-not-list"),
-        pytest.param(policy_text([{}]), "Invalid Simple-Condition: Simple-Conditions must have exactly one "
-                     "property specified.", id="empty-simple-condition"),
-        pytest.param(policy_text([[]]), "Invalid Condition: missing operation identifier.",
-                     id="empty-condition"),
-        pytest.param(policy_text([["ends-with", "$key", "x"]]), "Invalid Condition: unknown operation "
-                     "'ends-with'.", id="unknown-operation"),
-        pytest.param(policy_text([["content-length-range", 0]]), "Invalid content-length-range: wrong number "
-                     "of arguments.", id="wrong-argument-count"),
-        pytest.param(policy_text([["content-length-range", -1, 0]]), "Invalid content-length-range: bounds "
-                     "must not be negative.", id="negative-bound"),
-        pytest.param(policy_text(["key"]), "Invalid condition test: must be a List or Object.",
-                     id="condition-of-other-type"),
+        pytest.param(
+            '{"expiration": "2015-12-29T01:00:00Z"}', "Policy missing conditions.", id="missing-conditions"
+        ),
+        pytest.param(
+            '{"EXPIRATION": "2015-12-29T01:00:00Z", "conditions": []}',
+            "Unexpected: 'expiration'",
+            id="member-names-are-case-sensitive",
+        ),
+        pytest.param(
+            '{"expiration": "2015-12-29 01:00:00 UTC", "conditions": []}',
+            "Invalid 'expiration' value: '2015-12-29 01:00:00 UTC'",
+            id="expiration-with-spaces",
+        ),
+        pytest.param(
+            '{"expiration": "2015-12-29T01:00:00Z", "conditions": {}}',
+            "Invalid 'conditions' value: must be a List.",
+            id="conditions-not-list",
+        ),
+        pytest.param(
+            policy_text([{}]),
+            "Invalid Simple-Condition: Simple-Conditions must have exactly one property specified.",
+            id="empty-simple-condition",
+        ),
+        pytest.param(
+            policy_text([[]]), "Invalid Condition: missing operation identifier.", id="empty-condition"
+        ),
+        pytest.param(
+            policy_text([["ends-with", "$key", "x"]]),
+            "Invalid Condition: unknown operation 'ends-with'.",
+            id="unknown-operation",
+        ),
+        pytest.param(
+            policy_text([["content-length-range", 0]]),
+            "Invalid content-length-range: wrong number of arguments.",
+            id="wrong-argument-count",
+        ),
+        pytest.param(
+            policy_text([["content-length-range", -1, 0]]),
+            "Invalid content-length-range: bounds must not be negative.",
+            id="negative-bound",
+        ),
+        pytest.param(
+            policy_text(["key"]),
+            "Invalid condition test: must be a List or Object.",
+            id="condition-of-other-type",
+        ),
     ],
 )
 def test_policy_document_errors(text: str, message: str) -> None:
@@ -578,40 +862,86 @@ CONDITION_CASES = [
     ({"acl": "public-read"}, [("acl", "public-read")], None, "eq-simple-pass"),
     ({"acl": "public-read"}, [("acl", "private")], '["eq", "$acl", "public-read"]', "eq-simple-fail"),
     (["eq", "$x-amz-meta-uuid", "1436"], [("x-amz-meta-uuid", "1436")], None, "eq-array-pass"),
-    (["eq", "$x-amz-meta-uuid", "1436"], [("x-amz-meta-uuid", "14365")],
-     '["eq", "$x-amz-meta-uuid", "1436"]', "eq-array-fail"),
+    (
+        ["eq", "$x-amz-meta-uuid", "1436"],
+        [("x-amz-meta-uuid", "14365")],
+        '["eq", "$x-amz-meta-uuid", "1436"]',
+        "eq-array-fail",
+    ),
     (["eq", "$x-amz-meta-uuid", ""], [], '["eq", "$x-amz-meta-uuid", ""]', "eq-empty-needs-presence"),
-    (["eq", "x-amz-meta-uuid", "1"], [("x-amz-meta-uuid", "1")], '["eq", "x-amz-meta-uuid", "1"]',
-     "eq-without-dollar"),
+    (
+        ["eq", "x-amz-meta-uuid", "1"],
+        [("x-amz-meta-uuid", "1")],
+        '["eq", "x-amz-meta-uuid", "1"]',
+        "eq-without-dollar",
+    ),
     (["starts-with", "$Content-Type", "image/"], [("Content-Type", "image/jpeg")], None, "starts-with-pass"),
-    (["starts-with", "$Content-Type", "image/"], [("Content-Type", "text/plain")],
-     '["starts-with", "$Content-Type", "image/"]', "starts-with-fail"),
-    (["starts-with", "$x-amz-meta-tag", ""], [("x-amz-meta-tag", "anything")], None,
-     "starts-with-empty-pass"),
-    (["starts-with", "$x-amz-meta-tag", ""], [], '["starts-with", "$x-amz-meta-tag", ""]',
-     "starts-with-empty-needs-presence"),
-    (["starts-with", "$Content-Type", "image/"], [("Content-Type", "image/png, image/jpeg")], None,
-     "content-type-list-pass"),
-    (["starts-with", "$Content-Type", "image/"], [("Content-Type", "image/png,text/plain")],
-     '["starts-with", "$Content-Type", "image/"]', "content-type-list-fail"),
+    (
+        ["starts-with", "$Content-Type", "image/"],
+        [("Content-Type", "text/plain")],
+        '["starts-with", "$Content-Type", "image/"]',
+        "starts-with-fail",
+    ),
+    (
+        ["starts-with", "$x-amz-meta-tag", ""],
+        [("x-amz-meta-tag", "anything")],
+        None,
+        "starts-with-empty-pass",
+    ),
+    (
+        ["starts-with", "$x-amz-meta-tag", ""],
+        [],
+        '["starts-with", "$x-amz-meta-tag", ""]',
+        "starts-with-empty-needs-presence",
+    ),
+    (
+        ["starts-with", "$Content-Type", "image/"],
+        [("Content-Type", "image/png, image/jpeg")],
+        None,
+        "content-type-list-pass",
+    ),
+    (
+        ["starts-with", "$Content-Type", "image/"],
+        [("Content-Type", "image/png,text/plain")],
+        '["starts-with", "$Content-Type", "image/"]',
+        "content-type-list-fail",
+    ),
     (["StArTs-WiTh", "$key", "user/"], [], None, "operation-case-insensitive"),
-    (["starts-with", "$success_action_status", "20"], [("success_action_status", "201")],
-     '["starts-with", "$success_action_status", "20"]', "exact-only-status"),
-    (["starts-with", "$x-amz-server-side-encryption", ""], [("x-amz-server-side-encryption", "AES256")],
-     '["starts-with", "$x-amz-server-side-encryption", ""]', "exact-only-x-amz"),
+    (
+        ["starts-with", "$success_action_status", "20"],
+        [("success_action_status", "201")],
+        '["starts-with", "$success_action_status", "20"]',
+        "exact-only-status",
+    ),
+    (
+        ["starts-with", "$x-amz-server-side-encryption", ""],
+        [("x-amz-server-side-encryption", "AES256")],
+        '["starts-with", "$x-amz-server-side-encryption", ""]',
+        "exact-only-x-amz",
+    ),
     (["starts-with", "$bucket", "sigv4"], [], '["starts-with", "$bucket", "sigv4"]', "exact-only-bucket"),
     (["starts-with", "$x-amz-meta-tag", "a"], [("x-amz-meta-tag", "abc")], None, "meta-allows-starts-with"),
     (["eq", "$CONTENT-type", "image/png"], [("content-TYPE", "image/png")], None, "names-case-insensitive"),
-    (["eq", "$CONTENT-type", "image/png"], [("content-TYPE", "Image/png")],
-     '["eq", "$CONTENT-type", "image/png"]', "values-case-sensitive"),
-    (["eq", "$Content-Disposition", 'filename="a.png"'], [("Content-Disposition", "inline")],
-     '["eq", "$Content-Disposition", "filename=\\"a.png\\""]', "quotes-escaped-when-printed"),
+    (
+        ["eq", "$CONTENT-type", "image/png"],
+        [("content-TYPE", "Image/png")],
+        '["eq", "$CONTENT-type", "image/png"]',
+        "values-case-sensitive",
+    ),
+    (
+        ["eq", "$Content-Disposition", 'filename="a.png"'],
+        [("Content-Disposition", "inline")],
+        '["eq", "$Content-Disposition", "filename=\\"a.png\\""]',
+        "quotes-escaped-when-printed",
+    ),
     (["content-length-range", "5", "10"], [], None, "range-numeric-strings"),
 ]
 
 
-@pytest.mark.parametrize(("condition", "extra_fields", "failure"),
-                         [pytest.param(*case[:3], id=case[3]) for case in CONDITION_CASES])
+@pytest.mark.parametrize(
+    ("condition", "extra_fields", "failure"),
+    [pytest.param(*case[:3], id=case[3]) for case in CONDITION_CASES],
+)
 def test_condition(condition: object, extra_fields: list[tuple[str, str]], failure: str | None) -> None:
     form = signed_form([*BASE_FIELDS, *extra_fields], [*BASE_CONDITIONS, condition])
     if failure is None:
@@ -643,8 +973,9 @@ def test_conditions_are_checked_in_policy_order() -> None:
         pytest.param((6, 8), [[5, 10], ["6", "8"]], (6, 8), id="ranges-intersect"),
     ],
 )
-def test_content_length_range_bounds(sizes: tuple[int, int], ranges: list[list[object]],
-                                     bounds: tuple[int, int | None]) -> None:
+def test_content_length_range_bounds(
+    sizes: tuple[int, int], ranges: list[list[object]], bounds: tuple[int, int | None]
+) -> None:
     conditions = [*BASE_CONDITIONS, *(["content-length-range", *pair] for pair in ranges)]
     grant = verify(signed_form(conditions=conditions))
     assert (grant.min_size, grant.max_size) == bounds
@@ -669,11 +1000,19 @@ def test_check_size_while_streaming_applies_only_the_maximum() -> None:
     ("fields", "conditions", "extra"),
     [
         pytest.param([("x-ignore-tracking", "1"), ("file", "x")], None, None, id="exempt-fields"),
-        pytest.param([("B-Field", "1"), ("a", "2"), ("b-field", "3")], None, "B-Field, a",
-                     id="several-named-as-sent"),
-        pytest.param([], [{"bucket": BUCKET}, ["eq", "$key", "user/eric/photo.jpg"],
-                          {"x-amz-algorithm": "AWS4-HMAC-SHA256"}], "x-amz-credential, x-amz-date",
-                     id="signing-conditions-required"),
+        pytest.param(
+            [("B-Field", "1"), ("a", "2"), ("b-field", "3")], None, "B-Field, a", id="several-named-as-sent"
+        ),
+        pytest.param(
+            [],
+            [
+                {"bucket": BUCKET},
+                ["eq", "$key", "user/eric/photo.jpg"],
+                {"x-amz-algorithm": "AWS4-HMAC-SHA256"},
+            ],
+            "x-amz-credential, x-amz-date",
+            id="signing-conditions-required",
+        ),
     ],
 )
 def test_field_coverage(
@@ -694,14 +1033,22 @@ def test_field_coverage(
 
 # -- success responses -------------------------------------------------------------------------
 GRANT = PostPolicyGrant(
-    key="async_uploads/a251225f-308e-49f5-a064-7d0c54894666/picture.png", content_type="image/png",
-    success_action_status=None, success_action_redirect=None, min_size=0, max_size=None,
-    access_key_id=AKID, expires_at=NOW,
+    key="async_uploads/a251225f-308e-49f5-a064-7d0c54894666/picture.png",
+    content_type="image/png",
+    success_action_status=None,
+    success_action_redirect=None,
+    min_size=0,
+    max_size=None,
+    access_key_id=AKID,
+    expires_at=NOW,
 )
 ETAG = "eae75ff8500185245d286dce1f8b745e"
-LOCATION = "https://bucket.s3.amazonaws.com/async_uploads%2Fa251225f-308e-49f5-a064-7d0c54894666%2Fpicture.png"
-REDIRECT_QUERY = ("bucket=bucket&key=async_uploads%2Fa251225f-308e-49f5-a064-7d0c54894666%2Fpicture.png"
-                  f"&etag=%22{ETAG}%22")
+LOCATION = (
+    "https://bucket.s3.amazonaws.com/async_uploads%2Fa251225f-308e-49f5-a064-7d0c54894666%2Fpicture.png"
+)
+REDIRECT_QUERY = (
+    f"bucket=bucket&key=async_uploads%2Fa251225f-308e-49f5-a064-7d0c54894666%2Fpicture.png&etag=%22{ETAG}%22"
+)
 
 
 @pytest.mark.parametrize(
@@ -711,23 +1058,31 @@ REDIRECT_QUERY = ("bucket=bucket&key=async_uploads%2Fa251225f-308e-49f5-a064-7d0
         pytest.param("204", 204, b"", id="204"),
         pytest.param("200", 200, b"", id="200"),
         pytest.param("302", 204, b"", id="other-204"),
-        pytest.param("201", 201, (
-            '<?xml version="1.0" encoding="UTF-8"?>\n<PostResponse><Location>' + LOCATION + "</Location>"
-            "<Bucket>bucket</Bucket><Key>async_uploads/a251225f-308e-49f5-a064-7d0c54894666/picture.png</Key>"
-            '<ETag>"eae75ff8500185245d286dce1f8b745e"</ETag></PostResponse>').encode(), id="201-xml"),
+        pytest.param(
+            "201",
+            201,
+            (
+                '<?xml version="1.0" encoding="UTF-8"?>\n<PostResponse><Location>' + LOCATION + "</Location>"
+                "<Bucket>bucket</Bucket><Key>async_uploads/a251225f-308e-49f5-a064-7d0c54894666/picture.png</Key>"
+                '<ETag>"eae75ff8500185245d286dce1f8b745e"</ETag></PostResponse>'
+            ).encode(),
+            id="201-xml",
+        ),
     ],
 )
 def test_success_status(status_field: str | None, status: int, body: bytes) -> None:
     grant = replace(GRANT, success_action_status=status_field)
-    answer = success_response(grant, location_base="https://bucket.s3.amazonaws.com", bucket="bucket",
-                              etag_hex=ETAG)
+    answer = success_response(
+        grant, location_base="https://bucket.s3.amazonaws.com", bucket="bucket", etag_hex=ETAG
+    )
     assert answer == (status, {"ETag": f'"{ETAG}"', "Location": LOCATION}, body)
 
 
 def test_201_escapes_xml_and_percent_encodes_location() -> None:
     grant = replace(GRANT, key="a&b/c d.png", success_action_status="201")
     status, headers, body = success_response(
-        grant, location_base="http://127.0.0.1:8080/s3/b", bucket="b", etag_hex=ETAG)
+        grant, location_base="http://127.0.0.1:8080/s3/b", bucket="b", etag_hex=ETAG
+    )
     assert headers["Location"] == "http://127.0.0.1:8080/s3/b/a%26b%2Fc%20d.png"
     assert b"<Location>http://127.0.0.1:8080/s3/b/a%26b%2Fc%20d.png</Location>" in body
     assert b"<Key>a&amp;b/c d.png</Key>" in body
@@ -736,10 +1091,15 @@ def test_201_escapes_xml_and_percent_encodes_location() -> None:
 @pytest.mark.parametrize(
     ("redirect", "status", "location"),
     [
-        pytest.param("http://example.test/done", 303, "http://example.test/done?" + REDIRECT_QUERY,
-                     id="absolute"),
-        pytest.param("https://example.test/done?md5=1", 303,
-                     "https://example.test/done?md5=1&" + REDIRECT_QUERY, id="keeps-query"),
+        pytest.param(
+            "http://example.test/done", 303, "http://example.test/done?" + REDIRECT_QUERY, id="absolute"
+        ),
+        pytest.param(
+            "https://example.test/done?md5=1",
+            303,
+            "https://example.test/done?md5=1&" + REDIRECT_QUERY,
+            id="keeps-query",
+        ),
         pytest.param("/wrong/redirect/relative", 204, LOCATION, id="relative-ignored"),
         pytest.param("ftp://example.test/x", 204, LOCATION, id="not-http-ignored"),
     ],
@@ -748,8 +1108,9 @@ def test_success_action_redirect(redirect: str, status: int, location: str) -> N
     grant = replace(GRANT, success_action_redirect=redirect, success_action_status="201")
     if status == 204:
         grant = replace(grant, success_action_status=None)
-    code, headers, body = success_response(grant, location_base="https://bucket.s3.amazonaws.com",
-                                           bucket="bucket", etag_hex=ETAG)
+    code, headers, body = success_response(
+        grant, location_base="https://bucket.s3.amazonaws.com", bucket="bucket", etag_hex=ETAG
+    )
     assert (code, headers["Location"], headers["ETag"], body) == (status, location, f'"{ETAG}"', b"")
 
 
@@ -760,11 +1121,20 @@ def test_redirect_field_is_an_alias() -> None:
 
 
 # -- property: any one-character change is refused ------------------------------------------------
-PROPERTY_FIELDS = [("key", "user/eric/report.pdf"), ("success_action_status", "201"),
-                   ("x-amz-meta-uuid", "14365123651274")]
-PROPERTY_FORM = signed_form(PROPERTY_FIELDS, [{"bucket": BUCKET}, {"key": "user/eric/report.pdf"},
-                                              ["eq", "$success_action_status", "201"],
-                                              {"x-amz-meta-uuid": "14365123651274"}])
+PROPERTY_FIELDS = [
+    ("key", "user/eric/report.pdf"),
+    ("success_action_status", "201"),
+    ("x-amz-meta-uuid", "14365123651274"),
+]
+PROPERTY_FORM = signed_form(
+    PROPERTY_FIELDS,
+    [
+        {"bucket": BUCKET},
+        {"key": "user/eric/report.pdf"},
+        ["eq", "$success_action_status", "201"],
+        {"x-amz-meta-uuid": "14365123651274"},
+    ],
+)
 # Every field an eq condition covers, plus the policy text and the signature.
 MUTABLE = [name for name, _ in PROPERTY_FORM]
 
@@ -775,8 +1145,9 @@ def test_any_single_character_change_is_refused(target: str, data: st.DataObject
     assert verify(PROPERTY_FORM).key == "user/eric/report.pdf"
     original = value_of(PROPERTY_FORM, target)
     index = data.draw(st.integers(0, len(original) - 1), label="index")
-    replacement = data.draw(st.characters(exclude_categories=("Cs",)).filter(lambda c: c != original[index]),
-                            label="replacement")
-    changed = original[:index] + replacement + original[index + 1:]
+    replacement = data.draw(
+        st.characters(exclude_categories=("Cs",)).filter(lambda c: c != original[index]), label="replacement"
+    )
+    changed = original[:index] + replacement + original[index + 1 :]
     with pytest.raises(S3Error):
         verify(with_value(PROPERTY_FORM, target, changed))

@@ -145,9 +145,21 @@ class RequestValidationError(DecodaError):
 
 ERRORS_BY_STATUS: dict[int, type[DecodaError]] = {
     cls.status: cls
-    for cls in (BadRequest, Unauthorized, Forbidden, NotFound, MethodNotAllowed, Conflict, PayloadTooLarge,
-                UnprocessableEntity, TooManyRequests, InternalServerError, BadGateway, ServiceUnavailable,
-                GatewayTimeout)
+    for cls in (
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        MethodNotAllowed,
+        Conflict,
+        PayloadTooLarge,
+        UnprocessableEntity,
+        TooManyRequests,
+        InternalServerError,
+        BadGateway,
+        ServiceUnavailable,
+        GatewayTimeout,
+    )
 }
 
 

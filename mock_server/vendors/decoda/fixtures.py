@@ -32,7 +32,8 @@ class DecodaConfig:
 _STRING = {"type": "string"}
 _NULLABLE_STRING = {"type": ["string", "null"]}
 _DATE_TIME = {
-    "type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$",
+    "type": "string",
+    "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$",
 }
 # Ids end up in object keys and URL paths: no "/" and never only dots (clients would resolve "..").
 _ID = {"type": "string", "minLength": 1, "maxLength": 128, "pattern": r"^(?!\.+$)[A-Za-z0-9._:-]+$"}
@@ -42,8 +43,13 @@ PATIENT_TAG_SCHEMA = {
     "additionalProperties": False,
     "required": ["id", "name"],
     "properties": {
-        "id": _STRING, "name": _STRING, "isActive": {"type": "boolean"}, "createdDate": _DATE_TIME,
-        "emoji": _NULLABLE_STRING, "color": _NULLABLE_STRING, "updatedDate": _DATE_TIME,
+        "id": _STRING,
+        "name": _STRING,
+        "isActive": {"type": "boolean"},
+        "createdDate": _DATE_TIME,
+        "emoji": _NULLABLE_STRING,
+        "color": _NULLABLE_STRING,
+        "updatedDate": _DATE_TIME,
     },
 }
 
@@ -55,11 +61,31 @@ PATIENT_SCHEMA = {
         "id": _ID,
         "type": _STRING,
         "createdDate": _DATE_TIME,
-        **{name: _NULLABLE_STRING for name in (
-            "firstName", "lastName", "phoneNumber", "email", "locationId", "externalId", "address",
-            "addressLineTwo", "city", "state", "zipCode", "country", "primaryLocationId", "gender",
-            "pronouns", "preferredName", "patientSource", "leadSource", "preferredProviderId",
-            "dosespotPatientId")},
+        **{
+            name: _NULLABLE_STRING
+            for name in (
+                "firstName",
+                "lastName",
+                "phoneNumber",
+                "email",
+                "locationId",
+                "externalId",
+                "address",
+                "addressLineTwo",
+                "city",
+                "state",
+                "zipCode",
+                "country",
+                "primaryLocationId",
+                "gender",
+                "pronouns",
+                "preferredName",
+                "patientSource",
+                "leadSource",
+                "preferredProviderId",
+                "dosespotPatientId",
+            )
+        },
         "addressValid": {"type": ["boolean", "null"]},
         "meta": {"type": ["object", "null"]},
         "isArchived": {"type": "boolean"},
@@ -76,8 +102,13 @@ PROVIDER_SCHEMA = {
     "type": "object",
     "additionalProperties": False,
     "required": ["id", "firstName", "lastName", "createdDate"],
-    "properties": {"id": _ID, "firstName": _STRING, "lastName": _STRING, "email": _NULLABLE_STRING,
-                   "createdDate": _DATE_TIME},
+    "properties": {
+        "id": _ID,
+        "firstName": _STRING,
+        "lastName": _STRING,
+        "email": _NULLABLE_STRING,
+        "createdDate": _DATE_TIME,
+    },
 }
 
 NOTE_SCHEMA = {

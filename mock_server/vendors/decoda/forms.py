@@ -76,8 +76,10 @@ async def read_form(request: Request, config: DecodaConfig) -> FormData:
 
 async def _read_multipart(request: Request, content_type: str, config: DecodaConfig) -> FormData:
     limits = Limits(
-        max_file_bytes=config.max_file_bytes, max_total_bytes=config.max_request_bytes,
-        max_parts=config.max_files + FIELDS_PER_REQUEST, max_field_bytes=config.max_field_bytes,
+        max_file_bytes=config.max_file_bytes,
+        max_total_bytes=config.max_request_bytes,
+        max_parts=config.max_files + FIELDS_PER_REQUEST,
+        max_field_bytes=config.max_field_bytes,
         max_files=config.max_files,
     )
     fields_before_file: list[int] = []
@@ -89,8 +91,10 @@ async def _read_multipart(request: Request, content_type: str, config: DecodaCon
     try:
         form = await parse_multipart(request.stream(), content_type, limits, record_position)
     except BodyTooLarge as exc:
-        if exc.limit == config.max_field_bytes and exc.limit not in (config.max_file_bytes,
-                                                                     config.max_request_bytes):
+        if exc.limit == config.max_field_bytes and exc.limit not in (
+            config.max_file_bytes,
+            config.max_request_bytes,
+        ):
             raise BadRequest(f"Part exceeded maximum size of {config.max_field_bytes // 1024}KB.") from exc
         raise _too_large(config, exc.limit) from exc
     except TooManyParts as exc:

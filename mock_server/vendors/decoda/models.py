@@ -24,16 +24,46 @@ from mock_server.vendors.decoda.fixtures import VENDOR
 BUCKET = "decoda-attachments"
 
 PATIENT_DEFAULTS: dict[str, Any] = {
-    "id": None, "type": "PATIENT", "createdDate": None, "firstName": None, "lastName": None,
-    "phoneNumber": None, "email": None, "locationId": None, "externalId": None, "address": None,
-    "addressLineTwo": None, "city": None, "state": None, "zipCode": None, "country": None,
-    "addressValid": None, "meta": {}, "isArchived": False, "primaryLocationId": None, "gender": None,
-    "pronouns": None, "preferredName": None, "dateOfBirth": None, "patientMedications": [],
-    "patientSource": None, "leadSource": None, "onSchedulingBlacklist": False, "surchargeDisabled": False,
-    "tags": [], "creditBalance": 0, "preferredProviderId": None, "dosespotPatientId": None,
+    "id": None,
+    "type": "PATIENT",
+    "createdDate": None,
+    "firstName": None,
+    "lastName": None,
+    "phoneNumber": None,
+    "email": None,
+    "locationId": None,
+    "externalId": None,
+    "address": None,
+    "addressLineTwo": None,
+    "city": None,
+    "state": None,
+    "zipCode": None,
+    "country": None,
+    "addressValid": None,
+    "meta": {},
+    "isArchived": False,
+    "primaryLocationId": None,
+    "gender": None,
+    "pronouns": None,
+    "preferredName": None,
+    "dateOfBirth": None,
+    "patientMedications": [],
+    "patientSource": None,
+    "leadSource": None,
+    "onSchedulingBlacklist": False,
+    "surchargeDisabled": False,
+    "tags": [],
+    "creditBalance": 0,
+    "preferredProviderId": None,
+    "dosespotPatientId": None,
 }
 TAG_DEFAULTS: dict[str, Any] = {
-    "id": None, "name": None, "isActive": True, "createdDate": None, "emoji": None, "color": None,
+    "id": None,
+    "name": None,
+    "isActive": True,
+    "createdDate": None,
+    "emoji": None,
+    "color": None,
     "updatedDate": None,
 }
 PROVIDER_KEYS = ("id", "firstName", "lastName", "email", "createdDate")
@@ -85,8 +115,11 @@ def plan_attachments(
     planned = []
     for part, name, external_id in zip(parts, names, external_ids, strict=True):
         filename = uploads.safe_filename(part.filename)
-        planned.append(NewAttachment(part, filename, uploads.content_type_of(part, filename),
-                                     name or filename, external_id))
+        planned.append(
+            NewAttachment(
+                part, filename, uploads.content_type_of(part, filename), name or filename, external_id
+            )
+        )
     return planned
 
 
@@ -115,15 +148,31 @@ def create_attachments(
             thumbnail_key = None
             if thumbnail is not None:
                 thumbnail_key = f"{tenant}/{patient_id}/{attachment_id}/thumbnail.{thumbnail.extension}"
-                objects.put(BUCKET, thumbnail_key, thumbnail.body, content_type=thumbnail.content_type,
-                            uploaded_at=now)
+                objects.put(
+                    BUCKET,
+                    thumbnail_key,
+                    thumbnail.body,
+                    content_type=thumbnail.content_type,
+                    uploaded_at=now,
+                )
                 written.append(thumbnail_key)
-            records.append({
-                "id": attachment_id, "patientId": patient_id, "noteId": note_id, "name": item.name,
-                "originalFilename": item.filename, "externalId": item.external_id,
-                "contentType": item.content_type, "size": item.part.body.size, "objectKey": key,
-                "thumbnailKey": thumbnail_key, "createdAt": now, "annotations": [], "tags": [],
-            })
+            records.append(
+                {
+                    "id": attachment_id,
+                    "patientId": patient_id,
+                    "noteId": note_id,
+                    "name": item.name,
+                    "originalFilename": item.filename,
+                    "externalId": item.external_id,
+                    "contentType": item.content_type,
+                    "size": item.part.body.size,
+                    "objectKey": key,
+                    "thumbnailKey": thumbnail_key,
+                    "createdAt": now,
+                    "annotations": [],
+                    "tags": [],
+                }
+            )
     except Exception:
         for key in written:
             objects.delete(BUCKET, key)
@@ -137,8 +186,12 @@ def create_attachments(
 # -- reading ----------------------------------------------------------------------------------
 def attachments_for_note(sandbox: Sandbox, tenant: str, note_id: str, patient_id: str | None) -> list[dict]:
     """The note's attachments in upload order (optionally only ``patient_id``'s)."""
-    return sandbox.store.list(VENDOR, tenant, "attachment", lambda r: r["noteId"] == note_id and (
-        patient_id is None or r["patientId"] == patient_id))
+    return sandbox.store.list(
+        VENDOR,
+        tenant,
+        "attachment",
+        lambda r: r["noteId"] == note_id and (patient_id is None or r["patientId"] == patient_id),
+    )
 
 
 @dataclass(frozen=True)
@@ -157,7 +210,8 @@ def day_page(
     With nothing to show, the page is the cursor (default: today in ``zone``) with no data.
     """
     records = sandbox.store.list(
-        VENDOR, tenant, "attachment", lambda r: patient_id is None or r["patientId"] == patient_id)
+        VENDOR, tenant, "attachment", lambda r: patient_id is None or r["patientId"] == patient_id
+    )
     by_day: dict[date, list[tuple[int, dict[str, Any]]]] = {}
     for position, record in enumerate(records):
         by_day.setdefault(record["createdAt"].astimezone(zone).date(), []).append((position, record))
@@ -184,7 +238,8 @@ def link_to_note(sandbox: Sandbox, tenant: str, note_id: str, attachment_ids: Se
                 raise AttachmentNotFound(f"Attachment not found: {attachment_id}")
             if record["patientId"] != note["patientId"]:
                 raise BadRequest(
-                    f"Attachment {attachment_id} does not belong to the patient of note {note_id}")
+                    f"Attachment {attachment_id} does not belong to the patient of note {note_id}"
+                )
             found.append(record)
         for record in found:
             record["noteId"] = note_id

@@ -69,7 +69,8 @@ async def _store(
     if fields.get("note_id") is not None:
         models.get_note(sandbox, tenant, fields["note_id"], patient["id"])
     return await run_in_threadpool(
-        models.create_attachments, sandbox, tenant, patient["id"], fields.get("note_id"), planned)
+        models.create_attachments, sandbox, tenant, patient["id"], fields.get("note_id"), planned
+    )
 
 
 async def upload_attachments_bulk(request: Request) -> Response:
@@ -100,11 +101,13 @@ async def list_attachments(request: Request) -> Response:
         records = models.attachments_for_note(sandbox, tenant, params["note_id"], params["patient_id"])
         return JSONResponse(_render(request, sandbox, tenant, records))
     page = models.day_page(sandbox, tenant, params["tz"], params["date"], params["patient_id"])
-    return JSONResponse({
-        "date": page.day.isoformat(),
-        "data": _render(request, sandbox, tenant, page.records),
-        "nextDate": page.next_date.isoformat() if page.next_date else None,
-    })
+    return JSONResponse(
+        {
+            "date": page.day.isoformat(),
+            "data": _render(request, sandbox, tenant, page.records),
+            "nextDate": page.next_date.isoformat() if page.next_date else None,
+        }
+    )
 
 
 async def link_attachments_to_note(request: Request) -> Response:
@@ -132,10 +135,15 @@ async def openapi(request: Request) -> Response:
 
 
 routes = [
-    Route("/attachments/bulk", upload_attachments_bulk, methods=["POST"],
-          name="decoda:uploadAttachmentsBulk"),
-    Route("/attachments/link-to-note", link_attachments_to_note, methods=["POST"],
-          name="decoda:linkAttachmentsToNote"),
+    Route(
+        "/attachments/bulk", upload_attachments_bulk, methods=["POST"], name="decoda:uploadAttachmentsBulk"
+    ),
+    Route(
+        "/attachments/link-to-note",
+        link_attachments_to_note,
+        methods=["POST"],
+        name="decoda:linkAttachmentsToNote",
+    ),
     Route("/attachments", upload_attachment, methods=["POST"], name="decoda:uploadAttachment"),
     Route("/attachments", list_attachments, methods=["GET"], name="decoda:listAttachments"),
     Route("/user/patient/{patient_id}", get_patient, methods=["GET"], name="decoda:getPatient"),

@@ -41,8 +41,10 @@ _REQUIRED = re.compile(r"^'(.+)' is a required property$")
 _TYPE_ISSUES = {
     "string": ("string_type", "Input should be a valid string"),
     "array": ("list_type", "Input should be a valid list"),
-    "object": ("model_attributes_type",
-               "Input should be a valid dictionary or object to extract fields from"),
+    "object": (
+        "model_attributes_type",
+        "Input should be a valid dictionary or object to extract fields from",
+    ),
     "integer": ("int_type", "Input should be a valid integer"),
     "boolean": ("bool_type", "Input should be a valid boolean"),
 }
@@ -107,18 +109,29 @@ def parse_zone(raw: str) -> tuple[ZoneInfo | None, Issue | None]:
     try:
         return ZoneInfo(raw), None
     except Exception:  # ZoneInfoNotFoundError, ValueError (bad key), OSError, IsADirectoryError...
-        return None, {"type": "zoneinfo_str", "msg": f"invalid timezone: {raw}", "input": raw,
-                      "ctx": {"value": raw}}
+        return None, {
+            "type": "zoneinfo_str",
+            "msg": f"invalid timezone: {raw}",
+            "input": raw,
+            "ctx": {"value": raw},
+        }
 
 
 def _date_problem(raw: str, error: str) -> Issue:
-    return {"type": "date_from_datetime_parsing", "msg": f"Input should be a valid date or datetime, {error}",
-            "input": raw, "ctx": {"error": error}}
+    return {
+        "type": "date_from_datetime_parsing",
+        "msg": f"Input should be a valid date or datetime, {error}",
+        "input": raw,
+        "ctx": {"error": error},
+    }
 
 
 def _inexact(raw: str) -> Issue:
-    return {"type": "date_from_datetime_inexact",
-            "msg": "Datetimes provided to dates should have zero time - e.g. be exact dates", "input": raw}
+    return {
+        "type": "date_from_datetime_inexact",
+        "msg": "Datetimes provided to dates should have zero time - e.g. be exact dates",
+        "input": raw,
+    }
 
 
 def parse_date(raw: str) -> tuple[date | None, Issue | None]:
@@ -137,14 +150,18 @@ def parse_date(raw: str) -> tuple[date | None, Issue | None]:
     for span, what in (((0, 4), "year"), ((5, 7), "month"), ((8, 10), "day")):
         if span[0] > 0 and raw[span[0] - 1] != "-":
             return None, _date_problem(raw, "invalid date separator, expected `-`")
-        if not raw[span[0]:span[1]].isascii() or not raw[span[0]:span[1]].isdigit():
+        if not raw[span[0] : span[1]].isascii() or not raw[span[0] : span[1]].isdigit():
             return None, _date_problem(raw, f"invalid character in {what}")
     year, month, day = int(raw[0:4]), int(raw[5:7]), int(raw[8:10])
     if not 1 <= month <= 12:
         return None, _date_problem(raw, "month value is outside expected range of 1-12")
     if year == 0:
-        return None, {"type": "date_parsing", "msg": "Input should be a valid date in the format YYYY-MM-DD, "
-                      "year 0 is out of range", "input": raw, "ctx": {"error": "year 0 is out of range"}}
+        return None, {
+            "type": "date_parsing",
+            "msg": "Input should be a valid date in the format YYYY-MM-DD, year 0 is out of range",
+            "input": raw,
+            "ctx": {"error": "year 0 is out of range"},
+        }
     try:
         parsed = date(year, month, day)
     except ValueError:
@@ -187,8 +204,14 @@ def form_body(
         if prop.get("format") == "binary" and not isinstance(last, FilePart):
             issues.append(_expected_upload(["body", name], last))
         elif prop.get("format") != "binary" and isinstance(last, FilePart):
-            issues.append({"type": "string_type", "loc": ["body", name],
-                           "msg": "Input should be a valid string", "input": _upload_summary(last)})
+            issues.append(
+                {
+                    "type": "string_type",
+                    "loc": ["body", name],
+                    "msg": "Input should be a valid string",
+                    "input": _upload_summary(last),
+                }
+            )
         values[name] = last
         instance[name] = UPLOAD_MARKER if isinstance(last, FilePart) else last
     for problem in document.validate_request(operation_id, instance, "multipart/form-data"):
@@ -201,9 +224,13 @@ def form_body(
 
 
 def _expected_upload(loc: list[str | int], value: Any) -> Issue:
-    return {"type": "value_error", "loc": loc,
-            "msg": "Value error, Expected UploadFile, received: <class 'str'>", "input": value,
-            "ctx": {"error": {}}}
+    return {
+        "type": "value_error",
+        "loc": loc,
+        "msg": "Value error, Expected UploadFile, received: <class 'str'>",
+        "input": value,
+        "ctx": {"error": {}},
+    }
 
 
 def _upload_summary(part: FilePart) -> dict[str, Any]:
@@ -227,7 +254,8 @@ def is_json(content_type: str | None) -> bool:
     message["content-type"] = content_type
     subtype = message.get_content_subtype()
     return message.get_content_maintype() == "application" and (
-        subtype == "json" or subtype.endswith("+json"))
+        subtype == "json" or subtype.endswith("+json")
+    )
 
 
 def json_body(
@@ -245,8 +273,15 @@ def json_body(
         except UnicodeDecodeError as exc:
             raise BadRequest("There was an error parsing the body") from exc
         except json.JSONDecodeError as exc:
-            return None, [{"type": "json_invalid", "loc": ["body", exc.pos], "msg": "JSON decode error",
-                           "input": {}, "ctx": {"error": exc.msg}}]
+            return None, [
+                {
+                    "type": "json_invalid",
+                    "loc": ["body", exc.pos],
+                    "msg": "JSON decode error",
+                    "input": {},
+                    "ctx": {"error": exc.msg},
+                }
+            ]
         except ValueError as exc:  # FastAPI answers any other body failure with this 400
             raise BadRequest("There was an error parsing the body") from exc
     else:
@@ -263,8 +298,9 @@ def json_body(
         elif problem.keyword == "type":
             fallback = ("value_error", problem.message)
             kind, message = _TYPE_ISSUES.get(_expected_type(problem.message), fallback)
-            issues.append({"type": kind, "loc": ["body", *problem.loc], "msg": message,
-                           "input": problem.value})
+            issues.append(
+                {"type": kind, "loc": ["body", *problem.loc], "msg": message, "input": problem.value}
+            )
     if not isinstance(body, dict):
         issues = [issue for issue in issues if issue["loc"] == ["body"]]
     issues.sort(key=lambda issue: _declaration_order(order, issue["loc"]))
