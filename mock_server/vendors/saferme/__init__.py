@@ -12,12 +12,15 @@ Auth
   other form, an unknown key or an expired access token is 401 ``invalid_token`` with
   ``WWW-Authenticate: Token realm="Application"`` (Rails' answer; the docs give no status).
 - ``X-AppId`` must be one of the fixture ``app_ids`` (``com.thundermaps.saferme`` and the older
-  ``com.thundermaps.main``), else 401 ``invalid_app_id``; ``X-InstallationId`` must be non-empty on v4
-  calls, else 401 ``missing_installation_id`` (the docs list both on every call). Header names are
+  ``com.thundermaps.main``), else 401 ``invalid_app_id``. ``X-InstallationId`` is optional: SaferMe's
+  docs since 2022-02-24 (index.md, sessions.md) list only Authorization, X-AppId and X-TeamId; older
+  clients (the Android SDK) still send it and any value is accepted. Header names are
   case-insensitive (the SDK sends ``X-AppID``/``X-TeamID``/``X-InstallationID``).
 - Fixture API keys act for one team; access tokens from the Sessions API act for each of the user's
-  teams. ``X-TeamId`` picks the team; without it the credential's first team is used; a team the
-  credential cannot act for (or a non-numeric id) is 403 ``forbidden``.
+  teams. ``X-TeamId`` "enables the team in the context of the request" (index.md); without it the
+  credential's first team is used (for users the session's ``preferred_team_id``), so single-team
+  keys work without it; a team the credential cannot act for (or a non-numeric id) is 403
+  ``forbidden``.
 - Sessions: needs ``X-AppId`` only. Blank email/password is 401 ``bad_credentials`` "Please enter your
   email and password" (the SDK fixture's body); a wrong one 401 ``bad_credentials`` "Invalid email or
   password."; a locked fixture user 401 ``account_locked``. Emails match case-insensitively. The answer
