@@ -1,6 +1,7 @@
 """SaferMe (formerly ThunderMaps) "Report API v4" file attachments, as a SaferMe integration sees them.
 
-Mounted at ``/saferme``: ``POST /api/v3/sessions``, ``GET /api/v4/file_attachments/upload_authorization``,
+Mounted at ``/saferme``: ``POST /api/v3/sessions``, ``POST|GET|PATCH|DELETE /api/v4/session``,
+``GET /api/v4/file_attachments/upload_authorization``,
 ``POST /api/v4/file_attachments``, ``GET /api/v4/file_attachments/{id}``, ``GET /openapi.json``.
 The upload itself is the embedded S3's browser POST (``POST /s3/staging-thundermaps-uploads``).
 
@@ -26,6 +27,26 @@ Auth
   password."; a locked fixture user 401 ``account_locked``. Emails match case-insensitively. The answer
   is 200 with the docs' fields (``team_id`` null). Tokens are 20 random characters valid for
   ``session_ttl_seconds`` (default 30 days) of sandbox time, through ``sandbox.lifetime``.
+
+Sessions v4 (``/api/v4/session``, sessions.md; v3 ``POST /api/v3/sessions`` keeps working)
+- Create needs only ``Content-Type`` (no X-AppId); ``session.app_bundle_id`` must be one of the
+  fixture ``app_ids``: missing 422 ``app_bundle_id`` ``blank``, other 422 ``inclusion``. Email and
+  password are checked as in v3 (401 ``bad_credentials`` / ``account_locked``). The docs show no
+  status: create answers 201 (as the Reports API's create does), refresh 200, fetch 200, delete 200
+  ``{}`` (the docs' body).
+- Access tokens look like the docs' (``smt_1h_`` + 43 characters) and live
+  ``access_token_ttl_seconds`` (default 3600: the docs' refresh example moves ``token_expire_at`` by
+  about an hour); refresh tokens (43 characters) live ``refresh_token_ttl_seconds`` (default 30
+  days) from the moment they were issued, so each refresh restarts both. ``token_expire_at`` is
+  Rails' UTC JSON time with milliseconds (``2026-11-30T19:05:16.949Z``).
+- Refresh (PATCH) needs no Authorization header: the body's pair authenticates, and the access token
+  may be expired; both tokens must belong to the same live session, else 401
+  ``invalid_refresh_token``. The old pair stops working at once. ``client_uuid`` stays the same
+  across refreshes (the docs' two examples come from different sessions).
+- Fetch and delete authenticate with ``Authorization`` alone; only v4 access tokens name a session
+  (API keys and v3 tokens are 401 ``invalid_token`` there). ``branded_app_id`` is 1,
+  ``preferred_team_id`` the user's first fixture team, ``user_uuid`` a UUID5 of the user id; the
+  profile flags are false.
 
 Upload authorization
 - ``content_type`` is required and must be one of the 12 types the Reports API lists for image and
@@ -90,11 +111,12 @@ from mock_server.vendors.saferme.errors import error_for_status, render
 from mock_server.vendors.saferme.fixtures import FIXTURES_SCHEMA, load_fixtures
 from mock_server.vendors.saferme.models import BUCKET
 from mock_server.vendors.saferme.routes import routes
+from mock_server.vendors.saferme.session_routes import routes as session_routes
 
 vendor = Vendor(
     name="saferme",
     title="SaferMe Report API v4 file attachments (S3 POST policy upload, 202-then-200 processing)",
-    routes=routes,
+    routes=[*routes, *session_routes],
     render_error=render,
     error_for_status=error_for_status,
     openapi_path=Path(__file__).with_name("openapi.yaml"),

@@ -115,7 +115,19 @@ def _user(sandbox: Sandbox, email: str) -> User | None:
 
 
 def login(sandbox: Sandbox, email: str, password: str, *, lifetime: float) -> tuple[Credential, User]:
-    """Sessions API: check the fixture user's password and issue an access token.
+    """Sessions API v3: check the fixture user's password and issue an access token.
+
+    Raises: BadCredentials for a blank or wrong email/password; AccountLocked for a locked user.
+    """
+    user = check_password(sandbox, email, password)
+    token = sandbox.ids.token(TOKEN_BYTES)
+    credential = Credential(token, user.team_ids, user.id, sandbox.clock.time() + lifetime)
+    sandbox.store.put(VENDOR, GLOBAL, "session", token, credential)
+    return credential, user
+
+
+def check_password(sandbox: Sandbox, email: str, password: str) -> User:
+    """The fixture user with this email and password (email case-insensitive).
 
     Raises: BadCredentials for a blank or wrong email/password; AccountLocked for a locked user.
     """
@@ -127,7 +139,4 @@ def login(sandbox: Sandbox, email: str, password: str, *, lifetime: float) -> tu
         raise BadCredentials("Invalid email or password.")
     if user.locked:
         raise AccountLocked()
-    token = sandbox.ids.token(TOKEN_BYTES)
-    credential = Credential(token, user.team_ids, user.id, sandbox.clock.time() + lifetime)
-    sandbox.store.put(VENDOR, GLOBAL, "session", token, credential)
-    return credential, user
+    return user

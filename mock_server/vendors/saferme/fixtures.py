@@ -6,6 +6,9 @@
         max_upload_bytes: null         # set it to add ["content-length-range", 0, N] to policies
         first_file_attachment_id: 21   # ids count up from here (the docs' example id)
         session_ttl_seconds: 2592000   # access tokens from POST /api/v3/sessions
+        access_token_ttl_seconds: 3600 # v4 sessions (POST/PATCH /api/v4/session): access token
+        refresh_token_ttl_seconds: 2592000  # v4 sessions: refresh token, from each refresh
+        first_report_id: 49            # report ids count up from here (the Reports API docs' id)
       app_ids: [com.thundermaps.saferme, com.thundermaps.main]   # accepted X-AppId values
       teams:
         - {id: 1234, name: ..., api_keys: [saferme-dev-token]}
@@ -42,6 +45,9 @@ FIXTURES_SCHEMA: dict[str, Any] = {
                 "max_upload_bytes": {"type": ["integer", "null"], "minimum": 1},
                 "first_file_attachment_id": {"type": "integer", "minimum": 1},
                 "session_ttl_seconds": {"type": "integer", "minimum": 1},
+                "access_token_ttl_seconds": {"type": "integer", "minimum": 1},
+                "refresh_token_ttl_seconds": {"type": "integer", "minimum": 1},
+                "first_report_id": {"type": "integer", "minimum": 1},
             },
         },
         "app_ids": {"type": "array", "items": TEXT},
@@ -93,6 +99,13 @@ def load_fixtures(sandbox: Sandbox, section: Mapping[str, Any]) -> None:
             ),
             session_ttl_seconds=int(raw.get("session_ttl_seconds", VendorSettings.session_ttl_seconds)),
             app_ids=tuple(section.get("app_ids") or ()),
+            access_token_ttl_seconds=int(
+                raw.get("access_token_ttl_seconds", VendorSettings.access_token_ttl_seconds)
+            ),
+            refresh_token_ttl_seconds=int(
+                raw.get("refresh_token_ttl_seconds", VendorSettings.refresh_token_ttl_seconds)
+            ),
+            first_report_id=int(raw.get("first_report_id", VendorSettings.first_report_id)),
         ),
     )
     teams: dict[int, Team] = {}

@@ -54,6 +54,9 @@ class VendorSettings:
     first_file_attachment_id: int = 21
     session_ttl_seconds: int = 30 * 24 * 3600
     app_ids: tuple[str, ...] = ()
+    access_token_ttl_seconds: int = 3600  # v4 sessions; the docs' refresh example moves expiry by ~1 h
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+    first_report_id: int = 49  # the Reports API docs' example id
 
 
 @dataclass(frozen=True)
