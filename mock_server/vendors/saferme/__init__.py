@@ -110,13 +110,14 @@ from mock_server.core.vendor import Vendor
 from mock_server.vendors.saferme.errors import error_for_status, render
 from mock_server.vendors.saferme.fixtures import FIXTURES_SCHEMA, load_fixtures
 from mock_server.vendors.saferme.models import BUCKET
+from mock_server.vendors.saferme.report_routes import routes as report_routes
 from mock_server.vendors.saferme.routes import routes
 from mock_server.vendors.saferme.session_routes import routes as session_routes
 
 vendor = Vendor(
     name="saferme",
     title="SaferMe Report API v4 file attachments (S3 POST policy upload, 202-then-200 processing)",
-    routes=[*routes, *session_routes],
+    routes=[*routes, *session_routes, *report_routes],
     render_error=render,
     error_for_status=error_for_status,
     openapi_path=Path(__file__).with_name("openapi.yaml"),

@@ -14,6 +14,8 @@
         - {id: 1234, name: ..., api_keys: [saferme-dev-token]}
       users:
         - {id: 1234, email: ..., password: ..., teams: [1234], locked: false}
+      forms:                       # report forms per account (forms.py)
+        - {id: 2222, uuid: ..., name: ..., team_id: 1234, fields: [{id, key, label, field_type}]}
 
 API keys act for their team only; users' access tokens for every team listed (the first is the
 default when X-TeamId is absent). With no ``app_ids`` any non-empty X-AppId is accepted.
@@ -25,6 +27,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from mock_server.core.fixtures import FixtureError
+from mock_server.vendors.saferme.forms import FORMS_SCHEMA, load_forms
 from mock_server.vendors.saferme.models import GLOBAL, VENDOR, Credential, Team, User, VendorSettings, install
 
 if TYPE_CHECKING:
@@ -51,6 +54,7 @@ FIXTURES_SCHEMA: dict[str, Any] = {
             },
         },
         "app_ids": {"type": "array", "items": TEXT},
+        "forms": FORMS_SCHEMA,
         "teams": {
             "type": "array",
             "items": {
@@ -135,3 +139,4 @@ def load_fixtures(sandbox: Sandbox, section: Mapping[str, Any]) -> None:
             item["id"], item["email"], item["password"], tuple(item["teams"]), bool(item.get("locked"))
         )
         sandbox.store.put(VENDOR, GLOBAL, "user", str(item["id"]), user)
+    load_forms(sandbox, list(section.get("forms") or []), set(teams))
