@@ -19,9 +19,9 @@ from mock_server.app import create_app
 from mock_server.core.fixtures import FixtureError
 from mock_server.core.sandbox import Sandbox
 from mock_server.settings import DEFAULT_FIXTURES, Settings
+from mock_server.vendors.saferme import vendor as saferme_vendor
 from mock_server.vendors.saferme.models import ALLOWED_CONTENT_TYPES, BUCKET
 from mock_server.vendors.saferme.routes import DOCUMENT
-from mock_server.vendors.saferme import vendor as saferme_vendor
 
 BASE = "http://127.0.0.1:8080"
 AUTHORIZE = "/saferme/api/v4/file_attachments/upload_authorization"
