@@ -1,7 +1,8 @@
 """SaferMe (formerly ThunderMaps) "Report API v4" file attachments, as a SaferMe integration sees them.
 
 Mounted at ``/saferme``: ``POST /api/v3/sessions``, ``POST|GET|PATCH|DELETE /api/v4/session``,
-``GET /api/v4/file_attachments/upload_authorization``,
+``GET /api/v4/file_attachments/upload_authorization``, ``POST /api/v4/reports``,
+``GET|PATCH /api/v4/reports/{id}``, ``GET /api/v4/forms/{id}``,
 ``POST /api/v4/file_attachments``, ``GET /api/v4/file_attachments/{id}``, ``GET /openapi.json``.
 The upload itself is the embedded S3's browser POST (``POST /s3/staging-thundermaps-uploads``).
 
@@ -73,7 +74,7 @@ File attachments
   object must exist under it: otherwise 422 ``key`` ``invalid`` ("Key is invalid": unknown key, another
   team's key, anything outside ``async_uploads/``) or ``not_uploaded`` ("Key has not been uploaded").
   Missing ``file_attachment``/``key`` is 422 ``blank``; a body that is not JSON is 400 ``bad_request``;
-  over 64 KiB 413. Only JSON bodies are read.
+  over 64 KiB 413. Form-encoded and multipart bodies are read too (see "Request bodies").
 - ``filename`` is null for the bare issued key ("the filename will be lost"), else the last key
   segment without control characters. Ids are integers counting up from
   ``first_file_attachment_id`` (21, the docs' example), global across teams like SaferMe's.
@@ -89,6 +90,54 @@ File attachments
 - ``GET /api/v4/file_attachments/{id}`` is named but undocumented by SaferMe: it answers like the
   create call; an id that is not numeric or not in the selected team is 404 ``not_found``
   ("Couldn't find FileAttachment with 'id'=..."). It does not check the upload still exists.
+
+Reports (reports.md) and forms (forms.md)
+- Forms come from fixtures (``saferme.forms``), one per account (channel): a report's ``account_id``
+  (id, digits or uuid) names the form, which must belong to the selected team, else 422 ``account``
+  "must exist" (Rails' ``belongs_to``). The default fixture's form 2222 has the docs' example fields
+  (keys ``f_2_*``), form 1 (team 5678) the Forms API example's (a mandatory ShortTextBox).
+- ``geom`` must be a WKT ``Point(<longitude> <latitude>)`` in range; ``uuid`` is generated when
+  absent, must be a UUID and unused in the team (422 ``taken``); ``report_state_id`` and
+  ``shape_id`` are echoed (no report-state fixtures); ``risk_assessment`` is accepted and ignored.
+- Field values by type: text fields a string; lists (attendees, bulleted/numbered) lists of strings;
+  ``InternalAttendees`` integers among the options; ``IntegerRange`` an integer within
+  ``minimum``..``maximum`` (``out_of_range``); option fields (CheckBox, DropDown, RadioButton) option
+  values, a list when ``multi_select``; ``DateAndTime`` ISO 8601, answered in UTC
+  (``2023-03-21T03:08:00Z``); ``Category`` a positive integer (also the report's ``category_id``);
+  null clears. Reporter, ReportState, SectionBreak, FreeText, ReportViewers, RelativePosition and
+  Signature are filled by SaferMe or other APIs: values sent for them are ignored (Signature shows
+  ``[]``, the others null). An unknown key is 422 ``form_fields`` ``invalid``; a mandatory field
+  left blank 422 ``blank`` on create and on update.
+- Attachment fields take lists of attachment ids (integers or digit strings; repeats within one
+  field count once). Each id must be a file attachment of the selected team (else ``not_found``)
+  whose upload still exists (``not_uploaded``); ``Image`` takes image/png, image/jpeg and image/gif
+  only, ``FileUpload`` every type upload authorization allows (``content_type``). An id may sit in one
+  field of one report: a second field (checked in form order) or another report is ``taken``;
+  removing it from a report frees it. Errors use the field key as the attribute and its label in the
+  message ("Photos does not accept application/pdf files"); every problem of a request is listed in
+  one 422 and nothing is changed.
+- Attachments not yet processed may be attached; a report shows each with ``style_url`` as it is
+  when the report is read (processing is finished then if its time has come), ``ready_to_attach``
+  = processed, ``attached`` true.
+- Answers: create 201 and fetch 200 with the docs' default fields; ``fields=`` adds optional ones
+  and ``-name`` removes any; unknown names are ignored (the Android SDK asks for ``risk_level`` and
+  others). ``title`` and ``account_name`` are the form's name, ``appearance`` the form's
+  (``generic_teal``), ``description`` the Description field's value, ``user_id`` the session user
+  (null for API keys and anonymous reports), counts 0 and assignment fields null.
+  ``iso_created_at`` has second precision, ``updated_at`` milliseconds, both UTC ``Z``. Report ids
+  count up from ``first_report_id`` (49, the docs' example). The path takes the id or the uuid (the
+  SDK reads by uuid); another team's report is 404 "Couldn't find Report with 'id'=...".
+- Update (PATCH) applies geom, address, shape_id and form_fields if sent and ignores other members;
+  204 with no body.
+- ``GET /api/v4/forms/{id}`` (id or uuid) answers forms.md's shape: each field's ``data`` is a JSON
+  string ("" when empty), ``value`` null; ``updated_at`` is when the fixtures were loaded.
+
+Request bodies
+- Like any Rails app, v4 endpoints that take a body read it as JSON, or as
+  ``application/x-www-form-urlencoded`` / ``multipart/form-data`` text parts with Rack's bracket
+  names (``file_attachment[key]=...``; ``a[]`` lists; the last repeated name wins). A name used as
+  both a value and a hash, invalid UTF-8 or a multipart body without a boundary is 400
+  ``bad_request``; a file part where a string is expected is 422 ``invalid``. The 64 KiB cap holds.
 
 Errors
 - Every error is ``{"errors": [full messages], "failures": {attr: [messages]}, "error_codes": {attr:
