@@ -239,11 +239,11 @@ def _date_time(form_field: FormField, value: str) -> str:
     """ISO 8601 in, Rails' UTC JSON time out (``2023-03-21T03:08:00.000Z`` -> ``2023-03-21T03:08:00Z``)."""
     try:
         instant = datetime.fromisoformat(value)
-    except ValueError:
+        if instant.tzinfo is None:
+            instant = instant.replace(tzinfo=UTC)
+        return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (ValueError, OverflowError):  # OverflowError: year 1 with a positive offset
         raise ValueError(form_field.problem("is invalid", "invalid", value=value)) from None
-    if instant.tzinfo is None:
-        instant = instant.replace(tzinfo=UTC)
-    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def missing_mandatory(form: Form, values: Mapping[str, Any]) -> list[FieldProblem]:

@@ -239,6 +239,7 @@ def test_a_refused_update_changes_nothing(reports: Reports, sandbox: Sandbox) ->
         ({"form_fields": [{"key": "f_2_16_14", "value": "f_2_16_14_18_2"}]}, "f_2_16_14", "invalid"),
         ({"form_fields": [{"key": "f_2_15_13", "value": 5}]}, "f_2_15_13", "invalid"),
         ({"form_fields": [{"key": "f_2_11_9", "value": "yesterday"}]}, "f_2_11_9", "invalid"),
+        ({"form_fields": [{"key": "f_2_11_9", "value": "0001-01-01T00:00:00+01:00"}]}, "f_2_11_9", "invalid"),
         ({"form_fields": [{"key": "f_2_5_3", "value": [99]}]}, "f_2_5_3", "inclusion"),
         ({"form_fields": [{"key": IMAGE, "value": "21"}]}, IMAGE, "invalid"),
         ({"form_fields": [{"key": IMAGE}]}, "value", "blank"),
@@ -246,8 +247,8 @@ def test_a_refused_update_changes_nothing(reports: Reports, sandbox: Sandbox) ->
     ids=[
         "null-account", "unknown-account", "other-team-account", "geom-out-of-range", "geom-not-point",
         "bad-uuid", "unknown-field", "slider-out-of-range", "slider-boolean", "dropdown-option",
-        "checkbox-not-list", "text-not-string", "date-not-iso", "attendee-not-option", "image-not-list",
-        "field-without-value",
+        "checkbox-not-list", "text-not-string", "date-not-iso", "date-before-year-one",
+        "attendee-not-option", "image-not-list", "field-without-value",
     ],
 )  # fmt: skip
 def test_create_refusals(reports: Reports, changes: dict[str, Any], attribute: str, code: str) -> None:
