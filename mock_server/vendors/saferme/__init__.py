@@ -165,7 +165,7 @@ from mock_server.vendors.saferme.session_routes import routes as session_routes
 
 vendor = Vendor(
     name="saferme",
-    title="SaferMe Report API v4 file attachments (S3 POST policy upload, 202-then-200 processing)",
+    title="SaferMe Report API v4: sessions, file attachments (S3 POST policy, 202-then-200) and reports",
     routes=[*routes, *session_routes, *report_routes],
     render_error=render,
     error_for_status=error_for_status,
@@ -175,8 +175,9 @@ vendor = Vendor(
     buckets=(BUCKET,),
     credentials=(
         "Authorization: Token token=saferme-dev-token, X-AppId: com.thundermaps.saferme, X-TeamId: 1234, "
-        "X-InstallationId: any",
+        "X-InstallationId: optional",
         "Token token=saferme-other-team-token (team 5678)",
-        "POST /api/v3/sessions as integrations@example.com / saferme-dev-password (teams 1234 and 5678)",
+        "POST /api/v4/session (or /api/v3/sessions) as integrations@example.com / saferme-dev-password "
+        "(teams 1234 and 5678)",
     ),
 )
