@@ -187,10 +187,13 @@ def _is_blank(value: object) -> bool:
 
 
 def check_value(form_field: FormField, value: Any) -> Any:
-    """The value to store for ``form_field`` (null clears any field).
+    """The value to store for ``form_field`` (null clears any field; computed types store null).
 
-    Raises: UnprocessableEntity-ready ``FieldProblem`` via ValueError's first argument when the value
-    does not fit the field type; attachment fields only get their shape checked here.
+    Attachment fields only get their shape checked here (a list of ids, repeats dropped); reports.py
+    checks the ids against the team's uploads.
+
+    Raises: ValueError whose only argument is the ``FieldProblem`` to report (``invalid``,
+    ``inclusion``, ``out_of_range``), so the caller can collect every field's problem.
     """
     kind = form_field.field_type
     if kind in COMPUTED_TYPES or value is None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import uuid as uuid_module
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -22,6 +22,7 @@ from mock_server.vendors.saferme.forms import (
     ATTACHMENT_TYPES,
     COMPUTED_TYPES,
     Form,
+    FormField,
     check_value,
     field_json,
     find_form,
@@ -279,7 +280,9 @@ def _iso_seconds(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _field_value(sandbox: Sandbox, report: Report, form_field: Any, link: Any) -> Any:
+def _field_value(
+    sandbox: Sandbox, report: Report, form_field: FormField, link: Callable[[FileAttachment], dict[str, Any]]
+) -> Any:
     value = report.values.get(form_field.key)
     if form_field.field_type == "Signature":
         return []
