@@ -1,9 +1,10 @@
-"""SaferMe's credentials: ``Authorization: Token token=<key>`` plus the X-AppId, X-TeamId and
-X-InstallationId headers (names matched case-insensitively: the docs write ``X-AppId``, the
-Android SDK sends ``X-AppID``), and the Sessions API login that issues access tokens.
+"""SaferMe's credentials: ``Authorization: Token token=<key>`` plus the X-AppId and X-TeamId headers
+(names matched case-insensitively: the docs write ``X-AppId``, the Android SDK sends ``X-AppID``), and
+the v3 Sessions API login that issues access tokens (v4 sessions: sessions.py).
 
-Checks run in this order: token (401 ``invalid_token``), X-AppId (401 ``invalid_app_id``),
-X-InstallationId (401 ``missing_installation_id``), X-TeamId (403 ``forbidden``).
+Checks run in this order: token (401 ``invalid_token``), X-AppId (401 ``invalid_app_id``), X-TeamId
+(403 ``forbidden``). ``X-InstallationId`` is optional since SaferMe's 2022-02-24 docs (index.md lists
+only Authorization, X-AppId and X-TeamId); older clients still send it and it is accepted as it is.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from mock_server.vendors.saferme.errors import (
     Forbidden,
     InvalidAppId,
     InvalidToken,
-    MissingInstallationId,
 )
 from mock_server.vendors.saferme.models import GLOBAL, VENDOR, Credential, User, settings_of
 
@@ -41,7 +41,7 @@ class Principal:
 
     team_id: int
     user_id: int | None
-    installation_id: str
+    installation_id: str | None
 
 
 def token_of(header: str | None) -> str | None:
@@ -92,18 +92,16 @@ def _team(header: str | None, allowed: tuple[int, ...]) -> int:
 def authenticate(sandbox: Sandbox, request: Request) -> Principal:
     """The caller of a v4 endpoint.
 
-    Raises: InvalidToken, InvalidAppId, MissingInstallationId (401); Forbidden (403) when
-    X-TeamId names a team the credential has no access to. Without X-TeamId the credential's
-    first team is used.
+    Raises: InvalidToken, InvalidAppId (401); Forbidden (403) when X-TeamId names a team the
+    credential has no access to. Without X-TeamId the credential's first team is used (a user's
+    ``preferred_team_id``). X-InstallationId is optional (None when absent or blank).
     """
     token = token_of(request.headers.get("authorization"))
     credential = _credential(sandbox, token) if token else None
     if credential is None or not credential.team_ids:
         raise InvalidToken()
     check_app_id(sandbox, request)
-    installation_id = (request.headers.get("x-installationid") or "").strip()
-    if not installation_id:
-        raise MissingInstallationId()
+    installation_id = (request.headers.get("x-installationid") or "").strip() or None
     team_id = _team(request.headers.get("x-teamid"), credential.team_ids)
     return Principal(team_id, credential.user_id, installation_id)
 
@@ -117,7 +115,19 @@ def _user(sandbox: Sandbox, email: str) -> User | None:
 
 
 def login(sandbox: Sandbox, email: str, password: str, *, lifetime: float) -> tuple[Credential, User]:
-    """Sessions API: check the fixture user's password and issue an access token.
+    """Sessions API v3: check the fixture user's password and issue an access token.
+
+    Raises: BadCredentials for a blank or wrong email/password; AccountLocked for a locked user.
+    """
+    user = check_password(sandbox, email, password)
+    token = sandbox.ids.token(TOKEN_BYTES)
+    credential = Credential(token, user.team_ids, user.id, sandbox.clock.time() + lifetime)
+    sandbox.store.put(VENDOR, GLOBAL, "session", token, credential)
+    return credential, user
+
+
+def check_password(sandbox: Sandbox, email: str, password: str) -> User:
+    """The fixture user with this email and password (email case-insensitive).
 
     Raises: BadCredentials for a blank or wrong email/password; AccountLocked for a locked user.
     """
@@ -129,7 +139,4 @@ def login(sandbox: Sandbox, email: str, password: str, *, lifetime: float) -> tu
         raise BadCredentials("Invalid email or password.")
     if user.locked:
         raise AccountLocked()
-    token = sandbox.ids.token(TOKEN_BYTES)
-    credential = Credential(token, user.team_ids, user.id, sandbox.clock.time() + lifetime)
-    sandbox.store.put(VENDOR, GLOBAL, "session", token, credential)
-    return credential, user
+    return user

@@ -70,6 +70,13 @@ class InvalidToken(SaferMeError):
         super().__init__(message, headers=headers, **kwargs)
 
 
+class InvalidRefreshToken(InvalidToken):
+    """v4 Sessions refresh: unknown, used, deleted or expired refresh token, or a mismatched pair."""
+
+    code = "invalid_refresh_token"
+    default_message = "The refresh token is invalid or has expired."
+
+
 class InvalidAppId(SaferMeError):
     status = 401
     code = "invalid_app_id"

@@ -6,11 +6,16 @@
         max_upload_bytes: null         # set it to add ["content-length-range", 0, N] to policies
         first_file_attachment_id: 21   # ids count up from here (the docs' example id)
         session_ttl_seconds: 2592000   # access tokens from POST /api/v3/sessions
+        access_token_ttl_seconds: 3600 # v4 sessions (POST/PATCH /api/v4/session): access token
+        refresh_token_ttl_seconds: 2592000  # v4 sessions: refresh token, from each refresh
+        first_report_id: 49            # report ids count up from here (the Reports API docs' id)
       app_ids: [com.thundermaps.saferme, com.thundermaps.main]   # accepted X-AppId values
       teams:
         - {id: 1234, name: ..., api_keys: [saferme-dev-token]}
       users:
         - {id: 1234, email: ..., password: ..., teams: [1234], locked: false}
+      forms:                       # report forms per account (forms.py)
+        - {id: 2222, uuid: ..., name: ..., team_id: 1234, fields: [{id, key, label, field_type}]}
 
 API keys act for their team only; users' access tokens for every team listed (the first is the
 default when X-TeamId is absent). With no ``app_ids`` any non-empty X-AppId is accepted.
@@ -22,6 +27,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from mock_server.core.fixtures import FixtureError
+from mock_server.vendors.saferme.forms import FORMS_SCHEMA, load_forms
 from mock_server.vendors.saferme.models import GLOBAL, VENDOR, Credential, Team, User, VendorSettings, install
 
 if TYPE_CHECKING:
@@ -42,9 +48,13 @@ FIXTURES_SCHEMA: dict[str, Any] = {
                 "max_upload_bytes": {"type": ["integer", "null"], "minimum": 1},
                 "first_file_attachment_id": {"type": "integer", "minimum": 1},
                 "session_ttl_seconds": {"type": "integer", "minimum": 1},
+                "access_token_ttl_seconds": {"type": "integer", "minimum": 1},
+                "refresh_token_ttl_seconds": {"type": "integer", "minimum": 1},
+                "first_report_id": {"type": "integer", "minimum": 1},
             },
         },
         "app_ids": {"type": "array", "items": TEXT},
+        "forms": FORMS_SCHEMA,
         "teams": {
             "type": "array",
             "items": {
@@ -93,6 +103,13 @@ def load_fixtures(sandbox: Sandbox, section: Mapping[str, Any]) -> None:
             ),
             session_ttl_seconds=int(raw.get("session_ttl_seconds", VendorSettings.session_ttl_seconds)),
             app_ids=tuple(section.get("app_ids") or ()),
+            access_token_ttl_seconds=int(
+                raw.get("access_token_ttl_seconds", VendorSettings.access_token_ttl_seconds)
+            ),
+            refresh_token_ttl_seconds=int(
+                raw.get("refresh_token_ttl_seconds", VendorSettings.refresh_token_ttl_seconds)
+            ),
+            first_report_id=int(raw.get("first_report_id", VendorSettings.first_report_id)),
         ),
     )
     teams: dict[int, Team] = {}
@@ -122,3 +139,4 @@ def load_fixtures(sandbox: Sandbox, section: Mapping[str, Any]) -> None:
             item["id"], item["email"], item["password"], tuple(item["teams"]), bool(item.get("locked"))
         )
         sandbox.store.put(VENDOR, GLOBAL, "user", str(item["id"]), user)
+    load_forms(sandbox, list(section.get("forms") or []), set(teams))

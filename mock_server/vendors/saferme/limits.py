@@ -15,3 +15,9 @@ LIMITS = Limits(
     overridable={"token_seconds": "saferme.settings.session_ttl_seconds"},
     source="SaferMe API docs (docs/vendors/saferme.md); no upload size cap, like SaferMe's policy",
 )
+
+# v4 sessions (POST /api/v4/session): the docs' refresh example moves `token_expire_at` by about an hour;
+# the refresh token's lifetime is not published (30 days, like the v3 session). Fixture settings
+# `access_token_ttl_seconds` / `refresh_token_ttl_seconds` override both.
+ACCESS_TOKEN_SECONDS = 3600
+REFRESH_TOKEN_SECONDS = 30 * 24 * 3600

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from mock_server.vendors.saferme.errors import NotFound, invalid
-from mock_server.vendors.saferme.limits import LIMITS
+from mock_server.vendors.saferme.limits import ACCESS_TOKEN_SECONDS, LIMITS, REFRESH_TOKEN_SECONDS
 from mock_server.vendors.saferme.spec import DOCUMENT
 
 if TYPE_CHECKING:
@@ -43,6 +43,9 @@ class VendorSettings:
     first_file_attachment_id: int = 21
     session_ttl_seconds: int = LIMITS.token_seconds
     app_ids: tuple[str, ...] = ()
+    access_token_ttl_seconds: int = ACCESS_TOKEN_SECONDS
+    refresh_token_ttl_seconds: int = REFRESH_TOKEN_SECONDS
+    first_report_id: int = 49  # the Reports API docs' example id
 
 
 @dataclass(frozen=True)

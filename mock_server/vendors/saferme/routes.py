@@ -24,6 +24,7 @@ from mock_server.vendors.saferme.auth import authenticate, check_app_id, login
 from mock_server.vendors.saferme.errors import BadRequest, PayloadTooLarge, Problem, UnprocessableEntity
 from mock_server.vendors.saferme.limits import LIMITS
 from mock_server.vendors.saferme.spec import DOCUMENT
+from mock_server.vendors.saferme.params import is_form, read_form
 from mock_server.vendors.saferme.styles import process_if_due
 
 MAX_JSON_BYTES = LIMITS.max_json_bytes
@@ -56,7 +57,7 @@ def _problems(issues: Iterable[ValidationIssue]) -> list[Problem]:
 
 
 async def _validated(request: Request, operation_id: str) -> Any:
-    body = await _json(request)
+    body = await (read_form(request, MAX_JSON_BYTES) if is_form(request) else _json(request))
     problems = _problems(DOCUMENT.validate_request(operation_id, body))
     if problems:
         raise UnprocessableEntity(problems)

@@ -19,9 +19,9 @@ from mock_server.app import create_app
 from mock_server.core.fixtures import FixtureError
 from mock_server.core.sandbox import Sandbox
 from mock_server.settings import DEFAULT_FIXTURES, Settings
+from mock_server.vendors.saferme import vendor as saferme_vendor
 from mock_server.vendors.saferme.models import ALLOWED_CONTENT_TYPES, BUCKET
 from mock_server.vendors.saferme.routes import DOCUMENT
-from mock_server.vendors.saferme.routes import routes as saferme_routes
 
 BASE = "http://127.0.0.1:8080"
 AUTHORIZE = "/saferme/api/v4/file_attachments/upload_authorization"
@@ -457,9 +457,12 @@ class TestSettings:
 
 
 def test_route_names_are_operation_ids_and_the_document_is_served(client: TestClient) -> None:
-    names = {route.name.split(":", 1)[1] for route in saferme_routes}
-    assert names == set(DOCUMENT.operations)
-    assert all(route.name.startswith("saferme:") for route in saferme_routes)
+    served_routes = saferme_vendor.routes
+    assert {route.name.split(":", 1)[1] for route in served_routes} == set(DOCUMENT.operations)
+    assert all(route.name.startswith("saferme:") for route in served_routes)
+    for route in served_routes:
+        method, template, _ = DOCUMENT.operations[route.name.split(":", 1)[1]]
+        assert (route.path, method in route.methods) == (template, True), route.name
     served = client.get("/saferme/openapi.json")
     assert served.status_code == 200 and served.json()["paths"].keys() == DOCUMENT.document["paths"].keys()
 

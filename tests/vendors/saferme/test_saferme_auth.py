@@ -101,8 +101,6 @@ AUTH_FAILURES = [
     pytest.param(headers(Authorization="Token saferme-dev-token"), 401, "invalid_token", id="no-token-name"),
     pytest.param(headers(X_AppId=None), 401, "invalid_app_id", id="no-app-id"),
     pytest.param(headers(X_AppId="com.example.other"), 401, "invalid_app_id", id="unknown-app-id"),
-    pytest.param(headers(X_InstallationId=None), 401, "missing_installation_id", id="no-installation-id"),
-    pytest.param(headers(X_InstallationId="  "), 401, "missing_installation_id", id="blank-installation-id"),
     pytest.param(headers(X_TeamId="5678"), 403, "forbidden", id="team-of-another-key"),
     pytest.param(headers(X_TeamId="9999"), 403, "forbidden", id="unknown-team"),
     pytest.param(headers(X_TeamId="12a"), 403, "forbidden", id="non-numeric-team"),
@@ -141,6 +139,19 @@ class TestAuthFailures:
             assert response.headers["x-request-id"]
             if code == "invalid_token":
                 assert response.headers["www-authenticate"] == 'Token realm="Application"'
+
+    @pytest.mark.parametrize(
+        "installation_id", [None, "  ", "sdk-install"], ids=["absent", "blank", "present"]
+    )
+    def test_installation_id_is_optional(
+        self, client: TestClient, validate_response: Validate, installation_id: str | None
+    ) -> None:
+        """SaferMe's current docs (2022-02-24) require only Authorization, X-AppId and X-TeamId."""
+        response = client.get(
+            AUTHORIZE, params={"content_type": "image/png"}, headers=headers(X_InstallationId=installation_id)
+        )
+        assert response.status_code == 200
+        validate_response("saferme", "getUploadAuthorization", response)
 
     def test_older_app_id_and_missing_team_header(self, client: TestClient) -> None:
         response = client.get(
