@@ -262,6 +262,7 @@ vendor = Vendor(
     routes=[*s3_routes, *download_routes],
     render_error=render_error,
     error_for_status=error_for_status,
+    error_statuses=frozenset(ERRORS_BY_STATUS),
     mounts={STORAGE_PREFIX: s3_routes, DOWNLOAD_PREFIX: download_routes},
     fixtures_schema=FIXTURES_SCHEMA,
     load_fixtures=load_fixtures,
