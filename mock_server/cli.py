@@ -203,9 +203,9 @@ def validate(paths: Sequence[Path], as_fixtures: bool) -> int:
     if as_fixtures:
         schemas = {n: v.fixtures_schema or {"type": "object"} for n, v in vendors.items()}
         try:
-            load_fixtures(paths, schemas)
+            load_fixtures(paths, schemas, {name: vendor.fixture_rules for name, vendor in vendors.items()})
         except FixtureError as exc:
-            print(f"invalid: {exc}", file=sys.stderr)
+            print(exc, file=sys.stderr)
             return 1
         print(f"ok: {', '.join(map(str, paths))}")
         return 0

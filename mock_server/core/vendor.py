@@ -33,6 +33,8 @@ class Vendor:
     openapi_path: Path | None = None
     fixtures_schema: Mapping[str, Any] | None = None
     load_fixtures: Callable[[Sandbox, Mapping[str, Any]], None] | None = None
+    # core.fixtures.Unique / Ref: ids and references the schema cannot check, refused with file and path.
+    fixture_rules: Sequence[Any] = ()
     buckets: Sequence[str] = ()  # created in the embedded S3 before fixtures load
     correlation_header: str | None = None
     credentials: Sequence[str] = field(default_factory=tuple)

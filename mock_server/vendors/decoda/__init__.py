@@ -78,6 +78,7 @@ behaviour), and no delete/update endpoints (none is documented).
 
 from __future__ import annotations
 
+from mock_server.core.fixtures import Ref, Unique
 from mock_server.core.vendor import Vendor
 from mock_server.vendors.decoda.errors import error_for_status, render
 from mock_server.vendors.decoda.fixtures import FIXTURES_SCHEMA, load_fixtures
@@ -93,6 +94,29 @@ vendor = Vendor(
     openapi_path=OPENAPI_PATH,
     fixtures_schema=FIXTURES_SCHEMA,
     load_fixtures=load_fixtures,
+    fixture_rules=(
+        Unique("decoda/tenants/*", ("name",), "tenant"),
+        Unique("decoda/tenants/*", ("api_key",), "API key"),
+        Unique("decoda/tenants/*/patients/*", ("id",), "patient", scope=1),
+        Unique("decoda/tenants/*/providers/*", ("id",), "provider", scope=1),
+        Unique("decoda/tenants/*/notes/*", ("id",), "note", scope=1),
+        Ref(
+            "decoda/tenants/*/notes/*",
+            ("patientId",),
+            "decoda/tenants/*/patients/*",
+            ("id",),
+            "patient",
+            scope=1,
+        ),
+        Ref(
+            "decoda/tenants/*/notes/*",
+            ("providerId",),
+            "decoda/tenants/*/providers/*",
+            ("id",),
+            "provider",
+            scope=1,
+        ),
+    ),
     buckets=(BUCKET,),
     credentials=(
         "API-KEY decoda-dev-key with TENANT demo (patient P1001, note N2001)",

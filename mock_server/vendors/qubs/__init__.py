@@ -89,6 +89,7 @@ Read side (``/appointments/{appointmentId}/attachments``)
 
 from __future__ import annotations
 
+from mock_server.core.fixtures import Ref, Unique
 from mock_server.core.vendor import Vendor
 from mock_server.vendors.qubs import attachments, errors
 from mock_server.vendors.qubs.fixtures import FIXTURES_SCHEMA, load_fixtures
@@ -104,6 +105,20 @@ vendor = Vendor(
     openapi_path=OPENAPI_PATH,
     fixtures_schema=FIXTURES_SCHEMA,
     load_fixtures=load_fixtures,
+    fixture_rules=(
+        Unique("qubs/clients/*", ("clientId",), "client"),
+        Unique("qubs/tokens/*", ("token",), "token"),
+        Ref("qubs/tokens/*", ("clientId",), "qubs/clients/*", ("clientId",), "client"),
+        Unique("qubs/appointments/*", ("domain", "appointmentId"), "appointment"),
+        Unique("qubs/attachments/*", ("guid",), "attachment"),
+        Ref(
+            "qubs/attachments/*",
+            ("domain", "appointmentId"),
+            "qubs/appointments/*",
+            ("domain", "appointmentId"),
+            "appointment",
+        ),
+    ),
     buckets=(attachments.BUCKET,),
     correlation_header="X-Correlation-Id",
     credentials=(

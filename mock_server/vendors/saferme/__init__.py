@@ -82,6 +82,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mock_server.core.fixtures import Ref, Unique
 from mock_server.core.vendor import Vendor
 from mock_server.vendors.saferme.errors import error_for_status, render
 from mock_server.vendors.saferme.fixtures import FIXTURES_SCHEMA, load_fixtures
@@ -97,6 +98,12 @@ vendor = Vendor(
     openapi_path=Path(__file__).with_name("openapi.yaml"),
     fixtures_schema=FIXTURES_SCHEMA,
     load_fixtures=load_fixtures,
+    fixture_rules=(
+        Unique("saferme/teams/*", ("id",), "team"),
+        Unique("saferme/teams/*", ("api_keys",), "API key"),
+        Unique("saferme/users/*", ("email",), "user email"),
+        Ref("saferme/users/*", ("teams",), "saferme/teams/*", ("id",), "team"),
+    ),
     buckets=(BUCKET,),
     credentials=(
         "Authorization: Token token=saferme-dev-token, X-AppId: com.thundermaps.saferme, X-TeamId: 1234, "
