@@ -415,7 +415,7 @@ class TestSettings:
             ),
             (
                 {"teams": [{"id": 1234, "name": "again"}]},
-                r"saferme/teams/0/id: duplicate team 1234 \(first at .*saferme\.yaml:\d+: saferme/teams/0/id\)",
+                r"saferme/teams/0/id: duplicate team 1234 \(first at .*saferme\.yaml:\d+: saferme/teams/0/id",
             ),
             (
                 {"teams": [{"id": 9, "name": "n", "api_keys": ["saferme-dev-token"]}]},
