@@ -151,7 +151,14 @@ def serve(settings: Settings) -> int:
     try:
         app = create_app(settings)
     except (FixtureError, ValueError) as exc:
-        print(f"mock-server: cannot start: {exc}", file=sys.stderr)
+        # One problem: one line; several: a line each, as `mock-server validate` prints them.
+        problems = str(exc).splitlines()
+        head = (
+            f"mock-server: cannot start: {problems[0]}"
+            if len(problems) == 1
+            else "mock-server: cannot start:"
+        )
+        print("\n".join([head, *problems[1 if len(problems) == 1 else 0 :]]), file=sys.stderr)
         return 1
     try:
         sock = bind_socket(settings.host, settings.port)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -228,3 +230,31 @@ def test_a_file_broken_while_running_keeps_its_last_good_version(
             assert (error["file"], error["reason"]) == (str(file), reason)
     finally:
         app.state.sandbox.close()
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    loggers = [logging.getLogger(name) for name in ("mock_server", "uvicorn")]
+    saved = [(logger.handlers[:], logger.level, logger.propagate) for logger in loggers]
+    yield
+    for logger, (handlers, level, propagate) in zip(loggers, saved, strict=True):
+        logger.handlers[:], logger.level, logger.propagate = handlers, level, propagate
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_a_scenario_naming_what_does_not_exist_stops_the_server_at_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = tmp_path / "typo.yaml"
+    file.write_text(
+        RULE % "{match: {operation: qubs.createReportAttachment}, respond: 429}"
+        + "      - {match: {vendor: qubz}, respond: 500}\n",
+        encoding="utf-8",
+    )
+    assert main(["serve", "--port", "0", "--scenarios", str(file)]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "mock-server: cannot start:",
+        f"{file}:5: scenarios/0/rules/0/match/operation: unknown operation 'qubs.createReportAttachment' "
+        "(did you mean qubs.createReportAttachments?)",
+        f"{file}:6: scenarios/0/rules/1/match/vendor: unknown vendor 'qubz' (did you mean qubs?)",
+    ]
