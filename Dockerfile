@@ -20,8 +20,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     MOCK_SERVER_HOST=0.0.0.0 \
     MOCK_SERVER_PORT=8080 \
     MOCK_SERVER_SCENARIOS=/app/scenarios
+# The image keeps its own wheel in /opt/vendor-sandbox/dist, so a CI job installs the pytest plugin and
+# admin client at exactly the image's version without a package index:
+#   docker create --name vs IMAGE && docker cp vs:/opt/vendor-sandbox/dist/. dist/ && docker rm vs
+#   pip install dist/vendor_sandbox-*.whl
 RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
     python -m pip install --no-cache-dir --no-index --find-links=/wheels vendor-sandbox \
+    && mkdir -p /opt/vendor-sandbox/dist \
+    && cp /wheels/vendor_sandbox-*.whl /opt/vendor-sandbox/dist/ \
     && useradd --system --uid 10001 --user-group --home-dir /app --shell /usr/sbin/nologin sandbox \
     && mkdir -p /app/scenarios /app/fixtures \
     && chown -R sandbox:sandbox /app

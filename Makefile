@@ -5,21 +5,33 @@ BIN     = $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 STAMP   = $(VENV)/.installed
+TESTSTAMP = $(VENV)/.installed-test
+# pip prints a line per package it collects and installs (no --quiet): a first run shows progress at once.
+PIP     = $(BIN)/python -m pip install --progress-bar on --disable-pip-version-check
 
 .PHONY: run test lint fmt docker bench clean
 
-## setup ---------------------------------------------------------------------------------
-$(STAMP): pyproject.toml
+## setup: `run` installs what running needs, `test` adds the test extras --------------------
+$(BIN)/python:
+	@echo "==> creating $(VENV) with $(PYTHON)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	@echo "==> installing vendor-sandbox into $(VENV) (first run: about a minute)"
+	$(PIP) --upgrade pip
+	$(PIP) -e .
 	touch $(STAMP)
+
+$(TESTSTAMP): $(STAMP)
+	@echo "==> installing the test extras"
+	$(PIP) -e ".[test]"
+	touch $(TESTSTAMP)
 
 ## everyday ------------------------------------------------------------------------------
 run: $(STAMP)
 	$(BIN)/mock-server serve --host $(HOST) --port $(PORT)
 
-test: $(STAMP)
+test: $(TESTSTAMP)
 	$(BIN)/ruff format --check mock_server tests bench setup.py
 	$(BIN)/ruff check mock_server tests bench setup.py
 	$(BIN)/python -m pytest -q
@@ -37,8 +49,8 @@ fmt: $(STAMP)
 docker:
 	docker build -t vendor-sandbox .
 
-bench: $(STAMP)
+bench: $(TESTSTAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build dist *.egg-info

@@ -15,10 +15,11 @@ from __future__ import annotations
 import importlib
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 
-from mock_server.admin.routes import index_routes
+from mock_server.admin.routes import http_error, index_routes
 from mock_server.admin.routes import routes as admin_routes
 from mock_server.boundary import VendorApp, dotall
 from mock_server.core.clock import Clock
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=routes,
         middleware=[Middleware(SandboxMiddleware, sandbox=sandbox, routes=routes)],
+        exception_handlers={HTTPException: http_error},
     )
     app.state.sandbox = sandbox
     return app

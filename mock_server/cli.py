@@ -1,14 +1,13 @@
-"""``mock-server serve|validate|version``.
+"""``mock-server serve|validate|version`` (click; the options come from ``Settings``' fields).
 
 Every ``serve`` flag also reads a ``MOCK_SERVER_*`` environment variable (flags win), so the same
 settings work on a laptop, in docker and as a CI service container.
-Exit codes: 0 success (including a stop by SIGTERM/SIGINT), 1 invalid input (fixtures, scenarios,
-settings) or the port cannot be bound, 2 usage error.
+Exit codes: 0 success (including a stop by SIGTERM/SIGINT), 1 invalid input (fixtures, scenarios) or
+the port cannot be bound, 2 usage error or a setting that cannot be used (one line on stderr).
 """
 
 from __future__ import annotations
 
-import argparse
 import signal
 import socket
 import sys
@@ -16,48 +15,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import click
 import uvicorn
 
 from mock_server import __version__, logs
 from mock_server.core.vendor import Vendor
-from mock_server.settings import OPTIONS, Settings, process_environment
-
-
-def _add_serve_options(parser: argparse.ArgumentParser) -> None:
-    for option in OPTIONS:
-        parser.add_argument(
-            option.flag,
-            dest=option.name,
-            type=option.parse,
-            default=None,
-            help=f"{option.help} [env: {option.env}]",
-        )
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="mock-server",
-        description="vendor-sandbox: offline emulation of QUBS, Decoda Health, SaferMe and Candid Health "
-        "attachment APIs on an embedded, verifying S3.",
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="start the sandbox server")
-    _add_serve_options(serve)
-    validate = commands.add_parser(
-        "validate", help="check scenario and fixture files; exit 1 if any is invalid"
-    )
-    validate.add_argument(
-        "files", nargs="+", type=Path, help="scenario (or fixture, with --fixtures) YAML files"
-    )
-    validate.add_argument("--fixtures", action="store_true", help="validate the files as fixture files")
-    commands.add_parser("version", help="print the version")
-    return parser
-
-
-def settings_from(args: argparse.Namespace, environ: dict[str, str]) -> Settings:
-    settings = Settings.from_env(environ)
-    overrides = {o.name: getattr(args, o.name) for o in OPTIONS if getattr(args, o.name, None) is not None}
-    return settings.replace(**overrides)
+from mock_server.settings import OPTIONS, Option, SettingError, Settings
 
 
 def display_base(settings: Settings, port: int) -> str:
@@ -180,27 +143,22 @@ class SandboxServer(uvicorn.Server):
         await super().shutdown(sockets)
 
 
-def invalid_setting(settings: Settings) -> str | None:
-    if settings.log_format not in logs.FORMATS:
-        return f"log format {settings.log_format!r} is not one of {', '.join(logs.FORMATS)}"
-    if settings.log_level.lower() not in logs.LEVELS:
-        return f"log level {settings.log_level!r} is not one of {', '.join(logs.LEVELS)}"
-    return None
-
-
 def serve(settings: Settings) -> int:
     from mock_server.app import create_app
     from mock_server.core.fixtures import FixtureError
 
-    problem = invalid_setting(settings)
-    if problem:
-        print(f"mock-server: cannot start: {problem}", file=sys.stderr)
-        return 1
     logs.configure(settings.log_format, settings.log_level)
     try:
         app = create_app(settings)
     except (FixtureError, ValueError) as exc:
-        print(f"mock-server: cannot start: {exc}", file=sys.stderr)
+        # One problem: one line; several: a line each, as `mock-server validate` prints them.
+        problems = str(exc).splitlines()
+        head = (
+            f"mock-server: cannot start: {problems[0]}"
+            if len(problems) == 1
+            else "mock-server: cannot start:"
+        )
+        print("\n".join([head, *problems[1 if len(problems) == 1 else 0 :]]), file=sys.stderr)
         return 1
     try:
         sock = bind_socket(settings.host, settings.port)
@@ -243,33 +201,132 @@ def serve(settings: Settings) -> int:
     return 0
 
 
-def validate(files: Sequence[Path], as_fixtures: bool) -> int:
+def validate(paths: Sequence[Path], as_fixtures: bool) -> int:
+    """Check scenario (or fixture) files and folders; print every problem as ``file:line: path: reason``."""
     from mock_server.app import available_vendors
     from mock_server.core.fixtures import FixtureError, load_fixtures
 
+    vendors = available_vendors()
+    if as_fixtures:
+        schemas = {n: v.fixtures_schema or {"type": "object"} for n, v in vendors.items()}
+        try:
+            load_fixtures(paths, schemas, {name: vendor.fixture_rules for name, vendor in vendors.items()})
+        except FixtureError as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        print(f"ok: {', '.join(map(str, paths))}")
+        return 0
+    from mock_server.scenarios.catalog import Catalog
+    from mock_server.scenarios.model import ScenarioError, load_scenario_file, scenario_files
+
+    catalog = Catalog.of(vendors)
     failures = 0
+    try:
+        files = scenario_files(paths)
+    except ScenarioError as exc:
+        print(f"invalid: {exc}", file=sys.stderr)
+        return 1
+    if not files:
+        print(
+            f"invalid: {', '.join(map(str, paths))}: no scenario files (*.yaml, *.yml, *.json)",
+            file=sys.stderr,
+        )
+        return 1
     for file in files:
         try:
-            if as_fixtures:
-                schemas = {n: v.fixtures_schema or {"type": "object"} for n, v in available_vendors().items()}
-                load_fixtures([file], schemas)
-            else:
-                from mock_server.scenarios.model import load_scenario_file
-
-                load_scenario_file(file)
-        except (FixtureError, ValueError, OSError) as exc:
+            load_scenario_file(file, catalog)
+        except ScenarioError as exc:
             failures += 1
-            print(f"invalid: {exc}", file=sys.stderr)
+            print(exc, file=sys.stderr)
         else:
             print(f"ok: {file}")
     return 1 if failures else 0
 
 
+def _flag(option: Option) -> Any:
+    """The click option of one setting: flag, variable, type (parses and validates), default and help."""
+    default = option.default if option.shown_default is None else None
+    shown: bool | str = True if option.shown_default is None else option.shown_default
+    if isinstance(default, bool):
+        default, shown = None, str(default).lower()
+    return click.option(
+        option.flag,
+        option.name,
+        type=option.type,
+        envvar=option.env,
+        show_envvar=True,
+        default=default,
+        show_default=shown,
+        help=option.help,
+    )
+
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110, "terminal_width": 110}
+
+
+@click.group(
+    context_settings=CONTEXT,
+    help=(
+        "vendor-sandbox: offline emulation of QUBS, Decoda Health, SaferMe and Candid Health attachment APIs "
+        "on an embedded, verifying S3."
+    ),
+)
+@click.version_option(__version__, "--version", prog_name="mock-server", message="%(version)s")
+def cli() -> None:
+    pass
+
+
+def _serve_command(**values: Any) -> None:
+    settings = Settings(**{name: value for name, value in values.items() if value is not None})
+    raise SystemExit(serve(settings))
+
+
+serve_command = click.Command(
+    "serve",
+    callback=_serve_command,
+    params=[],
+    context_settings=CONTEXT,
+    help="Start the sandbox server. Every option also reads its MOCK_SERVER_* variable (the flag wins).",
+)
+for _option in OPTIONS:
+    _flag(_option)(serve_command)
+cli.add_command(serve_command)
+
+
+@cli.command("validate", context_settings=CONTEXT)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--fixtures", "as_fixtures", is_flag=True, help="check the files as fixture files")
+def _validate_command(paths: tuple[Path, ...], as_fixtures: bool) -> None:
+    """Check scenario files or folders (as `serve --scenarios` reads them); exit 1 if any is invalid."""
+    raise SystemExit(validate(paths, as_fixtures))
+
+
+@cli.command("version", context_settings=CONTEXT)
+def _version_command() -> None:
+    """Print the version."""
+    click.echo(__version__)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.command == "version":
-        print(__version__)
-        return 0
-    if args.command == "validate":
-        return validate(args.files, args.fixtures)
-    return serve(settings_from(args, process_environment()))
+    """Run the CLI; returns the exit code. Usage errors are one line on stderr and exit code 2."""
+    try:
+        cli.main(
+            args=list(argv) if argv is not None else None, prog_name="mock-server", standalone_mode=False
+        )
+    except SystemExit as stop:
+        return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+    except click.exceptions.Exit as stop:
+        return stop.exit_code
+    except click.UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx is not None else "mock-server"
+        print(f"{command}: error: {exc.format_message()} (see {command} --help)", file=sys.stderr)
+        return exc.exit_code
+    except click.ClickException as exc:
+        print(f"mock-server: error: {exc.format_message()}", file=sys.stderr)
+        return exc.exit_code
+    except click.Abort:
+        return 1
+    except SettingError as exc:
+        print(f"mock-server: error: {exc}", file=sys.stderr)
+        return 2
+    return 0

@@ -17,14 +17,17 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 
 from mock_server.core.clock import Clock
-from mock_server.settings import Settings, process_environment
+from mock_server.settings import SettingError, Settings, process_environment
 
 WILDCARDS = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}
 RETRY_INTERVAL = 0.25
 
 
 def default_url(environ: Mapping[str, str]) -> str:
-    settings = Settings.from_env(environ)
+    # Only where the server listens matters here; another unusable setting is the server's to report.
+    settings = Settings.from_env(
+        {k: v for k, v in environ.items() if k in ("MOCK_SERVER_HOST", "MOCK_SERVER_PORT")}
+    )
     host = WILDCARDS.get(settings.host, settings.host)
     host = f"[{host}]" if ":" in host else host
     return f"http://{host}:{settings.port}/__admin/health"
@@ -57,7 +60,11 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         help="keep trying for up to this long before giving up (default: one attempt)",
     )
     args = parser.parse_args(argv)
-    url = args.url or default_url(process_environment() if environ is None else environ)
+    try:
+        url = args.url or default_url(process_environment() if environ is None else environ)
+    except SettingError as exc:
+        print(f"unhealthy: {exc}", file=sys.stderr)
+        return 1
     clock = Clock()  # real time, unshifted: the only sanctioned way to read it
     deadline = clock.monotonic() + args.wait
     while True:

@@ -8,11 +8,12 @@ through the log; the journal (``/__admin/requests``) keeps headers, masked.
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from datetime import UTC, datetime
 from typing import Any, TextIO
+
+import pythonjsonlogger.json
 
 FORMATS = ("text", "json")
 LEVELS = ("debug", "info", "warning", "error")
@@ -67,20 +68,24 @@ def _timestamp(record: logging.LogRecord) -> str:
     return instant.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, and the record's structured fields."""
+class JsonFormatter(pythonjsonlogger.json.JsonFormatter):
+    """One JSON object per line (python-json-logger): time, level, logger, message, the structured fields."""
 
-    def format(self, record: logging.LogRecord) -> str:
-        payload: dict[str, Any] = {
-            "time": _timestamp(record),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        payload.update(getattr(record, FIELDS, None) or {})
-        if record.exc_info:
-            payload["exception"] = self.formatException(record.exc_info)
-        return json.dumps(payload, default=str)
+    def __init__(self) -> None:
+        super().__init__(json_default=str)
+
+    def add_fields(
+        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
+        log_data.update(
+            time=_timestamp(record),
+            level=record.levelname.lower(),
+            logger=record.name,
+            message=record.message,
+        )
+        log_data.update(getattr(record, FIELDS, None) or {})
+        if message_dict.get("exc_info"):
+            log_data["exception"] = message_dict["exc_info"]
 
 
 class TextFormatter(logging.Formatter):

@@ -1,16 +1,23 @@
-"""Runtime configuration: one frozen dataclass, built from flags and environment by pure functions.
+"""Runtime configuration: one frozen dataclass; each field is the whole definition of one setting.
 
-No other module reads ``os.environ``. Every setting has a ``MOCK_SERVER_*`` variable; command-line
-flags override the environment.
+A field declared with ``setting(default, type, help)`` gives the setting's name, its flag
+(``--journal-size``), its environment variable (``MOCK_SERVER_JOURNAL_SIZE``), its type (a click
+parameter type, which parses and validates the text), its default and its help. The CLI, ``--help``,
+``Settings.from_env`` and the README check are all derived from the fields, so adding a setting is
+one line here. No other module reads ``os.environ``; command-line flags override the environment.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import click
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -29,37 +36,101 @@ def default_fixtures_dir(package_dir: Path = PACKAGE_DIR) -> Path:
 
 
 DEFAULT_FIXTURES = default_fixtures_dir()
+ENV_PREFIX = "MOCK_SERVER_"
+LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+VENDOR_NAMES = ("qubs", "decoda", "saferme", "candid")
+
+
+class SettingError(ValueError):
+    """A setting whose text cannot be used: names the flag or variable, the value and why."""
+
+
+class PathList(click.ParamType):
+    """Files or directories separated by ``os.pathsep`` (``:`` on Linux and macOS)."""
+
+    name = "paths"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, tuple):
+            return value
+        parts = tuple(Path(part) for part in str(value).split(os.pathsep) if part.strip())
+        if not parts:
+            self.fail("expected at least one file or directory", param, ctx)
+        return parts
+
+
+class BaseUrl(click.ParamType):
+    """An absolute http(s) URL (generated URLs are built on it)."""
+
+    name = "url"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        parts = urlsplit(str(value))
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            self.fail(f"{value!r} is not an absolute http:// or https:// URL", param, ctx)
+        return str(value)
+
+
+def setting(default: Any, kind: Any, help_text: str, shown_default: str | None = None) -> Any:
+    """A ``Settings`` field: its default, click type (parses the flag and variable text) and help."""
+    return field(default=default, metadata={"type": kind, "help": help_text, "shown": shown_default})
 
 
 @dataclass(frozen=True)
 class Settings:
-    host: str = "127.0.0.1"
-    port: int = 8080
-    fixtures: tuple[Path, ...] = (DEFAULT_FIXTURES,)
-    scenarios: tuple[Path, ...] = ()
-    public_url: str | None = None
-    root_vendor: str | None = None
-    seed: int | None = None
-    log_format: str = "text"
-    log_level: str = "info"
-    journal_size: int = 1000
-    shutdown_grace: float = 10.0
-    s3_region: str = "us-east-1"
-    s3_access_key_id: str = "AKIASANDBOX000000001"
-    s3_secret_access_key: str = "sandbox/secret/key/do-not-use-in-production"
-    default_scenarios: bool = True
+    host: str = setting("127.0.0.1", str, "interface to listen on")
+    port: int = setting(8080, click.IntRange(0, 65535), "TCP port to listen on (0 picks a free one)")
+    fixtures: tuple[Path, ...] = setting(
+        (DEFAULT_FIXTURES,),
+        PathList(),
+        "fixture files or directories replacing the embedded defaults (os.pathsep-separated)",
+        "the embedded defaults",
+    )
+    scenarios: tuple[Path, ...] = setting(
+        (), PathList(), "scenario files or directories to load at start (os.pathsep-separated)", "none"
+    )
+    public_url: str | None = setting(
+        None,
+        BaseUrl(),
+        "base URL put into generated upload/download URLs",
+        "the caller's scheme and Host",
+    )
+    root_vendor: str | None = setting(
+        None, click.Choice(VENDOR_NAMES), "also serve this vendor at the root path", "none"
+    )
+    seed: int | None = setting(
+        None, int, "seed for generated ids and tokens, for reproducible runs", "random"
+    )
+    log_format: str = setting("text", click.Choice(LOG_FORMATS), "request log format")
+    log_level: str = setting("info", click.Choice(LOG_LEVELS, case_sensitive=False), "log level")
+    journal_size: int = setting(1000, click.IntRange(min=1), "how many requests the journal keeps")
+    shutdown_grace: float = setting(
+        10.0, click.FloatRange(min=0), "seconds in-flight requests get to finish on SIGTERM/SIGINT"
+    )
+    s3_region: str = setting("us-east-1", str, "region of the embedded S3 and its signatures")
+    s3_access_key_id: str = setting(
+        "AKIASANDBOX000000001", str, "access key id the sandbox signs storage URLs with"
+    )
+    s3_secret_access_key: str = setting(
+        "sandbox/secret/key/do-not-use-in-production", str, "secret key the sandbox signs storage URLs with"
+    )
+    default_scenarios: bool = setting(True, click.BOOL, "load the built-in magic-id scenario rules")
 
     def replace(self, **changes: object) -> Settings:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
-        """Build settings from ``MOCK_SERVER_*`` variables only (pure: pass ``os.environ`` in)."""
+        """Build settings from ``MOCK_SERVER_*`` variables only (pure: pass ``os.environ`` in).
+
+        Raises: SettingError naming the variable, its value and why it cannot be used.
+        """
         values: dict[str, object] = {}
         for option in OPTIONS:
             raw = environ.get(option.env)
             if raw not in (None, ""):
-                values[option.name] = option.parse(raw)
+                values[option.name] = option.parse(raw, option.env)
         return cls(**values)  # type: ignore[arg-type]
 
 
@@ -69,57 +140,42 @@ def process_environment() -> dict[str, str]:
     return dict(os.environ)
 
 
-def _paths(raw: str) -> tuple[Path, ...]:
-    return tuple(Path(part) for part in raw.split(os.pathsep) if part)
-
-
-def _bool(raw: str) -> bool:
-    return raw.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def _optional(raw: str) -> str | None:
-    return raw or None
+# A field declared without ``setting()`` still becomes a flag: its type comes from its annotation.
+_PLAIN_TYPES: dict[str, Any] = {"int": int, "float": float, "bool": click.BOOL, "str": str}
 
 
 @dataclass(frozen=True)
 class Option:
-    """One setting: its field name, flag, environment variable, parser and help text."""
+    """One setting as the CLI sees it: field name, flag, environment variable, click type, help."""
 
     name: str
     flag: str
     env: str
-    parse: Callable[[str], object]
+    type: click.ParamType
+    default: Any
     help: str
+    shown_default: str | None = None
+
+    @classmethod
+    def of(cls, spec: dataclasses.Field[Any]) -> Option:
+        annotation = str(spec.type).replace(" | None", "")
+        kind = spec.metadata.get("type", _PLAIN_TYPES.get(annotation, str))
+        return cls(
+            name=spec.name,
+            flag="--" + spec.name.replace("_", "-"),
+            env=ENV_PREFIX + spec.name.upper(),
+            type=click.types.convert_type(kind),
+            default=spec.default,
+            help=spec.metadata.get("help", spec.name.replace("_", " ")),
+            shown_default=spec.metadata.get("shown"),
+        )
+
+    def parse(self, raw: str, source: str | None = None) -> object:
+        """The value of ``raw`` as this setting's type. Raises: SettingError naming ``source`` (the flag)."""
+        try:
+            return self.type.convert(raw, None, None)
+        except click.BadParameter as exc:
+            raise SettingError(f"{source or self.flag}={raw!r}: {exc.message}") from None
 
 
-def _option(name: str, parse: Callable[[str], object], help_text: str) -> Option:
-    return Option(name, "--" + name.replace("_", "-"), "MOCK_SERVER_" + name.upper(), parse, help_text)
-
-
-OPTIONS: tuple[Option, ...] = (
-    _option("host", str, "interface to listen on"),
-    _option("port", int, "TCP port to listen on (0 picks a free one)"),
-    _option(
-        "fixtures",
-        _paths,
-        "fixture files or directories replacing the embedded defaults (os.pathsep-separated)",
-    ),
-    _option("scenarios", _paths, "scenario files or directories to load at start (os.pathsep-separated)"),
-    _option(
-        "public_url",
-        _optional,
-        "base URL put into generated upload/download URLs (default: the caller's scheme and Host)",
-    ),
-    _option(
-        "root_vendor", _optional, "also serve this vendor (qubs, decoda, saferme, candid) at the root path"
-    ),
-    _option("seed", int, "seed for generated ids and tokens, for reproducible runs"),
-    _option("log_format", str, "request log format: text or json"),
-    _option("log_level", str, "log level: debug, info, warning, error"),
-    _option("journal_size", int, "how many requests the journal keeps"),
-    _option("shutdown_grace", float, "seconds in-flight requests get to finish on SIGTERM/SIGINT"),
-    _option("s3_region", str, "region of the embedded S3 and its signatures"),
-    _option("s3_access_key_id", str, "access key id the sandbox signs storage URLs with"),
-    _option("s3_secret_access_key", str, "secret key the sandbox signs storage URLs with"),
-    _option("default_scenarios", _bool, "load the built-in magic-id scenario rules (true/false)"),
-)
+OPTIONS: tuple[Option, ...] = tuple(Option.of(spec) for spec in dataclasses.fields(Settings))

@@ -27,6 +27,7 @@ def test_every_setting_is_documented(option: object) -> None:
     [
         "docs/ci/github-actions.yml",
         "docs/ci/gitlab-ci.yml",
+        "docs/ci/github-release.yml",
         "docs/examples/test_integration_example.py",
         "docs/examples/conftest.py",
         "docker-compose.yml",

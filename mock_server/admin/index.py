@@ -12,6 +12,8 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
 
 from mock_server import __version__
 from mock_server.core.openapi import OpenApiDocument
@@ -47,21 +49,13 @@ ADMIN_LINKS = (
 
 
 def prefers_html(accept: str) -> bool:
-    """True when the client ranks text/html at least as high as JSON (browsers do; curl, SDKs do not)."""
-    weights: dict[str, float] = {}
-    for part in accept.split(","):
-        media, *params = (piece.strip() for piece in part.split(";"))
-        weight = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    weight = float(value)
-                except ValueError:
-                    weight = 0.0
-        weights[media.lower()] = max(weight, weights.get(media.lower(), 0.0))
-    html = weights.get("text/html", 0.0)
-    return html > 0 and html >= weights.get("application/json", 0.0)
+    """True when the client ranks text/html above JSON (browsers do; curl and SDKs do not; a tie is JSON).
+
+    Negotiation is werkzeug's ``MIMEAccept`` (q-values, wildcards, malformed q as 0).
+    """
+    return (
+        parse_accept_header(accept, MIMEAccept).best_match(["application/json", "text/html"]) == "text/html"
+    )
 
 
 def summary(sandbox: Sandbox, base: str) -> dict[str, Any]:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from mock_server import __version__
@@ -28,6 +29,29 @@ def _sandbox(request: Request) -> Sandbox:
 
 def admin_error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": {"status": status, "message": message}}, status_code=status)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Routing misses: JSON under ``/__admin`` (as everything there is), Starlette's plain text elsewhere.
+
+    Vendors render their own misses (their mounts catch them), so only admin and unknown roots get here.
+    """
+    assert isinstance(exc, HTTPException)
+    path = request.url.path
+    if path == "/__admin" or path.startswith("/__admin/"):
+        if exc.status_code == 405:
+            allowed = ", ".join(sorted(filter(None, (exc.headers or {}).get("Allow", "").split(", "))))
+            message = f"{request.method} is not allowed on {path} (allowed: {allowed})"
+        elif exc.status_code == 404:
+            message = f"no admin endpoint {path}; the endpoints are listed at /__admin/openapi.json"
+        else:
+            message = str(exc.detail)
+        response = admin_error(exc.status_code, message)
+        response.headers.update(exc.headers or {})
+        return response
+    if exc.status_code in (204, 304):
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
 
 
 async def _json_body(request: Request) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """``/__admin/scenarios`` and ``/__admin/operations``: list, add, enable, disable, remove, reset.
 
 Bodies may be YAML or JSON (a ``scenarios:`` document or one scenario). An invalid document is
-refused with 400 and ``{"error": {"status", "message", "file", "path", "reason"}}``.
+refused with 400 and ``{"error": {"status", "message", "file", "line", "path", "reason", "problems"}}``:
+every problem found, each with file, line (when known), path and reason; ``message`` has one per line.
 """
 
 from __future__ import annotations

@@ -54,7 +54,8 @@ class Sandbox:
         Raises: FixtureError naming the file, path and reason.
         """
         schemas = {name: v.fixtures_schema or {"type": "object"} for name, v in self.vendors.items()}
-        self.fixtures = load_fixtures(self.settings.fixtures, schemas)
+        rules = {name: vendor.fixture_rules for name, vendor in self.vendors.items()}
+        self.fixtures = load_fixtures(self.settings.fixtures, schemas, rules)
         for name, vendor in self.vendors.items():
             if vendor.load_fixtures is not None:
                 vendor.load_fixtures(self, self.fixtures.get(name, {}))

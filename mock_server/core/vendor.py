@@ -41,9 +41,13 @@ class Vendor:
     openapi_path: Path | None = None
     fixtures_schema: Mapping[str, Any] | None = None
     load_fixtures: Callable[[Sandbox, Mapping[str, Any]], None] | None = None
+    # core.fixtures.Unique / Ref: ids and references the schema cannot check, refused with file and path.
+    fixture_rules: Sequence[Any] = ()
     buckets: Sequence[str] = ()  # created in the embedded S3 before fixtures load
     correlation_header: str | None = None
     credentials: Sequence[str] = field(default_factory=tuple)
+    # Statuses its own error format can express (scenarios are checked against it); None: any 4xx/5xx.
+    error_statuses: frozenset[int] | None = None
     # Where routes are mounted: by default all of them under ``/<name>``; a vendor whose URLs
     # live under several roots (storage: /s3 and /gcs) lists them here instead.
     mounts: Mapping[str, Sequence[BaseRoute]] | None = None

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_server.scenarios.actions import perform
 from mock_server.scenarios.body import BODY_CAP, ReplayReceive, load_body_facts
+from mock_server.scenarios.catalog import Catalog
 from mock_server.scenarios.matching import RequestFacts
 from mock_server.scenarios.model import Rule, Scenario, ScenarioError, parse_scenarios, parse_text
 from mock_server.scenarios.runtime import Candidate, Candidates, Decision, Live
@@ -40,7 +41,8 @@ class ScenarioEngine:
         self, sandbox: Sandbox | None, files: Iterable[Path] = (), defaults: Iterable[Path] = ()
     ) -> None:
         self.sandbox = sandbox
-        self.files = FileSet(tuple(files), tuple(defaults))
+        self.catalog = Catalog.of(sandbox.vendors) if sandbox is not None else None
+        self.files = FileSet(tuple(files), tuple(defaults), self.catalog)
         self.sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep
         self.reload_interval = 1.0
         self.body_cap = BODY_CAP
@@ -148,9 +150,9 @@ class ScenarioEngine:
         Raises: ScenarioError naming ``source``, the path inside it and the reason.
         """
         if isinstance(document, str):
-            scenarios = parse_text(document, source)
+            scenarios = parse_text(document, source, self.catalog)
         elif isinstance(document, dict):
-            scenarios = parse_scenarios(document, source)
+            scenarios = parse_scenarios(document, source, self.catalog)
         else:
             scenarios = list(document)
         with self._lock:
@@ -286,5 +288,5 @@ class ScenarioEngine:
         return {
             "scenarios": [self.describe(live) for live in self._active],
             "files": [str(path) for path in self.files.paths],
-            "errors": [error.as_dict() for error in self.errors],
+            "errors": [problem.as_dict() for error in self.errors for problem in error.problems],
         }

@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
+from mock_server.core import yamltext
+from mock_server.scenarios.catalog import Catalog
+from mock_server.scenarios.checks import rule_problems
 from mock_server.scenarios.matching import Match, compile_match
 
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
@@ -26,17 +28,44 @@ DEFAULT_STATE = "Started"
 ACTIONS = ("respond", "headers", "delay_ms", "lifetime", "fault", "pass", "next_state")
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a document: file, 1-based line (when known), path inside it and reason."""
+
+    file: str
+    path: str
+    reason: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line is not None else self.file
+        return f"{where}: {self.path}: {self.reason}"
+
+    def as_dict(self) -> dict[str, Any]:
+        found: dict[str, Any] = {"file": self.file, "path": self.path, "reason": self.reason}
+        if self.line is not None:
+            found["line"] = self.line
+        return found
+
+
 class ScenarioError(ValueError):
-    """A scenario document that cannot be used: which file, where in it and why."""
+    """A scenario document that cannot be used: every problem found in it (``str``: one per line)."""
 
-    def __init__(self, file: str, path: str, reason: str) -> None:
-        self.file = file
-        self.path = path
-        self.reason = reason
-        super().__init__(f"{file}: {path}: {reason}")
+    def __init__(
+        self,
+        file: str,
+        path: str = "(top level)",
+        reason: str = "",
+        line: int | None = None,
+        problems: Iterable[Problem] = (),
+    ) -> None:
+        self.problems = list(problems) or [Problem(file, path, reason, line)]
+        first = self.problems[0]
+        self.file, self.path, self.reason, self.line = first.file, first.path, first.reason, first.line
+        super().__init__("\n".join(str(problem) for problem in self.problems))
 
-    def as_dict(self) -> dict[str, str]:
-        return {"file": self.file, "path": self.path, "reason": self.reason}
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.problems[0].as_dict(), "problems": [problem.as_dict() for problem in self.problems]}
 
 
 @dataclass(frozen=True)
@@ -119,24 +148,24 @@ def _explain(error: ValidationError) -> tuple[list[object], str]:
     return list(error.absolute_path), error.message
 
 
-def parse_text(text: str, source: str) -> list[Scenario]:
-    """Parse a YAML or JSON document.
+def parse_text(text: str, source: str, catalog: Catalog | None = None) -> list[Scenario]:
+    """Parse a YAML or JSON document (bounded: see core/yamltext.py).
 
-    Raises: ScenarioError naming ``source``, the path inside it and the reason.
+    Raises: ScenarioError naming ``source``, and for each problem its line, path and reason.
     """
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "(top level)"
-        raise ScenarioError(source, where, f"not valid YAML: {getattr(exc, 'problem', None) or exc}") from exc
-    return parse_scenarios(data, source)
+        document = yamltext.load(text)
+    except yamltext.YamlProblem as exc:
+        raise ScenarioError(source, "(top level)", exc.reason, exc.line) from None
+    return parse_scenarios(document.data, source, catalog, document)
 
 
-def parse_scenarios(data: Any, source: str) -> list[Scenario]:
-    """Validate a parsed document against schema.json and build the records.
+def parse_scenarios(
+    data: Any, source: str, catalog: Catalog | None = None, document: yamltext.Document | None = None
+) -> list[Scenario]:
+    """Validate a parsed document against schema.json (and ``catalog``, when given) and build the records.
 
-    Raises: ScenarioError naming ``source``, the path inside it and the reason.
+    Raises: ScenarioError listing every problem found: file, line (when the text is known), path, reason.
     """
     if data is None:
         raise ScenarioError(source, "(top level)", "empty document: expected a 'scenarios' list")
@@ -144,28 +173,63 @@ def parse_scenarios(data: Any, source: str) -> list[Scenario]:
         raise ScenarioError(
             source, "(top level)", "expected a mapping with a 'scenarios' list (or one scenario)"
         )
+    problems: list[Problem] = []
+
+    def problem(path: list[object], reason: str) -> None:
+        line = document.line_of(path) if document is not None else None
+        problems.append(Problem(source, _where(path), reason, line))
+
     if "scenarios" not in data and "name" in data:
         validator, items, prefix = _SCENARIO_VALIDATOR, [data], []
     else:
         validator, items, prefix = _VALIDATOR, data.get("scenarios"), ["scenarios"]
-    error = best_match(validator.iter_errors(data))
-    if error is not None:
+    broken: list[str] = []
+    for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
         path, reason = _explain(error)
-        raise ScenarioError(source, _where(path), reason)
+        problem(path, reason)
+        broken.append(_where(path) + "/")
+    if catalog is not None and isinstance(items, list):
+        # Names are checked in the rules the schema accepts, so one run reports both kinds of problem.
+        for where, index, spec in _rules(items, prefix):
+            at = _where([*where, "rules", index]) + "/"
+            if not any(at.startswith(b) or b.startswith(at) for b in broken):
+                for path, reason in rule_problems(spec, catalog, [*where, "rules", index]):
+                    problem(path, reason)
+    if problems:
+        raise ScenarioError(source, problems=_unique(problems))
     assert isinstance(items, list)
     scenarios: list[Scenario] = []
     seen: dict[str, int] = {}
     for position, item in enumerate(items):
         where = [*prefix, position] if prefix else []
         if item["name"] in seen:
-            raise ScenarioError(
-                source,
-                _where([*where, "name"]),
+            problem(
+                [*where, "name"],
                 f"duplicate scenario name {item['name']!r} (also at position {seen[item['name']]})",
             )
         seen[item["name"]] = position
-        scenarios.append(_scenario(item, source, where))
+        try:
+            scenarios.append(_scenario(item, source, where))
+        except ScenarioError as exc:
+            problems += [
+                Problem(p.file, p.path, p.reason, document.line_of(p.path.split("/")) if document else None)
+                for p in exc.problems
+            ]
+    if problems:
+        raise ScenarioError(source, problems=_unique(problems))
     return scenarios
+
+
+def _rules(items: list[Any], prefix: list[object]) -> Iterable[tuple[list[object], int, Mapping[str, Any]]]:
+    for position, item in enumerate(items):
+        rules = item.get("rules") if isinstance(item, dict) else None
+        for index, spec in enumerate(rules if isinstance(rules, list) else []):
+            if isinstance(spec, dict) and isinstance(spec.get("match", {}), dict | list):
+                yield ([*prefix, position] if prefix else []), index, spec
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    return sorted(dict.fromkeys(problems), key=lambda p: (p.line or 0, p.path))
 
 
 def _scenario(item: Mapping[str, Any], source: str, where: list[object]) -> Scenario:
@@ -263,13 +327,21 @@ def scenario_files(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
-def load_scenario_file(path: Path | str) -> list[Scenario]:
-    """Read and validate one scenario file.
+def load_scenario_file(path: Path | str, catalog: Catalog | None = None) -> list[Scenario]:
+    """Read and validate one scenario file (checked against ``catalog`` when given).
 
-    Raises: ScenarioError (a ValueError) naming the file, the path inside it and the reason;
-    OSError when the file cannot be read.
+    Raises: ScenarioError (a ValueError) listing every problem: the file, line, path inside it and
+    reason; a file that cannot be read, is not UTF-8, is too large or too deep is one problem too.
     """
     file = Path(path)
     if not file.is_file():
         raise ScenarioError(str(file), "(file)", "no such scenario file")
-    return parse_text(file.read_text(encoding="utf-8"), str(file))
+    try:
+        with file.open("rb") as handle:
+            raw = handle.read(yamltext.MAX_BYTES + 1)
+        text = yamltext.decode(raw)
+    except OSError as exc:
+        raise ScenarioError(str(file), "(file)", f"cannot be read: {exc.strerror or exc}") from None
+    except yamltext.YamlProblem as exc:
+        raise ScenarioError(str(file), "(file)", exc.reason, exc.line) from None
+    return parse_text(text, str(file), catalog)

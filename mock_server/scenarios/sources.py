@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from mock_server.scenarios.catalog import Catalog
 from mock_server.scenarios.model import Scenario, ScenarioError, load_scenario_file, scenario_files
 
 logger = logging.getLogger("mock_server.scenarios")
@@ -29,8 +30,11 @@ class _Loaded:
 class FileSet:
     """User scenario files plus the built-in ``defaults`` (loaded last, replaced by a same-named user one)."""
 
-    def __init__(self, paths: tuple[Path, ...], defaults: tuple[Path, ...] = ()) -> None:
+    def __init__(
+        self, paths: tuple[Path, ...], defaults: tuple[Path, ...] = (), catalog: Catalog | None = None
+    ) -> None:
         self.paths = paths
+        self.catalog = catalog
         self.defaults = defaults
         self.errors: list[ScenarioError] = []
         self._loaded: dict[str, _Loaded] = {}
@@ -89,9 +93,13 @@ class FileSet:
                 loaded[source] = previous
                 continue
             try:
-                loaded[source] = _Loaded(stamp or (-1, -1), load_scenario_file(file))
-            except (ScenarioError, OSError) as exc:
-                error = exc if isinstance(exc, ScenarioError) else ScenarioError(source, "(file)", str(exc))
+                loaded[source] = _Loaded(stamp or (-1, -1), load_scenario_file(file, self.catalog))
+            except Exception as exc:  # noqa: BLE001 - whatever a file holds, requests must keep working
+                error = (
+                    exc
+                    if isinstance(exc, ScenarioError)
+                    else ScenarioError(source, "(file)", f"cannot be loaded: {type(exc).__name__}: {exc}")
+                )
                 if strict:
                     raise error from None
                 logger.error("scenario file not reloaded, keeping its last good version: %s", error)

@@ -263,6 +263,7 @@ vendor = Vendor(
     routes=[*s3_routes, *download_routes],
     render_error=render_error,
     error_for_status=error_for_status,
+    error_statuses=frozenset(ERRORS_BY_STATUS),
     mounts={STORAGE_PREFIX: s3_routes, DOWNLOAD_PREFIX: download_routes},
     magic_scenarios=Path(__file__).with_name("magic-defaults.yaml"),
     fixtures_schema=FIXTURES_SCHEMA,

@@ -30,9 +30,9 @@ def test_files_merge_lists_in_order(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("demo:\n  users:\n    - name: x\n", "b.yaml: demo/users/0: 'id' is a required property"),
-        ("nobody: {}\n", "b.yaml: nobody: unknown vendor"),
-        ("demo: [\n", "b.yaml: not valid YAML"),
+        ("demo:\n  users:\n    - name: x\n", "b.yaml:3: demo/users/0: 'id' is a required property"),
+        ("nobody: {}\n", "b.yaml:1: nobody: unknown vendor (known: demo)"),
+        ("demo: [\n", "b.yaml:2: (top level): not valid YAML"),
         ("- 1\n", "b.yaml: (top level): expected a mapping"),
     ],
     ids=["schema", "unknown-vendor", "yaml-syntax", "not-a-mapping"],

@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "docs" / "examples" / "test_integration_example.py"
 GITHUB = yaml.safe_load((ROOT / "docs" / "ci" / "github-actions.yml").read_text(encoding="utf-8"))
 GITLAB = yaml.safe_load((ROOT / "docs" / "ci" / "gitlab-ci.yml").read_text(encoding="utf-8"))
+RELEASE = yaml.safe_load((ROOT / "docs" / "ci" / "github-release.yml").read_text(encoding="utf-8"))
 DOCKERFILE = (ROOT / "Dockerfile").read_text(encoding="utf-8").replace("\\\n", " ")
 
 
@@ -129,7 +130,7 @@ def test_github_actions_recipe(tmp_path: Path, project: Path, installed_env: dic
         }
         ran = []
         for step in job["steps"]:
-            if "uses" in step:
+            if "uses" in step or step.get("if") == "failure()":
                 continue
             if "pip install" in step["run"]:
                 assert step["name"].startswith("Install"), step
@@ -145,6 +146,9 @@ def test_gitlab_ci_recipe(tmp_path: Path, project: Path, installed_env: dict[str
     job = GITLAB["integration"]
     [container] = job["services"]
     assert all("pip install" in line for line in job["before_script"])
+    # The plugin comes from the repository at the image's tag: same version, no package index.
+    tag = container["name"].rsplit(":", 1)[1]
+    assert all(f'.git@v{tag}"' in line for line in job["before_script"])
     assert job["variables"]["VENDOR_SANDBOX_URL"] == f"http://{container['alias']}:{_instruction('EXPOSE')}"
     assert any("mock_server.healthcheck" in line for line in job["script"])
     assert any("pytest" in line for line in job["script"])
@@ -154,3 +158,54 @@ def test_gitlab_ci_recipe(tmp_path: Path, project: Path, installed_env: dict[str
         env = {**installed_env, **job["variables"], "VENDOR_SANDBOX_URL": process.url}
         for line in job["script"]:
             run_step(line, env, project)
+        if shutil.which("curl") is not None:
+            for line in job["after_script"]:
+                run_step(line, env, project)
+            journal = json.loads((project / "vendor-sandbox-journal.json").read_text(encoding="utf-8"))
+            assert journal["requests"], "the journal artifact holds the requests the tests made"
+    assert job["artifacts"]["when"] == "on_failure"
+    assert job["artifacts"]["paths"] == ["vendor-sandbox-journal.json"]
+    assert job["variables"]["CI_DEBUG_SERVICES"] == "true"  # the service log goes into the job log
+
+
+WHEEL_DIR = "/opt/vendor-sandbox/dist"
+
+
+def test_the_image_carries_its_wheel_where_the_recipes_copy_it_from() -> None:
+    install = " ".join(re.findall(r"^RUN (.+)$", DOCKERFILE, re.MULTILINE))
+    assert f"cp /wheels/vendor_sandbox-*.whl {WHEEL_DIR}/" in install
+    step = next(s for s in GITHUB["jobs"]["integration"]["steps"] if "pip install" in s.get("run", ""))
+    job_env = GITHUB["jobs"]["integration"]["env"]
+    assert (
+        job_env["VENDOR_SANDBOX_IMAGE"]
+        == GITHUB["jobs"]["integration"]["services"]["vendor-sandbox"]["image"]
+    )
+    assert 'docker create --name vendor-sandbox-dist "$VENDOR_SANDBOX_IMAGE"' in step["run"]
+    assert f"docker cp vendor-sandbox-dist:{WHEEL_DIR}/. vendor-sandbox-dist/" in step["run"]
+    assert "pip install vendor-sandbox-dist/vendor_sandbox-*.whl" in step["run"]
+
+
+def test_github_recipe_keeps_the_sandbox_log_and_journal_on_failure() -> None:
+    steps = [s for s in GITHUB["jobs"]["integration"]["steps"] if s.get("if") == "failure()"]
+    collect, upload = steps
+    assert "docker logs" in collect["run"] and "> vendor-sandbox.log" in collect["run"]
+    assert '"$VENDOR_SANDBOX_URL/__admin/requests" > vendor-sandbox-journal.json' in collect["run"]
+    assert upload["uses"].startswith("actions/upload-artifact@")
+    assert upload["with"]["path"].split() == ["vendor-sandbox.log", "vendor-sandbox-journal.json"]
+
+
+def test_release_workflow_publishes_the_image_and_its_wheel_on_a_tag() -> None:
+    assert RELEASE[True]["push"]["tags"] == ["v*"]  # YAML 1.1 reads the key `on` as true
+    job = RELEASE["jobs"]["publish"]
+    runs = "\n".join(step.get("run", "") for step in job["steps"])
+    assert 'docker build -t "$IMAGE" .' in runs and 'docker push "$IMAGE"' in runs
+    assert f"docker cp vendor-sandbox-dist:{WHEEL_DIR}/. dist/" in runs
+    assert 'gh release create "${{ github.ref_name }}" dist/vendor_sandbox-*.whl' in runs
+    assert job["env"]["IMAGE"].endswith(":${{ github.ref_name }}")
+    # The tag must be the package version, so image, wheel and tag agree.
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    check = next(step["run"] for step in job["steps"] if step.get("name", "").startswith("Check the tag"))
+    project = subprocess.run(
+        ["bash", "-c", check.replace("${{ github.ref_name }}", f"v{version}")], cwd=ROOT, timeout=30
+    )
+    assert project.returncode == 0

@@ -77,10 +77,10 @@ def test_port_in_use_is_exit_code_one(capsys: pytest.CaptureFixture[str]) -> Non
     "argv, code, message",
     [
         (["version"], 0, ""),
-        (["serve", "--log-format", "xml"], 1, "log format 'xml' is not one of text, json"),
-        (["serve", "--log-level", "loud"], 1, "log level 'loud' is not one of"),
-        (["serve", "--port", "eighty"], 2, "invalid int value"),
-        (["launch"], 2, "invalid choice"),
+        (["serve", "--log-format", "xml"], 2, "'xml' is not one of 'text', 'json'."),
+        (["serve", "--log-level", "loud"], 2, "'loud' is not one of 'debug', 'info', 'warning', 'error'."),
+        (["serve", "--port", "eighty"], 2, "'eighty' is not a valid integer range."),
+        (["launch"], 2, "No such command 'launch'."),
     ],
     ids=["version", "bad-log-format", "bad-log-level", "bad-flag-value", "unknown-command"],
 )

@@ -80,6 +80,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mock_server.core.fixtures import Ref, Unique
 from mock_server.core.vendor import Vendor
 from mock_server.vendors.candid.errors import error_for_status, render
 from mock_server.vendors.candid.fixtures import FIXTURES_SCHEMA, load_fixtures
@@ -99,6 +100,22 @@ vendor = Vendor(
     load_fixtures=load_fixtures,
     limits=LIMITS,
     magic_scenarios=Path(__file__).with_name("magic-defaults.yaml"),
+    fixture_rules=(
+        Unique("candid/organizations/*", ("organization_id",), "organization"),
+        Unique("candid/organizations/*/oauth_clients/*", ("client_id",), "OAuth client"),
+        Unique("candid/organizations/*/bearer_tokens/*", ("token",), "bearer token"),
+        Unique("candid/organizations/*/encounters/*", ("encounter_id",), "encounter"),
+        Unique("candid/organizations/*/charge_captures/*", ("charge_capture_external_id",), "charge capture"),
+        Unique("candid/organizations/*/attachments/*", ("attachment_id",), "attachment"),
+        Ref(
+            "candid/organizations/*/attachments/*",
+            ("charge_capture_external_id",),
+            "candid/organizations/*/charge_captures/*",
+            ("charge_capture_external_id",),
+            "charge capture",
+            scope=1,
+        ),
+    ),
     buckets=(BUCKET,),
     credentials=(
         "OAuth client candid-dev-client / candid-dev-secret "

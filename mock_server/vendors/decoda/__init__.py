@@ -80,6 +80,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mock_server.core.fixtures import Ref, Unique
 from mock_server.core.vendor import Vendor
 from mock_server.vendors.decoda.errors import error_for_status, render
 from mock_server.vendors.decoda.fixtures import FIXTURES_SCHEMA, load_fixtures
@@ -98,6 +99,29 @@ vendor = Vendor(
     load_fixtures=load_fixtures,
     limits=LIMITS,
     magic_scenarios=Path(__file__).with_name("magic-defaults.yaml"),
+    fixture_rules=(
+        Unique("decoda/tenants/*", ("name",), "tenant"),
+        Unique("decoda/tenants/*", ("api_key",), "API key"),
+        Unique("decoda/tenants/*/patients/*", ("id",), "patient", scope=1),
+        Unique("decoda/tenants/*/providers/*", ("id",), "provider", scope=1),
+        Unique("decoda/tenants/*/notes/*", ("id",), "note", scope=1),
+        Ref(
+            "decoda/tenants/*/notes/*",
+            ("patientId",),
+            "decoda/tenants/*/patients/*",
+            ("id",),
+            "patient",
+            scope=1,
+        ),
+        Ref(
+            "decoda/tenants/*/notes/*",
+            ("providerId",),
+            "decoda/tenants/*/providers/*",
+            ("id",),
+            "provider",
+            scope=1,
+        ),
+    ),
     buckets=(BUCKET,),
     credentials=(
         "API-KEY decoda-dev-key with TENANT demo (patient P1001, note N2001)",

@@ -91,6 +91,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mock_server.core.fixtures import Ref, Unique
 from mock_server.core.vendor import Vendor
 from mock_server.vendors.qubs import attachments, errors
 from mock_server.vendors.qubs.fixtures import FIXTURES_SCHEMA, load_fixtures
@@ -109,6 +110,20 @@ vendor = Vendor(
     load_fixtures=load_fixtures,
     limits=LIMITS,
     magic_scenarios=Path(__file__).with_name("magic-defaults.yaml"),
+    fixture_rules=(
+        Unique("qubs/clients/*", ("clientId",), "client"),
+        Unique("qubs/tokens/*", ("token",), "token"),
+        Ref("qubs/tokens/*", ("clientId",), "qubs/clients/*", ("clientId",), "client"),
+        Unique("qubs/appointments/*", ("domain", "appointmentId"), "appointment"),
+        Unique("qubs/attachments/*", ("guid",), "attachment"),
+        Ref(
+            "qubs/attachments/*",
+            ("domain", "appointmentId"),
+            "qubs/appointments/*",
+            ("domain", "appointmentId"),
+            "appointment",
+        ),
+    ),
     buckets=(attachments.BUCKET,),
     correlation_header="X-Correlation-Id",
     credentials=(

@@ -155,6 +155,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mock_server.core.fixtures import Ref, Unique
 from mock_server.core.vendor import Vendor
 from mock_server.vendors.saferme.errors import error_for_status, render
 from mock_server.vendors.saferme.fixtures import FIXTURES_SCHEMA, load_fixtures
@@ -176,6 +177,12 @@ vendor = Vendor(
     load_fixtures=load_fixtures,
     limits=LIMITS,
     magic_scenarios=Path(__file__).with_name("magic-defaults.yaml"),
+    fixture_rules=(
+        Unique("saferme/teams/*", ("id",), "team"),
+        Unique("saferme/teams/*", ("api_keys",), "API key"),
+        Unique("saferme/users/*", ("email",), "user email"),
+        Ref("saferme/users/*", ("teams",), "saferme/teams/*", ("id",), "team"),
+    ),
     buckets=(BUCKET,),
     credentials=(
         "Authorization: Token token=saferme-dev-token, X-AppId: com.thundermaps.saferme, X-TeamId: 1234, "

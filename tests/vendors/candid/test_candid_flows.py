@@ -354,7 +354,10 @@ def test_fixture_schema_errors_name_file_and_path(tmp_path: Path) -> None:
         "      encounters: [{encounter_id: not-a-uuid}]\n",
         encoding="utf-8",
     )
-    with pytest.raises(FixtureError, match=r"candid\.yaml: candid/organizations/0/encounters/0/encounter_id"):
+    with pytest.raises(
+        FixtureError,
+        match=r"candid\.yaml:\d+: candid/organizations/0/encounters/0/encounter_id",
+    ):
         load_fixture_files([broken], {"candid": FIXTURES_SCHEMA})
 
 

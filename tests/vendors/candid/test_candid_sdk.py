@@ -285,7 +285,8 @@ def test_token_endpoint_raises_the_sdks_typed_errors(sdk: SdkClients, live: Live
     with pytest.raises(InvalidContentTypeError) as refused:
         default.get_token(client_id="candid-dev-client", client_secret="candid-dev-secret")
     assert refused.value.status_code == 415 and refused.value.body.message
-    sdk.scenario("token-415", {"id": "t", "match": {"operation": "candid.nothing"}, "respond": 415})
+    never = {"operation": "candid.getToken", "path": "/never"}
+    sdk.scenario("token-415", {"id": "t", "match": never, "respond": 415})
     with pytest.raises(ApiError) as wrong:
         default.get_token(client_id="candid-dev-client", client_secret="wrong")
     assert type(wrong.value) is ApiError and wrong.value.status_code == 401

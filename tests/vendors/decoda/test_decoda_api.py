@@ -333,7 +333,7 @@ def test_default_fixtures_and_credentials(sandbox: Sandbox) -> None:
         (
             "decoda:\n  tenants:\n    - {name: x, api_key: key-12345, notes: [{id: N1, patientId: P1, "
             "createdDate: '2024-01-01T00:00:00Z'}]}\n",
-            "decoda: tenant 'x': note 'N1': patientId 'P1' is not a patient of this tenant",
+            r"decoda/tenants/0/notes/0/patientId: .P1. names no patient under decoda/tenants/\*/patients/\*",
         ),
         ("decoda:\n  tenants:\n    - {name: '..', api_key: key-12345}\n", "decoda/tenants/0/name"),
     ],

@@ -428,7 +428,7 @@ class TestWiring:
             "qubs:\n  appointments:\n    - {domain: acme, appointmentId: A1, scheduledSite: X}\n"
         )
         with pytest.raises(
-            FixtureError, match=r"qubs\.yaml: qubs/appointments/0: 'status' is a required property"
+            FixtureError, match=r"qubs\.yaml:\d+: qubs/appointments/0: 'status' is a required property"
         ):
             create_app(Settings(fixtures=(broken,)))
 

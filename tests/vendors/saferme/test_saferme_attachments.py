@@ -411,15 +411,15 @@ class TestSettings:
             ),
             (
                 {"users": [{"id": 1, "email": "a@b.c", "password": "p", "teams": [42]}]},
-                r"saferme/users \(id 1, a@b.c\): team 42 is not defined",
+                r"saferme/users/0/teams: 42 names no team under saferme/teams/\*",
             ),
             (
                 {"teams": [{"id": 1234, "name": "again"}]},
-                r"saferme/teams \(id 1234\): team 1234 is defined twice",
+                r"saferme/teams/0/id: duplicate team 1234 \(first at .*saferme\.yaml:\d+: saferme/teams/0/id",
             ),
             (
                 {"teams": [{"id": 9, "name": "n", "api_keys": ["saferme-dev-token"]}]},
-                r"saferme/teams \(id 9\): API key 'saferme-dev-token' is used twice",
+                r"saferme/teams/0/api_keys: duplicate API key 'saferme-dev-token'",
             ),
         ],
         ids=[
