@@ -212,7 +212,8 @@ def verify_post_fields(
     ``fields`` are the form fields before the file part, in order, names as sent (matched
     case-insensitively). ``file_name`` is the file part's filename ("" without one, None when there
     was no file part); ``${filename}`` in any field but the signing ones becomes its base name.
-    ``credentials`` maps access key ids to their secrets; ``region`` is the bucket's. ``fields_bytes`` is the size of the form data before the file part.
+    ``credentials`` maps access key ids to their secrets; ``region`` is the bucket's.
+    ``fields_bytes`` is the size of the form data before the file part.
 
     Raises, first failure wins: MaxPostPreDataLengthExceeded; InvalidArgument for a repeated field;
     InvalidRequest for a SigV2 form (``AWSAccessKeyId``/``signature``); InvalidArgument for a missing

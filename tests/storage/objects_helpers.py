@@ -44,11 +44,17 @@ def signed_path(
     return url[len(BASE) :]
 
 
-def multipart(parts: Sequence[tuple[str, str | None, bytes]], boundary: str = "sandboxboundary") -> tuple[bytes, str]:
+def multipart(
+    parts: Sequence[tuple[str, str | None, bytes]], boundary: str = "sandboxboundary"
+) -> tuple[bytes, str]:
     """A multipart/form-data body from ``(name, filename or None, value)`` parts, and its Content-Type."""
     chunks: list[bytes] = []
     for name, filename, value in parts:
-        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename is not None else "")
-        chunks.append(f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode() + value + b"\r\n")
+        disposition = f'form-data; name="{name}"' + (
+            f'; filename="{filename}"' if filename is not None else ""
+        )
+        chunks.append(
+            f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode() + value + b"\r\n"
+        )
     chunks.append(f"--{boundary}--\r\n".encode())
     return b"".join(chunks), f"multipart/form-data; boundary={boundary}"

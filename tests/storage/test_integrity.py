@@ -24,7 +24,9 @@ CHECKSUMS = {
     "sha1": base64.b64encode(hashlib.sha1(BODY).digest()).decode(),
     "sha256": base64.b64encode(hashlib.sha256(BODY).digest()).decode(),
 }
-WRONG = {name: base64.b64encode(bytes(len(base64.b64decode(value)))).decode() for name, value in CHECKSUMS.items()}
+WRONG = {
+    name: base64.b64encode(bytes(len(base64.b64decode(value)))).decode() for name, value in CHECKSUMS.items()
+}
 # x-amz-* headers must be signed into a presigned URL, this one too.
 ENABLED = {"x-amz-checksum-mode": "ENABLED"}
 SPELLED = {"crc32": "CRC32", "crc32c": "CRC32C", "crc64nvme": "CRC64NVME", "sha1": "SHA1", "sha256": "SHA256"}
@@ -50,12 +52,20 @@ def test_checksum_header_is_verified_echoed_and_returned(
     client: TestClient, sandbox: Sandbox, algorithm: str
 ) -> None:
     header = f"x-amz-checksum-{algorithm}"
-    response = put(client, sandbox, {header: CHECKSUMS[algorithm], "x-amz-sdk-checksum-algorithm": SPELLED[algorithm]})
+    response = put(
+        client, sandbox, {header: CHECKSUMS[algorithm], "x-amz-sdk-checksum-algorithm": SPELLED[algorithm]}
+    )
     assert response.status_code == 200, response.text
-    assert (response.headers[header], response.headers["x-amz-checksum-type"]) == (CHECKSUMS[algorithm], "FULL_OBJECT")
+    assert (response.headers[header], response.headers["x-amz-checksum-type"]) == (
+        CHECKSUMS[algorithm],
+        "FULL_OBJECT",
+    )
     path = signed_path(sandbox, "GET", KEY, headers=ENABLED)
     enabled = client.get(path, headers=ENABLED)
-    assert (enabled.headers[header], enabled.headers["x-amz-checksum-type"]) == (CHECKSUMS[algorithm], "FULL_OBJECT")
+    assert (enabled.headers[header], enabled.headers["x-amz-checksum-type"]) == (
+        CHECKSUMS[algorithm],
+        "FULL_OBJECT",
+    )
     assert header not in client.get(signed_path(sandbox, "GET", KEY)).headers
     ranged = client.get(path, headers={**ENABLED, "Range": "bytes=0-1"})
     assert ranged.status_code == 206 and header not in ranged.headers
@@ -70,26 +80,72 @@ def test_an_upload_without_checksum_gets_crc64nvme(client: TestClient, sandbox: 
 MESSAGE_BAD_MD5 = "The Content-MD5 you specified did not match what we received."
 REFUSALS = [
     ({"Content-MD5": "not base64!"}, 400, "InvalidDigest", "The Content-MD5 you specified was invalid."),
-    ({"Content-MD5": base64.b64encode(b"short").decode()}, 400, "InvalidDigest",
-     "The Content-MD5 you specified was invalid."),
+    (
+        {"Content-MD5": base64.b64encode(b"short").decode()},
+        400,
+        "InvalidDigest",
+        "The Content-MD5 you specified was invalid.",
+    ),
     ({"Content-MD5": OTHER_MD5}, 400, "BadDigest", MESSAGE_BAD_MD5),
-    *(({f"x-amz-checksum-{name}": WRONG[name]}, 400, "BadDigest",
-       f"The {SPELLED[name]} you specified did not match the calculated checksum.") for name in CHECKSUMS),
-    ({"x-amz-checksum-crc32": "AAAA"}, 400, "InvalidRequest", "Value for x-amz-checksum-crc32 header is invalid."),
-    ({"x-amz-checksum-sha256": "%%%"}, 400, "InvalidRequest", "Value for x-amz-checksum-sha256 header is invalid."),
-    ({"x-amz-sdk-checksum-algorithm": "CRC32"}, 400, "InvalidRequest",
-     "x-amz-sdk-checksum-algorithm specified, but no corresponding x-amz-checksum-* or x-amz-trailer "
-     "headers were found."),
-    ({"x-amz-sdk-checksum-algorithm": "MD5", "x-amz-checksum-crc32": CHECKSUMS["crc32"]}, 400, "InvalidRequest",
-     "Value for x-amz-sdk-checksum-algorithm header is invalid."),
-    ({"x-amz-sdk-checksum-algorithm": "SHA1", "x-amz-checksum-crc32": CHECKSUMS["crc32"]}, 400, "InvalidRequest",
-     "Value for x-amz-sdk-checksum-algorithm header is invalid."),
-    ({"x-amz-checksum-crc32": CHECKSUMS["crc32"], "x-amz-checksum-sha1": CHECKSUMS["sha1"]}, 400, "InvalidRequest",
-     "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed."),
+    *(
+        (
+            {f"x-amz-checksum-{name}": WRONG[name]},
+            400,
+            "BadDigest",
+            f"The {SPELLED[name]} you specified did not match the calculated checksum.",
+        )
+        for name in CHECKSUMS
+    ),
+    (
+        {"x-amz-checksum-crc32": "AAAA"},
+        400,
+        "InvalidRequest",
+        "Value for x-amz-checksum-crc32 header is invalid.",
+    ),
+    (
+        {"x-amz-checksum-sha256": "%%%"},
+        400,
+        "InvalidRequest",
+        "Value for x-amz-checksum-sha256 header is invalid.",
+    ),
+    (
+        {"x-amz-sdk-checksum-algorithm": "CRC32"},
+        400,
+        "InvalidRequest",
+        "x-amz-sdk-checksum-algorithm specified, but no corresponding x-amz-checksum-* or x-amz-trailer "
+        "headers were found.",
+    ),
+    (
+        {"x-amz-sdk-checksum-algorithm": "MD5", "x-amz-checksum-crc32": CHECKSUMS["crc32"]},
+        400,
+        "InvalidRequest",
+        "Value for x-amz-sdk-checksum-algorithm header is invalid.",
+    ),
+    (
+        {"x-amz-sdk-checksum-algorithm": "SHA1", "x-amz-checksum-crc32": CHECKSUMS["crc32"]},
+        400,
+        "InvalidRequest",
+        "Value for x-amz-sdk-checksum-algorithm header is invalid.",
+    ),
+    (
+        {"x-amz-checksum-crc32": CHECKSUMS["crc32"], "x-amz-checksum-sha1": CHECKSUMS["sha1"]},
+        400,
+        "InvalidRequest",
+        "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
+    ),
 ]
-REFUSAL_IDS = ["md5-not-base64", "md5-wrong-length", "md5-mismatch", *(f"{name}-mismatch" for name in CHECKSUMS),
-               "crc32-malformed", "sha256-malformed", "sdk-algorithm-alone", "sdk-algorithm-unknown",
-               "sdk-algorithm-differs", "two-checksums"]
+REFUSAL_IDS = [
+    "md5-not-base64",
+    "md5-wrong-length",
+    "md5-mismatch",
+    *(f"{name}-mismatch" for name in CHECKSUMS),
+    "crc32-malformed",
+    "sha256-malformed",
+    "sdk-algorithm-alone",
+    "sdk-algorithm-unknown",
+    "sdk-algorithm-differs",
+    "two-checksums",
+]
 
 
 @pytest.mark.parametrize(("headers", "status", "code", "message"), REFUSALS, ids=REFUSAL_IDS)
@@ -136,6 +192,8 @@ class TestPostChecksumFields:
         response = self._post(client, sandbox, WRONG["sha256"])
         error = s3_error(response)
         assert (response.status_code, error["Code"], error["Message"]) == (
-            400, "BadDigest", "The SHA256 you specified did not match the calculated checksum."
+            400,
+            "BadDigest",
+            "The SHA256 you specified did not match the calculated checksum.",
         )
         assert sandbox.storage.objects.head(BUCKET, KEY) is None

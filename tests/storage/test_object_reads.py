@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from email.utils import format_datetime
 from datetime import timedelta
+from email.utils import format_datetime
 
 import pytest
 from objects_helpers import BASE, BUCKET, multipart, s3_error, signed_path
@@ -76,11 +76,26 @@ def test_metadata_is_listed_without_its_prefix(sandbox: Sandbox, stored: str) ->
         ("items=1-3", 200, BODY, None),
         ("bytes=a-b", 200, BODY, None),
     ],
-    ids=["closed", "open-ended", "suffix", "end-past-size", "suffix-past-size", "one-byte",
-         "several-ignored", "reversed-ignored", "other-unit-ignored", "unreadable-ignored"],
+    ids=[
+        "closed",
+        "open-ended",
+        "suffix",
+        "end-past-size",
+        "suffix-past-size",
+        "one-byte",
+        "several-ignored",
+        "reversed-ignored",
+        "other-unit-ignored",
+        "unreadable-ignored",
+    ],
 )
 def test_range(  # noqa: PLR0913
-    client: TestClient, sandbox: Sandbox, stored: str, header: str, status: int, content: bytes,
+    client: TestClient,
+    sandbox: Sandbox,
+    stored: str,
+    header: str,
+    status: int,
+    content: bytes,
     content_range: str | None,
 ) -> None:
     response = get(client, sandbox, stored, headers={"Range": header})
@@ -89,12 +104,16 @@ def test_range(  # noqa: PLR0913
     assert response.headers["content-length"] == str(len(content))
 
 
-@pytest.mark.parametrize("header", ["bytes=10-", "bytes=50-60", "bytes=-0"], ids=["at-size", "past-size", "empty-suffix"])
+@pytest.mark.parametrize(
+    "header", ["bytes=10-", "bytes=50-60", "bytes=-0"], ids=["at-size", "past-size", "empty-suffix"]
+)
 def test_unsatisfiable_range_is_416(client: TestClient, sandbox: Sandbox, stored: str, header: str) -> None:
     response = get(client, sandbox, stored, headers={"Range": header})
     error = s3_error(response)
     assert (response.status_code, error["Code"], error["Message"]) == (
-        416, "InvalidRange", "The requested range is not satisfiable"
+        416,
+        "InvalidRange",
+        "The requested range is not satisfiable",
     )
     assert (error["RangeRequested"], error["ActualObjectSize"]) == (header, "10")
 
@@ -102,7 +121,9 @@ def test_unsatisfiable_range_is_416(client: TestClient, sandbox: Sandbox, stored
 def test_head_with_range_is_206(client: TestClient, sandbox: Sandbox, stored: str) -> None:
     response = get(client, sandbox, stored, "HEAD", headers={"Range": "bytes=2-4"})
     assert (response.status_code, response.headers["content-range"], response.headers["content-length"]) == (
-        206, "bytes 2-4/10", "3"
+        206,
+        "bytes 2-4/10",
+        "3",
     )
 
 
@@ -132,19 +153,38 @@ CONDITIONS = [
 @pytest.mark.parametrize(
     ("conditions", "status", "failed"),
     CONDITIONS,
-    ids=["match", "match-fails", "match-any", "match-in-list", "none-match-matches", "none-match-differs",
-         "modified-since-later", "modified-since-earlier", "unmodified-since-earlier",
-         "unmodified-since-later", "match-wins-over-unmodified-since", "none-match-wins-over-modified-since",
-         "none-match-differs-wins", "unreadable-date-ignored"],
+    ids=[
+        "match",
+        "match-fails",
+        "match-any",
+        "match-in-list",
+        "none-match-matches",
+        "none-match-differs",
+        "modified-since-later",
+        "modified-since-earlier",
+        "unmodified-since-earlier",
+        "unmodified-since-later",
+        "match-wins-over-unmodified-since",
+        "none-match-wins-over-modified-since",
+        "none-match-differs-wins",
+        "unreadable-date-ignored",
+    ],
 )
 @pytest.mark.parametrize("method", ["GET", "HEAD"])
 def test_conditional_requests(  # noqa: PLR0913
-    client: TestClient, sandbox: Sandbox, stored: str, conditions: dict[str, object], status: int,
-    failed: str | None, method: str,
+    client: TestClient,
+    sandbox: Sandbox,
+    stored: str,
+    conditions: dict[str, object],
+    status: int,
+    failed: str | None,
+    method: str,
 ) -> None:
     sandbox.clock.advance(120)  # so "60 s after the upload" is a date in the past
-    headers = {name: _when(sandbox, stored, value) if isinstance(value, int) else str(value)
-               for name, value in conditions.items()}
+    headers = {
+        name: _when(sandbox, stored, value) if isinstance(value, int) else str(value)
+        for name, value in conditions.items()
+    }
     response = get(client, sandbox, stored, method, headers=headers)
     assert response.status_code == status
     if status == 304:
@@ -153,11 +193,15 @@ def test_conditional_requests(  # noqa: PLR0913
     if failed and method == "GET":
         error = s3_error(response)
         assert (error["Code"], error["Message"], error["Condition"]) == (
-            "PreconditionFailed", "At least one of the pre-conditions you specified did not hold", failed
+            "PreconditionFailed",
+            "At least one of the pre-conditions you specified did not hold",
+            failed,
         )
 
 
-def test_if_modified_since_in_the_future_is_ignored(client: TestClient, sandbox: Sandbox, stored: str) -> None:
+def test_if_modified_since_in_the_future_is_ignored(
+    client: TestClient, sandbox: Sandbox, stored: str
+) -> None:
     # RFC 9110: a date later than the server's clock is not valid, so the condition is not applied.
     response = get(client, sandbox, stored, headers={"If-Modified-Since": _when(sandbox, stored, 3600)})
     assert (response.status_code, response.content) == (200, BODY)
@@ -183,13 +227,20 @@ def test_each_response_override(client: TestClient, sandbox: Sandbox, stored: st
 
 
 def test_all_six_overrides_together(client: TestClient, sandbox: Sandbox, stored: str) -> None:
-    response = get(client, sandbox, stored, "HEAD", query={name: value for name, (_, value) in OVERRIDES.items()})
+    response = get(
+        client, sandbox, stored, "HEAD", query={name: value for name, (_, value) in OVERRIDES.items()}
+    )
     assert {header: response.headers[header] for header, _ in OVERRIDES.values()} == dict(OVERRIDES.values())
 
 
 @pytest.mark.parametrize(
     "value",
-    ['attachment; filename="a.txt"\r\nSet-Cookie: x=1', "inline\n", "inline\x00", "attachment; filename=\"\u20ac.txt\""],
+    [
+        'attachment; filename="a.txt"\r\nSet-Cookie: x=1',
+        "inline\n",
+        "inline\x00",
+        'attachment; filename="\u20ac.txt"',
+    ],
     ids=["crlf-injection", "lf", "nul", "beyond-latin-1"],
 )
 @pytest.mark.parametrize("parameter", ["response-content-disposition", "response-content-type"])
@@ -199,7 +250,10 @@ def test_override_no_header_can_carry_is_400(
     response = get(client, sandbox, stored, query={parameter: value})
     error = s3_error(response)
     assert (response.status_code, error["Code"], error["Message"], error["ArgumentName"]) == (
-        400, "InvalidArgument", "Header value cannot be represented using ISO-8859-1.", parameter
+        400,
+        "InvalidArgument",
+        "Header value cannot be represented using ISO-8859-1.",
+        parameter,
     )
     assert "set-cookie" not in response.headers
 
@@ -214,7 +268,9 @@ def test_gcs_link_serves_ranges_and_keeps_headers(client: TestClient, sandbox: S
     url = sandbox.storage.download_url(BASE, BUCKET, stored, expires_in=60).url
     response = client.get(url[len(BASE) :], headers={"Range": "bytes=1-3"})
     assert (response.status_code, response.content, response.headers["content-range"]) == (
-        206, b"123", "bytes 1-3/10"
+        206,
+        b"123",
+        "bytes 1-3/10",
     )
     assert response.headers["x-amz-meta-owner"] == "Ward 7"
     assert response.headers["cache-control"] == "max-age=60"
@@ -228,12 +284,21 @@ def test_gcs_link_unsatisfiable_range(client: TestClient, sandbox: Sandbox, stor
 
 
 class TestPostFormKeepsHeaders:
-    FIELDS = {"Cache-Control": "no-cache", "Content-Disposition": "attachment; filename=${filename}",
-              "x-amz-meta-reporter": "ward-7", "Content-Type": "image/png"}
+    FIELDS = {
+        "Cache-Control": "no-cache",
+        "Content-Disposition": "attachment; filename=${filename}",
+        "x-amz-meta-reporter": "ward-7",
+        "Content-Type": "image/png",
+    }
 
     def _post(self, client: TestClient, sandbox: Sandbox, parts: list[tuple[str, str | None, bytes]]):  # type: ignore[no-untyped-def]
         url, fields, _ = sandbox.storage.presign_post(
-            BASE, BUCKET, "uploads/", expires_in=600, key_starts_with=True, fields=self.FIELDS,
+            BASE,
+            BUCKET,
+            "uploads/",
+            expires_in=600,
+            key_starts_with=True,
+            fields=self.FIELDS,
             # ${filename} is substituted before conditions are checked, so an exact one cannot hold.
             conditions=[["starts-with", "$Content-Disposition", "attachment; filename="]],
         )
@@ -251,9 +316,13 @@ class TestPostFormKeepsHeaders:
         assert got.headers["x-amz-meta-reporter"] == "ward-7"
         assert got.headers["content-type"] == "image/png"
 
-    def test_a_field_with_a_filename_attribute_is_still_a_field(self, client: TestClient, sandbox: Sandbox) -> None:
+    def test_a_field_with_a_filename_attribute_is_still_a_field(
+        self, client: TestClient, sandbox: Sandbox
+    ) -> None:
         url, fields, _ = sandbox.storage.presign_post(BASE, BUCKET, "uploads/a.png", expires_in=600)
-        parts = [(name, "ignored.txt" if name == "key" else None, value.encode()) for name, value in fields.items()]
+        parts = [
+            (name, "ignored.txt" if name == "key" else None, value.encode()) for name, value in fields.items()
+        ]
         body, content_type = multipart([*parts, ("file", "a.png", b"data")])
         response = client.post(url[len(BASE) :], content=body, headers={"Content-Type": content_type})
         assert response.status_code == 204, response.text
