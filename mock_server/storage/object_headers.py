@@ -5,13 +5,16 @@ Content-Encoding, Content-Language, Expires and every ``x-amz-meta-*`` (names lo
 returns them); GET and HEAD send them back verbatim, with Last-Modified and ETag. A signed GET may
 override six of them with ``response-*`` query parameters (the list moto's S3 responses use).
 
-A value a header cannot carry (CR, LF or other control characters, or text beyond ISO-8859-1) would
-otherwise break the response; S3 refuses such a value with 400 ``InvalidArgument`` "Header value
-cannot be represented using ISO-8859-1." naming it, and so does this module.
+A stored value that is not printable ASCII (a form field may hold any text) goes back as one
+RFC 2047 encoded word, ``=?UTF-8?B?...?=``, as S3 returns non-ASCII metadata. A ``response-*``
+value a header cannot carry (CR, LF or other control characters, or text beyond ISO-8859-1) would
+otherwise break the response; it is refused with 400 ``InvalidArgument`` "Header value cannot be
+represented using ISO-8859-1." naming the parameter.
 """
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -44,25 +47,32 @@ def _checked(name: str, value: str) -> str:
     return value
 
 
+def _stored_value(value: str) -> str:
+    if value.isascii() and not _UNSENDABLE.search(value):
+        return value
+    encoded = base64.b64encode(value.encode("utf-8", "surrogatepass")).decode("ascii")
+    return f"=?UTF-8?B?{encoded}?="
+
+
 def stored_headers(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
     """The headers an upload keeps, lower-case names to values, from header or form pairs.
 
     The first of a repeated name counts. Raises: MetadataTooLarge when the ``x-amz-meta-*`` names and
-    values pass S3's 2 KB; InvalidArgument for a value a response header could not carry.
+    values pass S3's 2 KB.
     """
     kept: dict[str, str] = {}
     for name, value in pairs:
         lower = name.lower()
         if (lower in STORED_HEADERS or lower.startswith(META_PREFIX)) and lower not in kept:
-            kept[lower] = _checked(name, value)
+            kept[lower] = value
     size = sum(
-        len(name) - len(META_PREFIX) + len(value.encode("utf-8"))
+        len(name) - len(META_PREFIX) + len(value.encode("utf-8", "surrogatepass"))
         for name, value in kept.items()
         if name.startswith(META_PREFIX)
     )
     if size > MAX_METADATA_BYTES:
         raise MetadataTooLarge(Size=size, MaxSizeAllowed=MAX_METADATA_BYTES)
-    return kept
+    return {name: _stored_value(value) for name, value in kept.items()}
 
 
 def metadata(headers: Mapping[str, str]) -> dict[str, str]:

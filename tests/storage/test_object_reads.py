@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
+from email.header import decode_header, make_header
 from email.utils import format_datetime
 
 import pytest
@@ -335,3 +336,32 @@ class TestPostFormKeepsHeaders:
         response = client.post(url[len(BASE) :], content=body, headers={"Content-Type": content_type})
         assert response.status_code == 204, response.text
         assert sandbox.storage.objects.read(BUCKET, "uploads/b.bin") == b"no filename"
+
+
+def test_non_ascii_form_values_come_back_rfc2047_encoded(client: TestClient, sandbox: Sandbox) -> None:
+    # A form field may hold any text; S3 returns non-ASCII metadata as one RFC 2047 encoded word.
+    fields_in = {"x-amz-meta-title": "Café report", "Content-Disposition": "attachment; filename=${filename}"}
+    url, fields, _ = sandbox.storage.presign_post(
+        BASE,
+        BUCKET,
+        "uploads/",
+        expires_in=600,
+        key_starts_with=True,
+        fields=fields_in,
+        conditions=[["starts-with", "$Content-Disposition", "attachment"]],
+    )
+    body, content_type = multipart(
+        [
+            ("key", None, b"uploads/${filename}"),
+            *((name, None, value.encode()) for name, value in fields.items() if name != "key"),
+            ("file", "résumé.pdf", b"%PDF"),
+        ]
+    )
+    assert (
+        client.post(url[len(BASE) :], content=body, headers={"Content-Type": content_type}).status_code == 204
+    )
+    response = get(client, sandbox, "uploads/résumé.pdf", "HEAD")
+    assert response.status_code == 200
+    assert response.headers["x-amz-meta-title"] == "=?UTF-8?B?Q2Fmw6kgcmVwb3J0?="
+    decoded = str(make_header(decode_header(response.headers["content-disposition"])))
+    assert decoded == "attachment; filename=résumé.pdf"

@@ -230,3 +230,21 @@ def test_post_response_is_well_formed_for_any_key(client: TestClient, sandbox: S
     root = ET.fromstring(response.content)
     assert root.findtext("Key") == "odd/\ufffd<&>.txt"
     assert root.findtext("Location").endswith(quote(key, safe=""))
+
+
+@pytest.mark.parametrize(("size", "status"), [(2048, 200), (2049, 400)], ids=["at-cap", "over-cap"])
+def test_metadata_cap(client: TestClient, sandbox: Sandbox, size: int, status: int) -> None:
+    # S3 counts the user-defined names (without the prefix) and values: 2 KB at most.
+    headers = {"x-amz-meta-note": "n" * (size - len("note"))}
+    response = client.put(
+        signed_path(sandbox, "PUT", "meta.txt", headers=headers), content=b"x", headers=headers
+    )
+    assert response.status_code == status
+    if status == 400:
+        error = s3_error(response)
+        assert (error["Code"], error["Message"], error["Size"], error["MaxSizeAllowed"]) == (
+            "MetadataTooLarge",
+            "Your metadata headers exceed the maximum allowed metadata size.",
+            str(size),
+            "2048",
+        )
