@@ -63,6 +63,10 @@ class TooManyParts(MalformedBody):
     code = "too-many-parts"
 
 
+class FieldNotUtf8(MalformedBody):
+    code = "field-not-utf-8"
+
+
 BeforeFile = Callable[[MultipartForm, str, str, str | None], int | None]
 
 
@@ -173,7 +177,7 @@ class _Collector:
             try:
                 value = self._text.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise MalformedBody(f"field {self._name!r} is not valid UTF-8") from exc
+                raise FieldNotUtf8(f"field {self._name!r} is not valid UTF-8") from exc
             self.form.fields.append((self._name, value))
             self._text = None
 

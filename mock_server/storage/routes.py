@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from mock_server.core.bodies import SpooledBody, declared_length, read_capped
 from mock_server.core.errors import BodyTooLarge, MalformedBody, SandboxError
-from mock_server.core.multipart import Limits, MultipartForm, boundary_of, parse_multipart
+from mock_server.core.multipart import FieldNotUtf8, Limits, MultipartForm, boundary_of, parse_multipart
 from mock_server.core.sandbox import Sandbox
 from mock_server.core.vendor import Vendor
 from mock_server.storage import checksums, object_headers, post_policy, signed_urls, sigv4
@@ -204,6 +204,10 @@ async def post_object(request: Request) -> Response:
     except BodyTooLarge as exc:
         limit = verify.grant.max_size if verify.grant else exc.limit
         raise EntityTooLarge(ProposedSize=exc.received, MaxSizeAllowed=limit) from exc
+    except FieldNotUtf8 as exc:  # as S3 words it, e.g. binary content in a part not named "file"
+        raise InvalidArgument(
+            "Malformed Unicode code sequence in the field.", ArgumentName="formField"
+        ) from exc
     except MalformedBody as exc:
         raise MalformedPOSTRequest() from exc
     try:
@@ -242,10 +246,11 @@ class _PolicyCheck:
                 "POST requires exactly one file upload per request.", ArgumentName="file", ArgumentValue="0"
             )
         _require_bucket(self.sandbox, self.bucket)
-        max_size = self.verify(form, file_name).max_size
+        grant = self.verify(form, file_name)
+        _check_key(grant.key)
         assert self.integrity is not None
         form.file_hashers = self.integrity.hashers
-        return max_size
+        return grant.max_size
 
 
 def _store_posted(

@@ -248,3 +248,25 @@ def test_metadata_cap(client: TestClient, sandbox: Sandbox, size: int, status: i
             str(size),
             "2048",
         )
+
+
+def test_post_key_over_1024_bytes(client: TestClient, sandbox: Sandbox) -> None:
+    url, fields, _ = sandbox.storage.presign_post(BASE, BUCKET, "long/", expires_in=600, key_starts_with=True)
+    fields = {**fields, "key": "long/" + "k" * 1020}
+    response = client.post(url[len(BASE) :], data=fields, files={"file": ("x", b"x")})
+    error = s3_error(response)
+    assert (response.status_code, error["Code"], error["Size"]) == (400, "KeyTooLongError", "1025")
+
+
+def test_binary_part_not_named_file_is_a_malformed_field(client: TestClient, sandbox: Sandbox) -> None:
+    url, fields, _ = sandbox.storage.presign_post(BASE, BUCKET, "b.bin", expires_in=600)
+    parts = [(name, None, value.encode()) for name, value in fields.items()]
+    body, content_type = multipart([*parts, ("attachment", "b.png", b"\x89PNG\xff"), ("file", "b.png", b"x")])
+    response = client.post(url[len(BASE) :], content=body, headers={"Content-Type": content_type})
+    error = s3_error(response)
+    assert (response.status_code, error["Code"], error["Message"], error["ArgumentName"]) == (
+        400,
+        "InvalidArgument",
+        "Malformed Unicode code sequence in the field.",
+        "formField",
+    )
