@@ -4,7 +4,9 @@
 malformed promise before any body byte is read; ``Integrity.hashers`` are fed the body while it
 streams (MD5 and SHA-256 come from ``core.bodies`` already), ``Integrity.verify`` compares once
 the body is complete, and ``Integrity.stored`` gives the checksum S3 keeps with the object. Like
-S3 since 2025, an upload without a checksum gets a full-object CRC64NVME.
+S3 since 2025, an object uploaded without a checksum has a full-object CRC64NVME; it is computed
+from the stored bytes the first time a read asks for it (``default_checksum``), so plain uploads
+pay nothing for it.
 
 CRC32 (CRC-32/ISO-HDLC, zlib's), CRC32C (CRC-32/ISCSI) and CRC64NVME come from anycrc (Mark
 Adler's crcany in C; about three times zlib.crc32's speed here). awscrt is avoided on purpose:
@@ -19,7 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import anycrc
@@ -104,7 +106,9 @@ class Integrity:
             raise BadDigest(f"The {spelled} you specified did not match the calculated checksum.")
 
     def stored(self, body: SpooledBody) -> dict[str, str]:
-        """``{"x-amz-checksum-<algorithm>": base64}`` of the complete body, as S3 keeps it."""
+        """``{"x-amz-checksum-<algorithm>": base64}`` of the complete body when one was sent, else {}."""
+        if self.expected is None:
+            return {}
         return {f"x-amz-checksum-{self.algorithm}": _b64(self._digest(body))}
 
 
@@ -137,8 +141,16 @@ def expect(values: Mapping[str, str], *, content_md5: bool = True) -> Integrity:
         expected = _decode(values[f"x-amz-checksum-{algorithm}"], ALGORITHMS[algorithm][1])
         if expected is None:
             raise InvalidRequest(f"Value for x-amz-checksum-{algorithm} header is invalid.")
-    hasher = None if algorithm == "sha256" else ALGORITHMS[algorithm][2]()
+    hasher = None if expected is None or algorithm == "sha256" else ALGORITHMS[algorithm][2]()
     return Integrity(md5_sent, md5, algorithm, expected, hasher)
+
+
+def default_checksum(chunks: Iterable[bytes]) -> dict[str, str]:
+    """S3's default full-object checksum (CRC64NVME) of an object's bytes, read chunk by chunk."""
+    hasher = ALGORITHMS[DEFAULT_ALGORITHM][2]()
+    for chunk in chunks:
+        hasher.update(chunk)
+    return {f"x-amz-checksum-{DEFAULT_ALGORITHM}": _b64(hasher.digest())}
 
 
 def response_headers(stored: Mapping[str, str]) -> dict[str, str]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from moto.core.model_instances import model_data
@@ -139,6 +139,12 @@ class ObjectStore:
     def head(self, bucket: str, key: str) -> ObjectInfo | None:
         with self._lock:
             return self._index.get((bucket, key))
+
+    def remember_checksums(self, info: ObjectInfo, checksums: dict[str, str]) -> None:
+        """Keep ``checksums`` computed after the upload, unless the object was replaced meanwhile."""
+        with self._lock:
+            if self._index.get((info.bucket, info.key)) is info:
+                self._index[(info.bucket, info.key)] = replace(info, checksums=dict(checksums))
 
     def open(
         self, bucket: str, key: str, first: int = 0, length: int | None = None
