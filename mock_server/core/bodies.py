@@ -10,14 +10,21 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Protocol
 
 from mock_server.core.errors import BodyTooLarge, MalformedBody
 
 SPOOL_IN_MEMORY = 1024 * 1024
 CHUNK = 64 * 1024
+
+
+class Hasher(Protocol):
+    """Anything fed each chunk as it arrives (``hashlib`` objects, CRC accumulators)."""
+
+    def update(self, data: bytes, /) -> None:
+        """Feed the next chunk of the body (bytes, in arrival order)."""
 
 
 @dataclass
@@ -54,9 +61,11 @@ class SpooledBody:
 
 
 class BodyWriter:
-    """Accepts chunks, enforces ``limit`` and produces a ``SpooledBody``."""
+    """Accepts chunks, enforces ``limit`` and produces a ``SpooledBody``; ``hashers`` see every chunk."""
 
-    def __init__(self, limit: int | None = None, declared: int | None = None) -> None:
+    def __init__(
+        self, limit: int | None = None, declared: int | None = None, hashers: Sequence[Hasher] = ()
+    ) -> None:
         if limit is not None and declared is not None and declared > limit:
             raise BodyTooLarge(limit, 0, declared)
         self.limit = limit
@@ -65,6 +74,7 @@ class BodyWriter:
         self._file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
         self._md5 = hashlib.md5(usedforsecurity=False)
         self._sha256 = hashlib.sha256()
+        self._hashers = tuple(hashers)
 
     def write(self, chunk: bytes) -> None:
         """Raises: BodyTooLarge as soon as the running size passes the limit."""
@@ -77,6 +87,8 @@ class BodyWriter:
         self._file.write(chunk)
         self._md5.update(chunk)
         self._sha256.update(chunk)
+        for hasher in self._hashers:
+            hasher.update(chunk)
 
     def finish(self) -> SpooledBody:
         """The written body, rewound, with its size (bytes) and MD5/SHA-256 hex digests."""
@@ -89,15 +101,18 @@ class BodyWriter:
 
 
 async def read_capped(
-    stream: AsyncIterator[bytes], limit: int | None, declared: int | None = None
+    stream: AsyncIterator[bytes],
+    limit: int | None,
+    declared: int | None = None,
+    hashers: Sequence[Hasher] = (),
 ) -> SpooledBody:
-    """Spool ``stream`` into a ``SpooledBody``.
+    """Spool ``stream`` into a ``SpooledBody``, feeding each chunk to ``hashers`` as well.
 
     Raises:
         BodyTooLarge: when ``declared`` or the bytes received exceed ``limit``.
         MalformedBody: when fewer bytes than ``declared`` arrive (client went away mid-upload).
     """
-    writer = BodyWriter(limit, declared)
+    writer = BodyWriter(limit, declared, hashers)
     try:
         async for chunk in stream:
             writer.write(chunk)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from mock_server.core.bodies import BodyWriter, SpooledBody
+from mock_server.core.bodies import BodyWriter, Hasher, SpooledBody
 from mock_server.core.errors import BodyTooLarge, MalformedBody
 
 
@@ -34,6 +34,8 @@ class MultipartForm:
     fields: list[tuple[str, str]] = field(default_factory=list)
     files: list[FilePart] = field(default_factory=list)
     bytes_before_first_file: int = 0
+    # Set by a ``before_file`` hook: fed every byte of the file part as it streams.
+    file_hashers: tuple[Hasher, ...] = ()
 
     def get(self, name: str) -> str | None:
         """The first value of text field ``name``, or None."""
@@ -64,12 +66,21 @@ class Limits:
     max_field_bytes: int = 1024 * 1024
     max_files: int | None = None
     stop_after_first_file: bool = False
+    # When set, only the part of this name (any case) is a file, with or without a filename
+    # attribute, and every other part is a text field (S3's POST form rule).
+    file_field: str | None = None
 
 
 class TooManyParts(MalformedBody):
     """More parts (or files) than :class:`Limits` allows."""
 
     code = "too-many-parts"
+
+
+class FieldNotUtf8(MalformedBody):
+    """A text field (not the file part) whose bytes are not UTF-8."""
+
+    code = "field-not-utf-8"
 
 
 BeforeFile = Callable[[MultipartForm, str, str, str | None], int | None]
@@ -146,7 +157,9 @@ class _Collector:
         self._filename = raw_filename.decode("utf-8", "replace") if raw_filename is not None else None
         part_type = self._headers.get(b"content-type")
         self._content_type = part_type.decode("latin-1").strip() if part_type else None
-        if self._filename is None:
+        file_field = self.limits.file_field
+        is_file = self._filename is not None if file_field is None else self._name.lower() == file_field
+        if not is_file:
             self._text = bytearray()
             return
         if self.limits.max_files is not None and len(self.form.files) >= self.limits.max_files:
@@ -155,10 +168,10 @@ class _Collector:
             self.form.bytes_before_first_file = self._position
         cap = self.limits.max_file_bytes
         if self.before_file is not None:
-            hook_cap = self.before_file(self.form, self._name, self._filename, self._content_type)
+            hook_cap = self.before_file(self.form, self._name, self._filename or "", self._content_type)
             if hook_cap is not None:
                 cap = hook_cap if cap is None else min(cap, hook_cap)
-        self._writer = BodyWriter(cap)
+        self._writer = BodyWriter(cap, hashers=self.form.file_hashers)
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         chunk = data[start:end]
@@ -180,7 +193,7 @@ class _Collector:
             try:
                 value = self._text.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise MalformedBody(f"field {self._name!r} is not valid UTF-8") from exc
+                raise FieldNotUtf8(f"field {self._name!r} is not valid UTF-8") from exc
             self.form.fields.append((self._name, value))
             self._text = None
 

@@ -15,10 +15,9 @@ import hmac
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, urlencode, urlsplit
-from xml.sax.saxutils import escape
 
 from mock_server.storage.post_policy_conditions import (
     ALGORITHM,
@@ -36,11 +35,13 @@ from mock_server.storage.s3_errors import (
     EntityTooSmall,
     InvalidAccessKeyId,
     InvalidArgument,
+    InvalidRequest,
     InvalidToken,
     MaxPostPreDataLengthExceeded,
     SignatureDoesNotMatch,
 )
-from mock_server.storage.sigv4 import SigningCredentials, signing_key
+from mock_server.storage.sigv4 import SIGV2_REFUSED, SigningCredentials, signing_key
+from mock_server.storage.xml import document
 
 MAX_POST_PRE_DATA_BYTES = 20480
 # The SigV4 form fields in the order S3 reports the first one missing, as S3 spells them.
@@ -53,6 +54,8 @@ _SIGV4_FIELDS = (
 )
 # A policy without these is an anonymous upload (S3 answers 403 on a private bucket).
 _SIGNING_FIELDS = frozenset({"x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-signature"})
+# Fields ${filename} is never substituted in: they are signed (or are the signature) as sent.
+_VERBATIM_FIELDS = _SIGNING_FIELDS | {"policy", "x-amz-security-token"}
 
 
 def _sign(policy: str, secret: str, date_stamp: str, region: str) -> str:
@@ -133,6 +136,8 @@ class PostPolicyGrant:
     max_size: int | None
     access_key_id: str
     expires_at: datetime
+    # Every field as used (lower-case names, ${filename} substituted), for what the object keeps.
+    fields: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
 
 def _missing(name: str) -> InvalidArgument:
@@ -171,12 +176,27 @@ def _verify_signature(
         )
 
 
-def _expand_filename(key: str, file_name: str) -> str:
-    # A file part without a filename leaves the variable in the key, as S3 does.
+def _expand_filename(form: dict[str, str], file_name: str) -> None:
+    # AWS: "${filename} ... is recognized by all form fields"; a file part without a filename leaves
+    # the variable as sent, as S3 does.
     if not file_name:
-        return key
+        return
     base_name = re.split(r"[/\\]", file_name)[-1]
-    return key.replace("${filename}", base_name)
+    for name, value in form.items():
+        if name not in _VERBATIM_FIELDS:
+            form[name] = value.replace("${filename}", base_name)
+
+
+def _refuse_repeated(fields: Sequence[tuple[str, str]]) -> None:
+    seen: set[str] = set()
+    for name, value in fields:
+        if name.lower() in seen:
+            raise InvalidArgument(
+                f"Bucket POST must contain each field only once; '{name}' is repeated.",
+                ArgumentName=name,
+                ArgumentValue=value,
+            )
+        seen.add(name.lower())
 
 
 def verify_post_fields(
@@ -192,12 +212,13 @@ def verify_post_fields(
     """Check a POST form the way S3 does and return what the upload may do.
 
     ``fields`` are the form fields before the file part, in order, names as sent (matched
-    case-insensitively; the first of a repeated name counts). ``file_name`` is the file part's
-    filename ("" without one, None when there was no file part); ``${filename}`` in the key
-    becomes its base name. ``credentials`` maps access key ids to their secrets; ``region`` is
-    the bucket's. ``fields_bytes`` is the size of the form data before the file part.
+    case-insensitively). ``file_name`` is the file part's filename ("" without one, None when there
+    was no file part); ``${filename}`` in any field but the signing ones becomes its base name.
+    ``credentials`` maps access key ids to their secrets; ``region`` is the bucket's.
+    ``fields_bytes`` is the size of the form data before the file part.
 
-    Raises, first failure wins: MaxPostPreDataLengthExceeded; InvalidArgument for a missing
+    Raises, first failure wins: MaxPostPreDataLengthExceeded; InvalidArgument for a repeated field;
+    InvalidRequest for a SigV2 form (``AWSAccessKeyId``/``signature``); InvalidArgument for a missing
     ``key``, a missing SigV4 field (all or none), no file part; AccessDenied "Access Denied" when
     no signing field is sent; InvalidArgument for the algorithm, credential scope or x-amz-date;
     InvalidAccessKeyId / InvalidToken; SignatureDoesNotMatch; InvalidPolicyDocument;
@@ -208,14 +229,12 @@ def verify_post_fields(
         raise MaxPostPreDataLengthExceeded(MaxPostPreDataLengthBytes=MAX_POST_PRE_DATA_BYTES)
     # Issuers with long-term keys hand out x-amz-security-token "" and SDKs post it back as is:
     # an empty token means "no token", so it needs no policy condition and is not checked.
-    fields = [
-        (name, value)
-        for name, value in fields
-        if not (name.lower() == "x-amz-security-token" and value == "")
-    ]
-    form: dict[str, str] = {}
-    for name, value in fields:
-        form.setdefault(name.lower(), value)
+    fields = [(name, value) for name, value in fields
+              if not (name.lower() == "x-amz-security-token" and value == "")]
+    _refuse_repeated(fields)
+    form = {name.lower(): value for name, value in fields}
+    if "awsaccesskeyid" in form and _SIGNING_FIELDS.isdisjoint(form):
+        raise InvalidRequest(SIGV2_REFUSED)
     if not form.get("key"):
         raise _missing("key")
     signed = not _SIGNING_FIELDS.isdisjoint(form)
@@ -234,7 +253,7 @@ def verify_post_fields(
     policy = parse_policy(form["policy"])
     if _utc(now) >= policy.expiration:
         raise AccessDenied(f"{POLICY_VIOLATION}Policy expired.")
-    form["key"] = _expand_filename(form["key"], file_name)
+    _expand_filename(form, file_name)
     min_size, max_size = check_conditions(policy.conditions, form, bucket)
     extra = uncovered_fields(policy.conditions, fields)
     if extra:
@@ -248,6 +267,7 @@ def verify_post_fields(
         max_size=max_size,
         access_key_id=scope.access_key_id,
         expires_at=policy.expiration,
+        fields=tuple(form.items()),
     )
 
 
@@ -292,12 +312,10 @@ def success_response(
     location = f"{location_base}/{quote(grant.key, safe='')}"
     headers = {"ETag": etag, "Location": location}
     if grant.success_action_status == "201":
-        body = (
-            '<?xml version="1.0" encoding="UTF-8"?>\n<PostResponse>'
-            f"<Location>{escape(location)}</Location><Bucket>{escape(bucket)}</Bucket>"
-            f"<Key>{escape(grant.key)}</Key><ETag>{escape(etag)}</ETag></PostResponse>"
+        body = document(
+            "PostResponse", [("Location", location), ("Bucket", bucket), ("Key", grant.key), ("ETag", etag)]
         )
-        return 201, headers, body.encode("utf-8")
+        return 201, headers, body
     if grant.success_action_status == "200":
         return 200, headers, b""
     return 204, headers, b""

@@ -156,16 +156,29 @@ def _render(items: Sequence[object]) -> str:
     return json.dumps(list(items), ensure_ascii=False)
 
 
+def _unique_members(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    # A repeated member would let a reader and this check see different values: S3 refuses it.
+    names = [name for name, _ in pairs]
+    if len(set(names)) != len(names):
+        raise ValueError("duplicate member")
+    return dict(pairs)
+
+
 def parse_policy(policy: str) -> PolicyDocument:
     """Decode the base64 ``policy`` field and validate its shape.
 
     Raises: InvalidPolicyDocument with S3's message: "Invalid JSON." for anything that is not
-    base64 of a UTF-8 JSON object, or that holds a float or a null; "Unexpected: '<member>'";
-    a missing or unreadable expiration or conditions; a malformed condition.
+    base64 of a UTF-8 JSON object, or that holds a float, a null or a repeated member;
+    "Unexpected: '<member>'"; a missing or unreadable expiration or conditions; a malformed condition.
     """
     try:
         raw = base64.b64decode(_BASE64_WHITESPACE.sub("", policy), validate=True)
-        document = json.loads(raw.decode("utf-8"), parse_float=_reject_number, parse_constant=_reject_number)
+        document = json.loads(
+            raw.decode("utf-8"),
+            parse_float=_reject_number,
+            parse_constant=_reject_number,
+            object_pairs_hook=_unique_members,
+        )
     except (binascii.Error, UnicodeError, ValueError) as exc:
         raise _invalid("Invalid JSON.") from exc
     if not isinstance(document, dict) or _contains_null(document):

@@ -12,30 +12,37 @@ from typing import Any
 from urllib.parse import parse_qsl, quote
 
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
-from mock_server.core.bodies import declared_length, read_capped
+from mock_server.core.bodies import SpooledBody, declared_length, read_capped
 from mock_server.core.errors import BodyTooLarge, MalformedBody, SandboxError
-from mock_server.core.multipart import Limits, MultipartForm, boundary_of, parse_multipart
+from mock_server.core.multipart import FieldNotUtf8, Limits, MultipartForm, boundary_of, parse_multipart
 from mock_server.core.sandbox import Sandbox
 from mock_server.core.vendor import Vendor
-from mock_server.storage import post_policy, signed_urls, sigv4
+from mock_server.storage import checksums, object_headers, post_policy, signed_urls, sigv4
+from mock_server.storage.object_reads import GCS_OVERRIDES, object_response
 from mock_server.storage.s3_errors import (
     ERRORS_BY_STATUS,
     AccessDenied,
     EntityTooLarge,
     IncompleteBody,
     InvalidArgument,
+    InvalidRequest,
+    KeyTooLongError,
     MalformedPOSTRequest,
     MissingContentLength,
     NoSuchBucket,
+    NotImplementedHeader,
     PreconditionFailed,
     S3Error,
 )
 from mock_server.storage.service import DOWNLOAD_PREFIX, S3_MAX_OBJECT, STORAGE_PREFIX
 
-POST_FORM_LIMITS = Limits(max_parts=1000, max_field_bytes=64 * 1024, stop_after_first_file=True)
+POST_FORM_LIMITS = Limits(
+    max_parts=1000, max_field_bytes=64 * 1024, stop_after_first_file=True, file_field="file"
+)
+MAX_KEY_BYTES = 1024
 
 
 def _sandbox(request: Request) -> Sandbox:
@@ -56,11 +63,21 @@ def _require_bucket(sandbox: Sandbox, bucket: str) -> None:
         raise NoSuchBucket(BucketName=bucket)
 
 
+def _check_key(key: str) -> None:
+    """Raises: KeyTooLongError for a key over S3's 1024 UTF-8 bytes."""
+    size = len(key.encode("utf-8", "surrogatepass"))
+    if size > MAX_KEY_BYTES:
+        raise KeyTooLongError(Size=size, MaxSizeAllowed=MAX_KEY_BYTES)
+
+
 def _verify_query_auth(request: Request, method: str) -> sigv4.VerifiedPresign:
     """Raises: the S3 error for a missing, malformed, mismatched or expired presigned URL."""
     sandbox = _sandbox(request)
+    _check_key(request.path_params["key"])
     params = dict(parse_qsl(_query(request), keep_blank_values=True))
     if not any(name.lower().startswith("x-amz-") for name in params):
+        if "AWSAccessKeyId" in params or "Signature" in params:
+            raise InvalidRequest(sigv4.SIGV2_REFUSED)
         raise AccessDenied()
     grant = sandbox.storage.grant_for(params.get("X-Amz-Signature", ""))
     return sigv4.verify_presigned(
@@ -74,34 +91,67 @@ def _verify_query_auth(request: Request, method: str) -> sigv4.VerifiedPresign:
     )
 
 
+def _declared_length(request: Request) -> int:
+    """Raises: NotImplemented for a chunked body S3 cannot take; MissingContentLength otherwise."""
+    declared = declared_length(request.headers.get("content-length"))
+    if declared is not None:
+        return declared
+    chunked = "chunked" in request.headers.get("transfer-encoding", "").lower()
+    if chunked and "aws-chunked" not in request.headers.get("content-encoding", "").lower():
+        raise NotImplementedHeader(Header="Transfer-Encoding")
+    raise MissingContentLength()
+
+
 async def put_object(request: Request) -> Response:
     sandbox, storage = _sandbox(request), _sandbox(request).storage
     bucket, key = request.path_params["bucket"], request.path_params["key"]
     verified = _verify_query_auth(request, "PUT")
-    declared = declared_length(request.headers.get("content-length"))
-    if declared is None:
-        raise MissingContentLength()
+    declared = _declared_length(request)
+    integrity = checksums.expect(request.headers)
+    stored = object_headers.stored_headers(request.headers.items())
     _require_bucket(sandbox, bucket)
     grant = storage.claim(verified.signature)
     cap = grant.max_bytes if grant and grant.max_bytes is not None else S3_MAX_OBJECT
     succeeded = False
     try:
-        body = await read_capped(request.stream(), cap, declared)
+        body = await _read_body(request, cap, declared, integrity)
         info = storage.objects.put(
             bucket,
             key,
             body,
             content_type=request.headers.get("content-type"),
             uploaded_at=sandbox.clock.now(),
+            metadata=object_headers.metadata(stored),
+            headers=stored,
+            checksums=integrity.stored(body),
         )
         succeeded = True
+    finally:
+        storage.finish(verified.signature, succeeded=succeeded)
+    return Response(status_code=200, headers={"ETag": info.etag, **_echoed(integrity, info.checksums)})
+
+
+async def _read_body(
+    request: Request, cap: int, declared: int, integrity: checksums.Integrity
+) -> SpooledBody:
+    """Raises: EntityTooLarge, IncompleteBody, BadDigest (nothing is stored then)."""
+    try:
+        body = await read_capped(request.stream(), cap, declared, integrity.hashers)
     except BodyTooLarge as exc:
         raise EntityTooLarge(ProposedSize=exc.declared or exc.received, MaxSizeAllowed=cap) from exc
     except MalformedBody as exc:
         raise IncompleteBody() from exc
-    finally:
-        storage.finish(verified.signature, succeeded=succeeded)
-    return Response(status_code=200, headers={"ETag": info.etag})
+    try:
+        integrity.verify(body)
+    except S3Error:
+        body.close()
+        raise
+    return body
+
+
+def _echoed(integrity: checksums.Integrity, stored: dict[str, str]) -> dict[str, str]:
+    # S3 answers an upload that sent a checksum with the checksum it verified.
+    return checksums.response_headers(stored) if integrity.supplied else {}
 
 
 async def get_object(request: Request) -> Response:
@@ -119,21 +169,24 @@ async def download_object(request: Request) -> Response:
         now=sandbox.clock.now(),
         credentials=sandbox.storage.known_credentials,
     )
-    return _object_response(request)
+    return _object_response(request, gcs=True)
 
 
-def _object_response(request: Request) -> Response:
+def _object_response(request: Request, gcs: bool = False) -> Response:
     bucket, key = request.path_params["bucket"], request.path_params["key"]
-    _require_bucket(_sandbox(request), bucket)
-    info, chunks = _sandbox(request).storage.objects.open(bucket, key)
-    # The stored type goes back verbatim (media_type= would append "; charset=utf-8" to text/*).
-    headers = {"ETag": info.etag, "Content-Length": str(info.size), "Content-Type": info.content_type}
-    disposition = request.query_params.get("response-content-disposition")
-    if disposition:
-        headers["Content-Disposition"] = disposition
-    if request.method == "HEAD":
-        return Response(status_code=200, headers=headers)
-    return StreamingResponse(chunks, status_code=200, headers=headers)
+    sandbox = _sandbox(request)
+    _require_bucket(sandbox, bucket)
+    if gcs:  # GCS honours two response-* overrides and answers with its own hashes, not S3's
+        return object_response(
+            request,
+            sandbox.storage.objects,
+            bucket,
+            key,
+            now=sandbox.clock.now(),
+            allowed_overrides=GCS_OVERRIDES,
+            checksum_headers=False,
+        )
+    return object_response(request, sandbox.storage.objects, bucket, key, now=sandbox.clock.now())
 
 
 async def post_object(request: Request) -> Response:
@@ -152,6 +205,10 @@ async def post_object(request: Request) -> Response:
     except BodyTooLarge as exc:
         limit = verify.grant.max_size if verify.grant else exc.limit
         raise EntityTooLarge(ProposedSize=exc.received, MaxSizeAllowed=limit) from exc
+    except FieldNotUtf8 as exc:  # as S3 words it, e.g. binary content in a part not named "file"
+        raise InvalidArgument(
+            "Malformed Unicode code sequence in the field.", ArgumentName="formField"
+        ) from exc
     except MalformedBody as exc:
         raise MalformedPOSTRequest() from exc
     try:
@@ -167,8 +224,12 @@ class _PolicyCheck:
         self.sandbox = sandbox
         self.bucket = bucket
         self.grant: post_policy.PostPolicyGrant | None = None
+        self.integrity: checksums.Integrity | None = None
 
     def verify(self, form: MultipartForm, file_name: str | None) -> post_policy.PostPolicyGrant:
+        if self.integrity is None and file_name is not None:
+            # A malformed promise is refused before the signature, as for a PUT's headers.
+            self.integrity = checksums.expect({n.lower(): v for n, v in form.fields}, content_md5=False)
         self.grant = post_policy.verify_post_fields(
             bucket=self.bucket,
             fields=form.fields,
@@ -186,7 +247,11 @@ class _PolicyCheck:
                 "POST requires exactly one file upload per request.", ArgumentName="file", ArgumentValue="0"
             )
         _require_bucket(self.sandbox, self.bucket)
-        return self.verify(form, file_name).max_size
+        grant = self.verify(form, file_name)
+        _check_key(grant.key)
+        assert self.integrity is not None
+        form.file_hashers = self.integrity.hashers
+        return grant.max_size
 
 
 def _store_posted(
@@ -194,12 +259,21 @@ def _store_posted(
 ) -> Response:
     if not form.files:
         verify.verify(form, None)  # raises the missing-field or missing-file error S3 gives
-    grant = verify.grant
-    assert grant is not None
+    grant, integrity = verify.grant, verify.integrity
+    assert grant is not None and integrity is not None
     body = form.files[0].body
     post_policy.check_size(grant, body.size)
+    integrity.verify(body)
+    stored = object_headers.stored_headers(grant.fields)
     info = sandbox.storage.objects.put(
-        bucket, grant.key, body, content_type=grant.content_type, uploaded_at=sandbox.clock.now()
+        bucket,
+        grant.key,
+        body,
+        content_type=grant.content_type,
+        uploaded_at=sandbox.clock.now(),
+        metadata=object_headers.metadata(stored),
+        headers=stored,
+        checksums=integrity.stored(body),
     )
     location_base = f"{sandbox.base_url(request)}{STORAGE_PREFIX}/{bucket}"
     status, headers, payload = post_policy.success_response(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from moto.core.model_instances import model_data
@@ -53,6 +53,9 @@ class ObjectInfo:
     sha256: str
     uploaded_at: datetime
     metadata: dict[str, str] = field(default_factory=dict)
+    # Stored response headers (lower-case names: cache-control, x-amz-meta-*, ...) and checksums.
+    headers: dict[str, str] = field(default_factory=dict)
+    checksums: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -101,6 +104,8 @@ class ObjectStore:
         content_type: str | None,
         uploaded_at: datetime,
         metadata: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        checksums: dict[str, str] | None = None,
     ) -> ObjectInfo:
         """Store a complete body under ``bucket``/``key`` (replacing any previous object).
 
@@ -125,6 +130,8 @@ class ObjectStore:
                 body.sha256,
                 uploaded_at,
                 dict(metadata or {}),
+                dict(headers or {}),
+                dict(checksums or {}),
             )
             self._index[(bucket, key)] = info
         return info
@@ -133,8 +140,16 @@ class ObjectStore:
         with self._lock:
             return self._index.get((bucket, key))
 
-    def open(self, bucket: str, key: str) -> tuple[ObjectInfo, Iterator[bytes]]:
-        """The object's info and an iterator over its bytes.
+    def remember_checksums(self, info: ObjectInfo, checksums: dict[str, str]) -> None:
+        """Keep ``checksums`` computed after the upload, unless the object was replaced meanwhile."""
+        with self._lock:
+            if self._index.get((info.bucket, info.key)) is info:
+                self._index[(info.bucket, info.key)] = replace(info, checksums=dict(checksums))
+
+    def open(
+        self, bucket: str, key: str, first: int = 0, length: int | None = None
+    ) -> tuple[ObjectInfo, Iterator[bytes]]:
+        """The object's info and an iterator over its bytes (``length`` of them from ``first``, or all).
 
         Raises: NoSuchKey when absent.
         """
@@ -143,7 +158,7 @@ class ObjectStore:
             if info is None:
                 raise NoSuchKey(Key=key)
             fake = self._backend.get_object(self._internal(bucket), key)
-        return info, _iter_value(fake)
+        return info, _iter_value(fake, first, length)
 
     def read(self, bucket: str, key: str) -> bytes:
         _, chunks = self.open(bucket, key)
@@ -196,14 +211,16 @@ def _adopt_body(fake: FakeKey, body: SpooledBody) -> None:
         fake.contentsize = body.size
 
 
-def _iter_value(fake: FakeKey) -> Iterator[bytes]:
-    offset = 0
-    while True:
+def _iter_value(fake: FakeKey, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
+    remaining = length
+    while remaining is None or remaining > 0:
         with fake.lock:
             buffer = fake._value_buffer
             buffer.seek(offset)
-            chunk = buffer.read(CHUNK)
+            chunk = buffer.read(CHUNK if remaining is None else min(CHUNK, remaining))
         if not chunk:
             return
         offset += len(chunk)
+        if remaining is not None:
+            remaining -= len(chunk)
         yield chunk

@@ -8,9 +8,9 @@ S3 sends; the storage routes add the ``x-amz-request-id``/``x-amz-id-2`` headers
 from __future__ import annotations
 
 from collections.abc import Mapping
-from xml.sax.saxutils import escape
 
 from mock_server.core.errors import SandboxError
+from mock_server.storage.xml import document
 
 SIGNATURE_MISMATCH_MESSAGE = (
     "The request signature we calculated does not match the signature you provided. "
@@ -37,12 +37,8 @@ class S3Error(SandboxError):
         Exception.__init__(self, f"{self.code}: {self.message}")
 
     def to_xml(self, request_id: str, host_id: str = "") -> bytes:
-        parts = [f"<Code>{escape(self.code)}</Code>", f"<Message>{escape(self.message)}</Message>"]
-        parts += [f"<{name}>{escape(value)}</{name}>" for name, value in self.extra.items()]
-        parts.append(f"<RequestId>{escape(request_id)}</RequestId>")
-        parts.append(f"<HostId>{escape(host_id)}</HostId>")
-        body = '<?xml version="1.0" encoding="UTF-8"?>\n<Error>' + "".join(parts) + "</Error>"
-        return body.encode("utf-8")
+        elements = [("Code", self.code), ("Message", self.message), *self.extra.items()]
+        return document("Error", [*elements, ("RequestId", request_id), ("HostId", host_id)])
 
 
 class AccessDenied(S3Error):
@@ -137,6 +133,48 @@ class PreconditionFailed(S3Error):
     default_message = "At least one of the pre-conditions you specified did not hold"
 
 
+class InvalidDigest(S3Error):
+    """A Content-MD5 that is not the base64 of 16 bytes; S3 echoes it as ``<Content-MD5>``."""
+
+    status = 400
+    code = "InvalidDigest"
+    default_message = "The Content-MD5 you specified was invalid."
+
+
+class BadDigest(S3Error):
+    """The body does not match its Content-MD5 (or an ``x-amz-checksum-*`` value)."""
+
+    status = 400
+    code = "BadDigest"
+    default_message = "The Content-MD5 you specified did not match what we received."
+
+
+class InvalidRange(S3Error):
+    status = 416
+    code = "InvalidRange"
+    default_message = "The requested range is not satisfiable"
+
+
+class KeyTooLongError(S3Error):
+    status = 400
+    code = "KeyTooLongError"
+    default_message = "Your key is too long"
+
+
+class NotImplementedHeader(S3Error):
+    """S3's 501 ``NotImplemented`` for a header it does not support, named in ``<Header>``."""
+
+    status = 501
+    code = "NotImplemented"
+    default_message = "A header you provided implies functionality that is not implemented"
+
+
+class MetadataTooLarge(S3Error):
+    status = 400
+    code = "MetadataTooLarge"
+    default_message = "Your metadata headers exceed the maximum allowed metadata size."
+
+
 class NoSuchKey(S3Error):
     status = 404
     code = "NoSuchKey"
@@ -188,6 +226,8 @@ ERRORS_BY_STATUS: dict[int, type[S3Error]] = {
     405: MethodNotAllowed,
     411: MissingContentLength,
     412: PreconditionFailed,
+    416: InvalidRange,
     500: InternalError,
+    501: NotImplementedHeader,
     503: SlowDown,
 }

@@ -48,6 +48,8 @@ UNSIGNED_AMZ_HEADERS = frozenset({"x-amz-content-sha256", "x-amz-date"})
 MALFORMED_CREDENTIAL = ("Error parsing the X-Amz-Credential parameter; the Credential is mal-formed; "
                         'expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".')
 MALFORMED_DATE = "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\""
+SIGV2_REFUSED = ("The authorization mechanism you have provided is not supported. "
+                 "Please use AWS4-HMAC-SHA256.")
 EXPIRES_TOO_LARGE = ("X-Amz-Expires must be less than a week (in seconds); that is, the given "
                      "X-Amz-Expires must be less than 604800 seconds")
 
@@ -311,7 +313,8 @@ def verify_presigned(
         InvalidAccessKeyId: the credential's access key is unknown (403).
         SignatureDoesNotMatch: the signature differs or a signed header is missing (403);
             ``SignatureDoesNotMatchForHost`` when it would match on ``signed_host``.
-        AccessDenied: an ``x-amz-*`` header was not signed, or the URL is not yet valid or expired.
+        AccessDenied: ``host`` or an ``x-amz-*`` header was not signed, or the URL is not yet valid or
+            expired.
         ValueError: ``now`` is naive.
     """
     now = utc(now)
@@ -334,6 +337,9 @@ def verify_presigned(
     signed = {name.lower() for name in auth.names}
     unsigned = [name for name in sent if name.startswith("x-amz-")
                 and name not in signed and name not in UNSIGNED_AMZ_HEADERS]
+    if "host" not in signed:
+        # SigV4 requires host among the signed headers; S3 reports it as an unsigned header.
+        unsigned.insert(0, "host")
     if unsigned:
         raise AccessDenied("There were headers present in the request which were not signed",
                            HeadersNotSigned=", ".join(unsigned))
