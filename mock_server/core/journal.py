@@ -185,7 +185,7 @@ class JournalEntry:
 
     def summary(self) -> dict[str, Any]:
         """The list view: no headers, no bodies."""
-        return {name: getattr(self, name) for name in SUMMARY_FIELDS}
+        return {**{name: getattr(self, name) for name in SUMMARY_FIELDS}, "nearestRoute": self.nearest_route}
 
     def as_dict(self) -> dict[str, Any]:
         if self._dict is None:
