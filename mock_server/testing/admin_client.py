@@ -83,6 +83,11 @@ class RequestEntry:
     scenario_rule: str | None
     error: str | None
     raw: dict[str, Any] = field(repr=False, compare=False)
+    real_time: datetime | None = None
+    request_body: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    response: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    explanation: dict[str, str] | None = field(default=None, repr=False, compare=False)
+    nearest_route: str | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RequestEntry:
@@ -101,6 +106,11 @@ class RequestEntry:
             scenario_rule=data.get("scenarioRule"),
             error=data.get("error"),
             raw=data,
+            real_time=_instant(data["realTime"]) if data.get("realTime") else None,
+            request_body=data.get("requestBody"),
+            response=dict(data.get("response") or {}),
+            explanation=data.get("explanation"),
+            nearest_route=data.get("nearestRoute"),
         )
 
 
@@ -231,27 +241,49 @@ class AdminClient:
         operation: str | None = None,
         method: str | None = None,
         path: str | None = None,
-        status: int | None = None,
+        status: int | str | None = None,
         correlation_id: str | None = None,
         scenario: str | None = None,
+        text: str | None = None,
+        since: int | None = None,
         limit: int | None = None,
+        offset: int | None = None,
     ) -> list[RequestEntry]:
-        """The journal, newest first; ``path`` is a prefix, the other filters match exactly."""
-        filters = {
-            "vendor": vendor,
-            "operation": operation,
-            "method": method,
-            "path": path,
-            "status": status,
-            "correlationId": correlation_id,
-            "scenario": scenario,
-            "limit": limit,
-        }
-        params = {name: value for name, value in filters.items() if value is not None}
+        """The journal, newest first; ``path`` is a prefix, ``text`` a substring, ``status`` a code or a
+        class (``"4xx"``), ``since`` an entry id; the others match exactly. ``vendor="admin"`` reads the
+        admin calls (kept apart). ``limit=0`` gives none.
+
+        Raises: AdminError (400) for a bad filter value.
+        """
+        params = _filters(vendor, operation, method, path, status, correlation_id, scenario, text, since)
+        params.update(
+            {name: value for name, value in (("limit", limit), ("offset", offset)) if value is not None}
+        )
         return [
             RequestEntry.from_json(entry)
             for entry in self._json("GET", "/requests", params=params)["requests"]
         ]
+
+    def request_count(
+        self,
+        *,
+        vendor: str | None = None,
+        operation: str | None = None,
+        method: str | None = None,
+        path: str | None = None,
+        status: int | str | None = None,
+        correlation_id: str | None = None,
+        scenario: str | None = None,
+        text: str | None = None,
+        since: int | None = None,
+    ) -> int:
+        """How many journal entries match (same filters as ``requests``), without fetching them."""
+        params = _filters(vendor, operation, method, path, status, correlation_id, scenario, text, since)
+        return int(self._json("GET", "/requests/count", params=params)["count"])
+
+    def request(self, entry_id: int) -> RequestEntry:
+        """One entry in full (headers, bodies, signature explanation). Raises AdminError (404) when gone."""
+        return RequestEntry.from_json(self._json("GET", f"/requests/{entry_id}"))
 
     def clear_requests(self) -> None:
         self._send("DELETE", "/requests")
@@ -265,6 +297,10 @@ class AdminClient:
 
     def object_bytes(self, bucket: str, key: str) -> bytes:
         return self._send("GET", f"/objects/{quote(bucket)}/{quote(key, safe='/')}").content
+
+    def delete_object(self, bucket: str, key: str) -> None:
+        """Raises: AdminError (404) when there is no such object."""
+        self._send("DELETE", f"/objects/{quote(bucket)}/{quote(key, safe='/')}")
 
     def fixtures(self) -> dict[str, Any]:
         return self._json("GET", "/fixtures")["data"]
@@ -294,6 +330,19 @@ class AdminClient:
             )
         return list(response["loaded"])
 
+    def validate_scenario(self, text: str) -> list[str]:
+        """Check YAML/JSON scenario text without loading it; returns the scenario names.
+
+        Raises: AdminError (400) naming the place in the document and the reason when it is invalid.
+        """
+        response = self._json(
+            "POST",
+            "/scenarios/validate",
+            data=text.encode("utf-8"),
+            headers={"Content-Type": "application/yaml"},
+        )
+        return list(response["scenarios"])
+
     def scenarios(self) -> list[ScenarioInfo]:
         return [ScenarioInfo.from_json(item) for item in self._json("GET", "/scenarios")["scenarios"]]
 
@@ -318,3 +367,28 @@ class AdminClient:
     def operations(self) -> list[str]:
         """Every ``<vendor>.<operationId>`` the server knows (what scenario rules can match)."""
         return [row["operation"] for row in self._json("GET", "/operations")["operations"]]
+
+
+def _filters(
+    vendor: str | None,
+    operation: str | None,
+    method: str | None,
+    path: str | None,
+    status: int | str | None,
+    correlation_id: str | None,
+    scenario: str | None,
+    text: str | None,
+    since: int | None,
+) -> dict[str, Any]:
+    named = {
+        "vendor": vendor,
+        "operation": operation,
+        "method": method,
+        "path": path,
+        "status": status,
+        "correlationId": correlation_id,
+        "scenario": scenario,
+        "text": text,
+        "since": since,
+    }
+    return {name: value for name, value in named.items() if value is not None}
