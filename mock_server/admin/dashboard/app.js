@@ -131,7 +131,7 @@ function requestRow(entry) {
   const unmatched = !entry.operation && entry.nearestRoute;
   const row = h("tr", { "data-id": entry.id, class: requests.selected === entry.id ? "selected" : null },
     h("td", {}, entry.id),
-    h("td", { title: "real time " + (entry.realTime || "") }, (entry.timestamp || "").replace("T", " ").replace("Z", "")),
+    h("td", { title: `sandbox ${entry.timestamp} · real ${entry.realTime || ""}` }, (entry.timestamp || "").slice(11, 23)),
     h("td", {}, entry.method),
     h("td", { title: entry.path }, entry.path),
     h("td", { class: statusClass }, entry.status === null ? "—" : entry.status),
