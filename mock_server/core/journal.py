@@ -277,6 +277,7 @@ class Journal:
         self.body_limit = body_limit
         self.total_body_limit = total_body_limit
         self._body_total = 0
+        self._with_bodies: deque[JournalEntry] = deque()  # oldest first: who gives bodies back first
 
     def record(self, **fields: Any) -> JournalEntry:
         """Store one entry (fields as ``JournalEntry`` takes them); admin calls go to the admin buffer."""
@@ -286,22 +287,22 @@ class Journal:
             ring = self._rings["admin" if entry.vendor == "admin" else "vendor"].entries
             if len(ring) == ring.maxlen:
                 self._body_total -= ring[0].body_bytes()
+                ring[0].drop_bodies()
             ring.append(entry)
-            self._body_total += entry.body_bytes()
+            if entry.body_bytes():
+                self._body_total += entry.body_bytes()
+                self._with_bodies.append(entry)
             self._evict_bodies()
         return entry
 
     def _evict_bodies(self) -> None:
-        if self._body_total <= self.total_body_limit:
-            return
-        oldest = sorted(
-            (entry for ring in self._rings.values() for entry in ring.entries), key=lambda e: e.id
-        )
-        for entry in oldest:
-            if self._body_total <= self.total_body_limit:
-                break
+        while self._body_total > self.total_body_limit and self._with_bodies:
+            entry = self._with_bodies.popleft()
             self._body_total -= entry.body_bytes()
             entry.drop_bodies()
+        if len(self._with_bodies) > 4 * sum(len(ring.entries) for ring in self._rings.values()):
+            # Entries pushed out of their ring keep a (bodiless) place here; sweep them now and then.
+            self._with_bodies = deque(entry for entry in self._with_bodies if entry.body_bytes())
 
     @property
     def last_id(self) -> int:
@@ -371,4 +372,5 @@ class Journal:
             for ring in self._rings.values():
                 ring.entries.clear()
             self._body_total = 0
+            self._with_bodies.clear()
             self._next_id = 1

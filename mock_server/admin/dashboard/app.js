@@ -135,7 +135,7 @@ function requestRow(entry) {
     h("td", {}, entry.method),
     h("td", { title: entry.path }, entry.path),
     h("td", { class: statusClass }, entry.status === null ? "—" : entry.status),
-    h("td", { title: entry.operation || "" }, entry.operation || (unmatched ? h("span", { class: "tag bad" }, "no route") : "")),
+    h("td", { title: entry.operation || "" }, entry.operation || (unmatched ? h("span", { class: "tag bad", title: "nearest: " + entry.nearestRoute }, "no route") : "")),
     h("td", {}, entry.durationMs === null ? "" : Math.round(entry.durationMs)),
     h("td", { title: entry.scenarioRule || "" }, entry.scenarioRule || ""));
   row.addEventListener("click", () => openRequest(entry.id));
