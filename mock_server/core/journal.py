@@ -130,6 +130,7 @@ class JournalEntry:
         "nearest_route",
         "_query",
         "_dict",
+        "_text",
     )
 
     def __init__(self, id: int, **fields: Any) -> None:
@@ -160,6 +161,7 @@ class JournalEntry:
         if fields:
             raise TypeError(f"unknown journal field(s): {', '.join(sorted(fields))}")
         self._dict: dict[str, Any] | None = None
+        self._text: str | None = None
 
     @property
     def query(self) -> dict[str, str]:
@@ -206,11 +208,11 @@ class JournalEntry:
         return self._dict
 
     def text(self) -> str:
-        return " ".join(
-            str(part)
-            for part in (self.method, self.path, self.query_string, self.operation, self.status, self.error)
-            if part
-        ).lower()
+        """What the ``text`` filter searches (built on first use, then kept)."""
+        if self._text is None:
+            parts = (self.method, self.path, self.query_string, self.operation, self.status, self.error)
+            self._text = " ".join(str(part) for part in parts if part).lower()
+        return self._text
 
 
 def _header(pairs: list[tuple[str, str]], name: str) -> str:

@@ -295,15 +295,15 @@ SBX.views.requests = {
         await api("DELETE", "/requests");
         await loadAgain();
       });
-      try {
-        const [vendors, operations] = await Promise.all([api("GET", "/vendors"), api("GET", "/operations")]);
-        const select = document.getElementById("filter-vendor");
-        for (const vendor of vendors.vendors) select.append(h("option", { value: vendor.name }, vendor.name));
-        const list = document.getElementById("operation-names");
-        for (const row of operations.operations) list.append(h("option", { value: row.operation }));
-      } catch (error) {
-        status(error.message);
-      }
+      // The filter choices load beside the first page of rows, not before it.
+      Promise.all([api("GET", "/vendors"), api("GET", "/operations")])
+        .then(([vendors, operations]) => {
+          const select = document.getElementById("filter-vendor");
+          for (const vendor of vendors.vendors) select.append(h("option", { value: vendor.name }, vendor.name));
+          const list = document.getElementById("operation-names");
+          for (const row of operations.operations) list.append(h("option", { value: row.operation }));
+        })
+        .catch((error) => status(error.message));
     }
     await loadAgain();
     schedule();
