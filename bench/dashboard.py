@@ -30,6 +30,7 @@ from mock_server.settings import Settings  # noqa: E402
 from mock_server.testing.server import LiveServer  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
+ROWS = "() => document.querySelectorAll('#{table}-rows tr').length {test}"
 ARGS = [
     "--headless",
     "--no-sandbox",
@@ -94,11 +95,11 @@ def browser_figures(server: LiveServer) -> dict[str, float]:
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         began = time.perf_counter()
         page.goto(server.url + "/__admin/#requests")
-        page.wait_for_function("() => document.querySelectorAll('#request-rows tr').length >= 200", timeout=30000)
+        page.wait_for_function(ROWS.format(table="request", test=">= 200"), timeout=30000)
         figures["requests view: navigation to 200 rows shown (ms)"] = (time.perf_counter() - began) * 1000
         began = time.perf_counter()
         page.fill("#filter-text", "file-04999")
-        page.wait_for_function("() => document.querySelectorAll('#request-rows tr').length === 1", timeout=30000)
+        page.wait_for_function(ROWS.format(table="request", test="=== 1"), timeout=30000)
         figures["requests view: text filter applied (ms, includes 250 ms typing debounce)"] = (
             time.perf_counter() - began
         ) * 1000
@@ -108,11 +109,11 @@ def browser_figures(server: LiveServer) -> dict[str, float]:
         figures["requests view: one entry opened (ms)"] = (time.perf_counter() - began) * 1000
         began = time.perf_counter()
         page.goto(server.url + "/__admin/#storage")
-        page.wait_for_function("() => document.querySelectorAll('#object-rows tr').length >= 200", timeout=30000)
+        page.wait_for_function(ROWS.format(table="object", test=">= 200"), timeout=30000)
         figures["storage view: navigation to 200 objects shown (ms)"] = (time.perf_counter() - began) * 1000
         began = time.perf_counter()
         page.click("#more-objects")
-        page.wait_for_function("() => document.querySelectorAll('#object-rows tr').length >= 400", timeout=30000)
+        page.wait_for_function(ROWS.format(table="object", test=">= 400"), timeout=30000)
         figures["storage view: next 200 objects appended (ms)"] = (time.perf_counter() - began) * 1000
         browser.close()
     return figures
