@@ -86,7 +86,7 @@ def api_latency(server: LiveServer) -> dict[str, tuple[float, float]]:
     return figures
 
 
-def browser_figures(server: LiveServer) -> dict[str, float]:
+def browser_figures(server: LiveServer, needle: str) -> dict[str, float]:
     from playwright.sync_api import sync_playwright
 
     figures: dict[str, float] = {}
@@ -98,7 +98,7 @@ def browser_figures(server: LiveServer) -> dict[str, float]:
         page.wait_for_function(ROWS.format(table="request", test=">= 200"), timeout=30000)
         figures["requests view: navigation to 200 rows shown (ms)"] = (time.perf_counter() - began) * 1000
         began = time.perf_counter()
-        page.fill("#filter-text", "file-04999")
+        page.fill("#filter-text", needle)
         page.wait_for_function(ROWS.format(table="request", test="=== 1"), timeout=30000)
         figures["requests view: text filter applied (ms, includes 250 ms typing debounce)"] = (
             time.perf_counter() - began
@@ -135,7 +135,7 @@ def measure(objects: int, gets: int, write: bool) -> None:
         seconds = fill(server, objects, gets)
         entries = len(server.sandbox.journal)
         api = api_latency(server)
-        page = browser_figures(server)
+        page = browser_figures(server, f"file-{objects - 1:05d}")
     lines = [
         "## Dashboard with a full journal and a full bucket",
         "",
