@@ -7,6 +7,7 @@ Playwright's polling assertions with a timeout, never by fixed sleeps.
 from __future__ import annotations
 
 import io
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -198,3 +199,11 @@ def test_vendors_view_lists_base_urls_and_a_first_call(page: Any, server: LiveSe
     expect(qubs).to_contain_text(f"{server.url}/qubs")
     expect(qubs).to_contain_text("curl -s -X POST")
     expect(qubs).to_contain_text("A429")  # magic ids
+
+
+def test_a_loaded_scenario_can_be_edited_in_the_page(page: Any, server: LiveServer) -> None:
+    open_view(page, server, "scenarios")
+    page.locator('.scenario[data-name="slow-one"] .edit-scenario').click()
+    expect(page.locator("#scenario-text")).to_have_value(re.compile('"name": "slow-one"'))
+    page.click("#scenario-validate")
+    expect(page.locator("#scenario-validation")).to_contain_text("Valid: slow-one")

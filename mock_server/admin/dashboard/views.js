@@ -132,6 +132,12 @@
       }
       await loadScenarios();
     });
+    const edit = h("button", { type: "button", class: "edit-scenario" }, "Edit");
+    edit.addEventListener("click", () => {
+      document.getElementById("scenario-text").value = JSON.stringify(editable(scenario), null, 2);
+      document.getElementById("scenario-validation").replaceChildren(
+        h("p", { class: "meta" }, "Loading a scenario with the same name replaces it in place."));
+    });
     const rules = scenario.rules.map((rule) => {
       const left = typeof rule.times === "number" ? Math.max(rule.times - rule.hits, 0) : "∞";
       return h("tr", {}, h("td", { title: rule.label }, rule.id || String(rule.index)), h("td", {}, rule.hits),
@@ -140,11 +146,24 @@
     return h("div", { class: "card scenario", "data-name": scenario.name },
       h("div", { class: "row" }, h("b", {}, scenario.name),
         h("span", { class: scenario.enabled ? "tag" : "tag off" }, scenario.enabled ? "enabled" : "disabled"),
-        h("span", { class: "tag" }, `${scenario.hits} hits`), toggle),
+        h("span", { class: "tag" }, `${scenario.hits} hits`), toggle, edit),
       h("p", { class: "meta" }, `${scenario.source || ""} ${scenario.description ? "— " + scenario.description : ""}`),
       h("table", { class: "grid" },
         h("thead", {}, h("tr", {}, h("th", {}, "rule"), h("th", {}, "hits"), h("th", {}, "seen"), h("th", {}, "times left"), h("th", {}, "match"))),
         h("tbody", {}, rules)));
+  }
+
+  // The scenario as a document again (JSON is YAML): its own fields, without the live counters.
+  function editable(scenario) {
+    const rules = scenario.rules.map((rule) => {
+      const { index, id, label, seen, hits, ...spec } = rule;
+      return spec.id === undefined && id && !/^\d+$/.test(String(id)) ? { id, ...spec } : spec;
+    });
+    const doc = { name: scenario.name, description: scenario.description || scenario.name };
+    if (scenario.seed) doc.seed = scenario.seed;
+    if (scenario.initialState && scenario.initialState !== "Started") doc.initial_state = scenario.initialState;
+    doc.rules = rules;
+    return doc;
   }
 
   async function loadScenarios() {
