@@ -26,7 +26,7 @@ from mock_server.scenarios.operations import operation_table
 logger = logging.getLogger(REQUEST_LOGGER)
 
 # Probes and the dashboard's own files are not journaled: they would only push real traffic out.
-UNJOURNALED = ("/__admin/health", "/__admin/dashboard/")
+UNJOURNALED = ("/__admin/health", "/__admin/dashboard/", "/__admin/requests/stream")
 
 
 def resolve_route(routes: Sequence[BaseRoute], scope: Scope) -> tuple[str | None, dict[str, Any]]:

@@ -8,16 +8,21 @@ separate buffer of admin calls. An unknown parameter or a bad value answers 400 
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from mock_server.core.journal import FILTERS, FilterError, Journal
 
 PAGING = ("limit", "offset", "view")
 MAX_LIMIT = 10_000
+STREAM_POLL = 0.5  # seconds between looks at the journal
+STREAM_ROUNDS = 120  # then the stream ends; EventSource reconnects with Last-Event-ID
 
 
 def _journal(request: Request) -> Journal:
@@ -88,6 +93,40 @@ async def get_request(request: Request) -> Response:
     return JSONResponse(entry.as_dict())
 
 
+async def _events(
+    request: Request, journal: Journal, filters: dict[str, str], since: int, limit: int | None
+) -> AsyncIterator[str]:
+    """Server-sent events: one ``request`` event (a summary, ``id`` = entry id) per new matching entry."""
+    sent = 0
+    for round_number in range(STREAM_ROUNDS):
+        for entry in reversed(journal.entries(**filters, since=str(since))):
+            since = max(since, entry.id)
+            yield f"id: {entry.id}\nevent: request\ndata: {json.dumps(entry.summary())}\n\n"
+            sent += 1
+            if limit is not None and sent >= limit:
+                return
+        if round_number % 30 == 0:
+            yield ": keep-alive\n\n"
+        if await request.is_disconnected():
+            return
+        await asyncio.sleep(STREAM_POLL)
+
+
+async def stream_requests(request: Request) -> Response:
+    """``text/event-stream`` of new entries (same filters; ``since`` or ``Last-Event-ID`` to resume;
+    ``limit`` ends the stream after that many events). Each stream lasts about a minute."""
+    journal = _journal(request)
+    try:
+        filters, options = _parse(request, paging=True)
+        resume = filters.pop("since", None) or request.headers.get("last-event-id", "")
+        since = int(resume) if resume.isdigit() else journal.last_id
+    except FilterError as exc:
+        return _bad(str(exc), [*FILTERS, *PAGING])
+    events: AsyncIterator[str] = _events(request, journal, filters, since, options["limit"])
+    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    return StreamingResponse(events, media_type="text/event-stream", headers=headers)
+
+
 async def clear_requests(request: Request) -> Response:
     _journal(request).reset()
     return JSONResponse({"status": "cleared"})
@@ -97,5 +136,6 @@ routes: list[BaseRoute] = [
     Route("/requests", list_requests, methods=["GET"], name="admin:listRequests"),
     Route("/requests", clear_requests, methods=["DELETE"], name="admin:clearRequests"),
     Route("/requests/count", count_requests, methods=["GET"], name="admin:countRequests"),
+    Route("/requests/stream", stream_requests, methods=["GET"], name="admin:streamRequests"),
     Route("/requests/{id}", get_request, methods=["GET"], name="admin:getRequest"),
 ]

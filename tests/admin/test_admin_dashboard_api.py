@@ -153,3 +153,16 @@ def test_dashboard_page_and_files(client: TestClient) -> None:
     assert client.get("/__admin/dashboard/secret.py").status_code == 404
     index = client.get("/", headers={"Accept": "text/html"})
     assert 'href="http://127.0.0.1:8080/__admin/"' in index.text
+
+
+def test_stream_sends_new_entries_as_server_sent_events(client: TestClient) -> None:
+    client.get("/qubs/openapi.json")
+    client.get("/decoda/openapi.json")
+    with client.stream("GET", "/__admin/requests/stream", params={"since": 0, "limit": 2}) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        text = "".join(response.iter_text())
+    events = [block for block in text.split("\n\n") if block.startswith("id:")]
+    assert [block.split("\n")[0] for block in events] == ["id: 1", "id: 2"]
+    assert '"operation": "decoda.openapi"' in events[1]
+    assert client.get("/__admin/requests/stream", params={"colour": "red"}).status_code == 400
+    assert client.get("/__admin/requests/count").json()["count"] == 2  # the stream is not journaled
