@@ -1,7 +1,8 @@
 """The admin API under ``/__admin`` (WireMock's convention): JSON in, JSON out.
 
-health, reset, clock, the request journal, stored objects, fixtures and vendors. Scenario
-management lives in ``admin/scenarios.py``; the index page and the admin API's own OpenAPI document
+health, reset, clock, fixtures and vendors here; the request journal in ``admin/journal.py``, stored
+objects and previews in ``admin/objects.py``, scenario management in ``admin/scenarios.py``, the
+dashboard's files in ``admin/dashboard.py``; the index page and the admin API's own OpenAPI document
 (``admin/openapi.yaml``, the contract of everything here) in ``admin/index.py``.
 """
 
