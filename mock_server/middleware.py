@@ -8,21 +8,25 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
 from collections.abc import Sequence
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.routing import BaseRoute, Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mock_server.core.journal import masked_headers, masked_query
+from mock_server.core.journal import BodyCapture
 from mock_server.core.sandbox import Sandbox
 from mock_server.logs import REQUEST_LOGGER, log_request
+from mock_server.scenarios.operations import operation_table
 
 logger = logging.getLogger(REQUEST_LOGGER)
+
+# Probes and the dashboard's own files are not journaled: they would only push real traffic out.
+UNJOURNALED = ("/__admin/health", "/__admin/dashboard/", "/__admin/requests/stream")
 
 
 def resolve_route(routes: Sequence[BaseRoute], scope: Scope) -> tuple[str | None, dict[str, Any]]:
@@ -58,6 +62,25 @@ def _resolve_in(mount: Mount, scope: Scope, child: Scope) -> tuple[str | None, d
             return route.name, {**child.get("path_params", {}), **grandchild.get("path_params", {})}, True
     name, params = resolve_route(mount.routes, inner)
     return name, {**child.get("path_params", {}), **params}, False
+
+
+def nearest_route(routes: Sequence[BaseRoute], method: str, path: str) -> str | None:
+    """``"METHOD /template (operation)"`` of the route closest to an unmatched request, for the journal.
+
+    Segments equal (or a ``{parameter}``) count most; the text similarity of the rest breaks ties.
+    """
+    wanted = [part for part in path.split("/") if part]
+    best: tuple[float, str] | None = None
+    for row in operation_table(routes):
+        template = [part for part in row["path"].split("/") if part]
+        same = sum(1 for a, b in zip(wanted, template, strict=False) if a == b or b.startswith("{"))
+        score = same / max(len(wanted), len(template), 1)
+        score += 0.2 * difflib.SequenceMatcher(None, path, row["path"]).ratio()
+        score += 0.05 if method in row["methods"] else 0.0
+        if best is None or score > best[0]:
+            label = f"{'|'.join(row['methods']) or '*'} {row['path']} ({row['operation']})"
+            best = (score, label)
+    return best[1] if best else None
 
 
 def vendor_of_path(path: str, sandbox: Sandbox) -> str | None:
@@ -98,46 +121,74 @@ class SandboxMiddleware:
         vendor = sandbox.vendors.get(vendor_name or "")
         echo_header = vendor.correlation_header if vendor else None
         outcome: dict[str, Any] = {"status": None}
+        journaled = not scope["path"].startswith(UNJOURNALED)
+        limit = sandbox.journal.body_limit
+        request_body, response_body = BodyCapture(limit), BodyCapture(limit)
+        outcome["bodies"] = (request_body, response_body)
+
+        async def receive_wrapper() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                request_body.feed(message.get("body", b""))
+            return message
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 outcome["status"] = message["status"]
                 if echo_header:
                     MutableHeaders(scope=message)[echo_header] = correlation_id
+                outcome["headers"] = [
+                    (name.decode("latin-1"), value.decode("latin-1"))
+                    for name, value in message.get("headers", [])
+                ]
+            elif message["type"] == "http.response.body":
+                response_body.feed(message.get("body", b""))
             await send(message)
 
         try:
             engine = sandbox.scenarios
             intercept = getattr(engine, "intercept", None)
             if intercept is None:
-                await self.app(scope, receive, send_wrapper)
+                await self.app(scope, receive_wrapper, send_wrapper)
             else:
-                await intercept(scope, receive, send_wrapper, self.app)
+                await intercept(scope, receive_wrapper, send_wrapper, self.app)
         except Exception as exc:
             outcome["error"] = f"{type(exc).__name__}: {exc}"
             raise
         finally:
-            self._record(scope, request_headers, outcome, started)
+            if journaled:
+                self._record(scope, request_headers, outcome, started)
 
     def _record(self, scope: Scope, headers: Headers, outcome: dict[str, Any], started: float) -> None:
         sandbox = self.sandbox
         state = scope["state"]
-        query = scope.get("query_string", b"").decode("latin-1")
+        request_body, response_body = outcome["bodies"]
+        status = outcome.get("status")
+        nearest = None
+        if state.get("operation") is None and status in (404, 405):
+            nearest = nearest_route(self.routes, scope["method"], scope["path"])
         entry = sandbox.journal.record(
-            timestamp=sandbox.clock.now()
-            .astimezone(UTC)
-            .isoformat(timespec="milliseconds")
-            .replace("+00:00", "Z"),
+            timestamp=_iso(sandbox.clock.now()),
+            realTime=_iso(sandbox.clock.real_now()),
             method=scope["method"],
             path=scope["path"],
-            query=masked_query(parse_qsl(query, keep_blank_values=True)),
-            headers=masked_headers(headers),
+            query_string=scope.get("query_string", b"").decode("latin-1"),
+            headers=headers.items(),
             vendor=state.get("vendor"),
             operation=state.get("operation"),
             correlationId=state["correlation_id"],
-            status=outcome.get("status"),
+            status=status,
             durationMs=round((sandbox.clock.monotonic() - started) * 1000, 3),
             scenarioRule=state.get("scenario_rule"),
             error=outcome.get("error"),
+            response_headers=outcome.get("headers", ()),
+            request_body=request_body.value(),
+            response_body=response_body.value(),
+            explanation=state.get("signature_explanation"),
+            nearest_route=nearest,
         )
-        log_request(logger, entry.as_dict())
+        log_request(logger, entry.summary())
+
+
+def _iso(instant: datetime) -> str:
+    return instant.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -24,6 +24,7 @@ DOCUMENT = OpenApiDocument(OPENAPI_PATH)
 
 # (method, path, what) for the page; GET rows become links.
 ADMIN_ENDPOINTS = (
+    ("GET", "/__admin/", "dashboard: requests, storage, scenarios, clock, vendors"),
     ("GET", "/__admin/health", "health check"),
     ("POST", "/__admin/reset", "back to start-up state"),
     ("GET", "/__admin/clock", "sandbox clock (POST to advance, set, freeze)"),
@@ -108,6 +109,8 @@ td,th{{border-bottom:1px solid #ddd;padding:.35rem .6rem;text-align:left;vertica
 <body><h1>vendor-sandbox {escape(__version__)}</h1>
 <p>Offline emulation of healthcare vendors' attachment APIs. JSON version of this page: send
 <code>Accept: application/json</code>.</p>
+<p><b>{_link(base + "/__admin/", "Open the dashboard")}</b>: requests, stored objects, scenarios,
+clock and vendors in the browser.</p>
 <h2>Vendors</h2>
 <table><tr><th>vendor</th><th>base URL</th><th>OpenAPI</th><th>default credentials</th></tr>
 {"".join(vendor_rows)}</table>

@@ -1,7 +1,8 @@
 """The admin API under ``/__admin`` (WireMock's convention): JSON in, JSON out.
 
-health, reset, clock, the request journal, stored objects, fixtures and vendors. Scenario
-management lives in ``admin/scenarios.py``; the index page and the admin API's own OpenAPI document
+health, reset, clock, fixtures and vendors here; the request journal in ``admin/journal.py``, stored
+objects and previews in ``admin/objects.py``, scenario management in ``admin/scenarios.py``, the
+dashboard's files in ``admin/dashboard.py``; the index page and the admin API's own OpenAPI document
 (``admin/openapi.yaml``, the contract of everything here) in ``admin/index.py``.
 """
 
@@ -12,15 +13,17 @@ from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from mock_server import __version__
+from mock_server.admin.dashboard import routes as dashboard_routes
 from mock_server.admin.index import index, openapi
+from mock_server.admin.journal import routes as journal_routes
+from mock_server.admin.objects import routes as object_routes
 from mock_server.admin.scenarios import routes as scenario_routes
 from mock_server.core.fixtures import FixtureError
 from mock_server.core.sandbox import Sandbox
-from mock_server.storage.s3_errors import NoSuchKey
 
 
 def _sandbox(request: Request) -> Sandbox:
@@ -79,7 +82,9 @@ async def reset(request: Request) -> Response:
 
 
 async def get_clock(request: Request) -> Response:
-    return JSONResponse(_sandbox(request).clock.state())
+    clock = _sandbox(request).clock
+    real = clock.real_now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return JSONResponse({**clock.state(), "realNow": real})
 
 
 async def set_clock(request: Request) -> Response:
@@ -101,55 +106,6 @@ async def set_clock(request: Request) -> Response:
     except (ValueError, TypeError) as exc:
         return admin_error(400, f"invalid clock request: {exc}")
     return JSONResponse(clock.state())
-
-
-JOURNAL_FILTERS = {
-    "vendor": "vendor",
-    "operation": "operation",
-    "method": "method",
-    "path": "path",
-    "status": "status",
-    "correlationId": "correlation_id",
-    "scenario": "scenario",
-    "limit": "limit",
-}
-
-
-async def list_requests(request: Request) -> Response:
-    filters: dict[str, Any] = {}
-    for param, name in JOURNAL_FILTERS.items():
-        value = request.query_params.get(param)
-        if value is not None:
-            if name in {"status", "limit"}:
-                if not value.isdigit():
-                    return admin_error(400, f"{param} must be a number")
-                filters[name] = int(value)
-            else:
-                filters[name] = value
-    entries = _sandbox(request).journal.entries(**filters)
-    return JSONResponse({"requests": [entry.as_dict() for entry in entries], "count": len(entries)})
-
-
-async def clear_requests(request: Request) -> Response:
-    _sandbox(request).journal.reset()
-    return JSONResponse({"status": "cleared"})
-
-
-async def list_objects(request: Request) -> Response:
-    objects = _sandbox(request).storage.objects.list(
-        request.query_params.get("bucket"), request.query_params.get("prefix", "")
-    )
-    return JSONResponse({"objects": [info.as_dict() for info in objects], "count": len(objects)})
-
-
-async def get_object(request: Request) -> Response:
-    store = _sandbox(request).storage.objects
-    try:
-        info, chunks = store.open(request.path_params["bucket"], request.path_params["key"])
-    except NoSuchKey:
-        return admin_error(404, "no such object")
-    headers = {"ETag": info.etag, "Content-Length": str(info.size), "X-Sha256": info.sha256}
-    return StreamingResponse(chunks, media_type=info.content_type, headers=headers)
 
 
 async def fixtures(request: Request) -> Response:
@@ -181,14 +137,13 @@ routes: list[BaseRoute] = [
     Route("/reset", reset, methods=["POST"], name="admin:reset"),
     Route("/clock", get_clock, methods=["GET"], name="admin:getClock"),
     Route("/clock", set_clock, methods=["POST"], name="admin:setClock"),
-    Route("/requests", list_requests, methods=["GET"], name="admin:listRequests"),
-    Route("/requests", clear_requests, methods=["DELETE"], name="admin:clearRequests"),
-    Route("/objects", list_objects, methods=["GET"], name="admin:listObjects"),
-    Route("/objects/{bucket}/{key:path}", get_object, methods=["GET"], name="admin:getObject"),
     Route("/fixtures", fixtures, methods=["GET"], name="admin:getFixtures"),
     Route("/vendors", vendors, methods=["GET"], name="admin:listVendors"),
     Route("/openapi.json", openapi, methods=["GET"], name="admin:openapi"),
     *scenario_routes,
+    *journal_routes,
+    *object_routes,
+    *dashboard_routes,
 ]
 
 index_routes: list[BaseRoute] = [Route("/", index, methods=["GET"], name="admin:index")]

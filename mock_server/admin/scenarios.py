@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from mock_server.scenarios.engine import ScenarioEngine
-from mock_server.scenarios.model import ScenarioError
+from mock_server.scenarios.model import ScenarioError, parse_text
 from mock_server.scenarios.operations import operation_table
 
 MAX_DOCUMENT = 1024 * 1024
@@ -55,6 +55,21 @@ async def add_scenarios(request: Request) -> Response:
         return _error(400, str(exc), **exc.as_dict())
     live = [engine.describe(item) for name in names if (item := engine.get(name)) is not None]
     return JSONResponse({"loaded": names, "scenarios": live}, status_code=201)
+
+
+async def validate_scenarios(request: Request) -> Response:
+    """Parse without loading: 200 ``{"valid": true, "scenarios": [names]}`` or the 400 ``add`` answers."""
+    raw = await request.body()
+    if len(raw) > MAX_DOCUMENT:
+        return _error(413, f"scenario documents are limited to {MAX_DOCUMENT} bytes")
+    source = request.query_params.get("source") or "request body"
+    try:
+        parsed = parse_text(raw.decode("utf-8"), source)
+    except UnicodeDecodeError:
+        return _error(400, "the body is not UTF-8 text", file=source, path="(top level)", reason="not UTF-8")
+    except ScenarioError as exc:
+        return _error(400, str(exc), **exc.as_dict())
+    return JSONResponse({"valid": True, "scenarios": [scenario.name for scenario in parsed]})
 
 
 async def clear_scenarios(request: Request) -> Response:
@@ -122,6 +137,7 @@ routes: list[BaseRoute] = [
     Route("/scenarios", list_scenarios, methods=["GET"], name="admin:listScenarios"),
     Route("/scenarios", add_scenarios, methods=["POST"], name="admin:addScenarios"),
     Route("/scenarios", clear_scenarios, methods=["DELETE"], name="admin:clearScenarios"),
+    Route("/scenarios/validate", validate_scenarios, methods=["POST"], name="admin:validateScenarios"),
     Route("/scenarios/reset", reset_scenarios, methods=["POST"], name="admin:resetScenarios"),
     Route("/scenarios/{name}", get_scenario, methods=["GET"], name="admin:getScenario"),
     Route("/scenarios/{name}", delete_scenario, methods=["DELETE"], name="admin:deleteScenario"),

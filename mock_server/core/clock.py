@@ -47,6 +47,10 @@ class Clock:
         """Timezone-aware UTC datetime for the sandbox's current instant."""
         return datetime.fromtimestamp(self.time(), tz=UTC)
 
+    def real_now(self) -> datetime:
+        """The machine's wall-clock time (never shifted or frozen), to show next to the sandbox's."""
+        return datetime.fromtimestamp(time.time(), tz=UTC)
+
     def monotonic(self) -> float:
         """Real monotonic seconds, for measuring durations (never shifted)."""
         return time.monotonic()

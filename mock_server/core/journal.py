@@ -1,135 +1,378 @@
-"""A ring buffer of request/response summaries, newest first, with secrets masked.
+"""The request journal: bounded ring buffers of what clients sent and what the sandbox answered.
 
-The admin API serves it (``GET /__admin/requests``) and tests read it to assert what a client sent.
+Two buffers: vendor traffic (``Journal.entries``) and admin calls (``Journal.admin``, smaller), so a
+dashboard or a test polling the admin API never pushes vendor requests out. Health probes are not
+recorded at all (``Journal.skipped``).
+
+Bounds (per entry and in total, so hostile input cannot grow memory): header values are cut at
+``HEADER_VALUE_LIMIT`` characters and at most ``MAX_HEADERS`` headers are kept; each body keeps its first
+``body_limit`` bytes; all bodies together stay under ``total_body_limit`` bytes (the oldest entries lose
+their bodies first, keeping their summary).
+
+Credentials: every name in ``CREDENTIAL_NAMES`` (headers, query parameters, form fields, JSON keys)
+is masked when an entry is read. Entries are stored raw and built into dictionaries only when read
+(``JournalEntry.as_dict``), so a request nobody looks at costs no serialisation.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-# Headers worth keeping in a summary; everything else is dropped to keep entries small.
-RECORDED_HEADERS = (
-    "host",
-    "content-type",
-    "content-length",
-    "user-agent",
-    "authorization",
-    "api-key",
-    "tenant",
-    "idempotency-key",
-    "x-correlation-id",
-    "x-appid",
-    "x-teamid",
-    "x-installationid",
-    "x-amz-content-sha256",
-)
-SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "cookie", "x-amz-security-token"})
-SECRET_QUERY = frozenset(
-    {"x-amz-signature", "x-amz-security-token", "x-goog-signature", "client_secret", "password", "token"}
+from mock_server.core.journal_render import (
+    CREDENTIAL_NAMES,
+    is_credential,
+    mask,
+    masked_headers,
+    masked_query,
+    render_body,
 )
 
+__all__ = [
+    "CREDENTIAL_NAMES",
+    "FilterError",
+    "Journal",
+    "JournalEntry",
+    "is_credential",
+    "mask",
+    "masked_headers",
+    "masked_query",
+]
 
-def mask(value: str) -> str:
-    """Keep a hint of the value (scheme word and last 4 characters) but never the secret itself."""
-    scheme, _, rest = value.partition(" ")
-    secret = rest if rest else scheme
-    hint = secret[-4:] if len(secret) > 12 else ""
-    masked = f"***{hint}"
-    return f"{scheme} {masked}" if rest else masked
+HEADER_VALUE_LIMIT = 2048
+MAX_HEADERS = 64
+BODY_LIMIT = 64 * 1024
+TOTAL_BODY_LIMIT = 32 * 1024 * 1024
+ADMIN_SIZE = 200
+
+# The filters ``entries`` and ``count`` accept, as the admin API spells them.
+FILTERS = ("vendor", "operation", "method", "path", "status", "correlationId", "scenario", "text", "since")
+SUMMARY_FIELDS = (
+    "id",
+    "timestamp",
+    "realTime",
+    "method",
+    "path",
+    "vendor",
+    "operation",
+    "correlationId",
+    "status",
+    "durationMs",
+    "scenarioRule",
+    "error",
+)
 
 
-def masked_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    kept: dict[str, str] = {}
-    for name in RECORDED_HEADERS:
-        value = headers.get(name)
-        if value is not None:
-            kept[name] = mask(value) if name in SECRET_HEADERS else value
+class FilterError(ValueError):
+    """A filter the journal does not know, or a value it cannot use; ``valid`` lists the names."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.valid = list(FILTERS)
+
+
+def clip(value: str, limit: int = HEADER_VALUE_LIMIT) -> str:
+    if len(value) <= limit:
+        return value
+    return f"{value[:limit]}…[{len(value) - limit} more characters]"
+
+
+def bounded_headers(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """At most ``MAX_HEADERS`` (name, value) pairs, each value clipped; names lower-cased."""
+    kept: list[tuple[str, str]] = []
+    for name, value in pairs:
+        if len(kept) >= MAX_HEADERS:
+            kept.append(("…", "more headers not kept"))
+            break
+        kept.append((clip(name.lower(), 256), clip(value)))
     return kept
 
 
-def masked_query(pairs: list[tuple[str, str]]) -> dict[str, str]:
-    return {name: (mask(value) if name.lower() in SECRET_QUERY else value) for name, value in pairs}
+class BodyCapture:
+    """The first ``limit`` bytes of a body and its full length, fed chunk by chunk."""
+
+    __slots__ = ("limit", "parts", "kept", "size")
+
+    def __init__(self, limit: int = BODY_LIMIT) -> None:
+        self.limit = limit
+        self.parts: list[bytes] = []
+        self.kept = 0
+        self.size = 0
+
+    def feed(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        room = self.limit - self.kept
+        if room > 0 and chunk:
+            piece = chunk[:room]
+            self.parts.append(piece)
+            self.kept += len(piece)
+
+    def value(self) -> tuple[bytes, int]:
+        return b"".join(self.parts), self.size
 
 
-@dataclass
 class JournalEntry:
-    id: int
-    timestamp: str
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    vendor: str | None
-    operation: str | None
-    correlationId: str
-    status: int | None = None
-    durationMs: float | None = None
-    scenarioRule: str | None = None
-    error: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    """One request, stored raw; ``as_dict`` builds (and caches) the masked view.
+
+    The summary fields are attributes (``entry.status``, ``entry.operation``, ...) for tests and filters.
+    """
+
+    __slots__ = (
+        *SUMMARY_FIELDS,
+        "query_string",
+        "raw_headers",
+        "response_headers",
+        "request_body",
+        "response_body",
+        "explanation",
+        "nearest_route",
+        "_query",
+        "_dict",
+        "_text",
+    )
+
+    def __init__(self, id: int, **fields: Any) -> None:
+        self.id = id
+        self.timestamp: str = fields.pop("timestamp")
+        self.realTime: str | None = fields.pop("realTime", None)
+        self.method: str = fields.pop("method")
+        self.path: str = fields.pop("path")
+        self.vendor: str | None = fields.pop("vendor", None)
+        self.operation: str | None = fields.pop("operation", None)
+        self.correlationId: str = fields.pop("correlationId", "")
+        self.status: int | None = fields.pop("status", None)
+        self.durationMs: float | None = fields.pop("durationMs", None)
+        self.scenarioRule: str | None = fields.pop("scenarioRule", None)
+        self.error: str | None = fields.pop("error", None)
+        query = fields.pop("query", None)
+        self.query_string: str = fields.pop("query_string", "")
+        self._query: dict[str, str] | None = dict(query) if query is not None else None
+        headers = fields.pop("headers", {})
+        pairs = headers.items() if isinstance(headers, Mapping) else headers
+        self.raw_headers = bounded_headers(pairs)
+        self.response_headers = bounded_headers(fields.pop("response_headers", ()))
+        self.request_body: tuple[bytes, int] | None = fields.pop("request_body", None)
+        self.response_body: tuple[bytes, int] | None = fields.pop("response_body", None)
+        self.explanation: dict[str, str] | None = fields.pop("explanation", None)
+        self.nearest_route: str | None = fields.pop("nearest_route", None)
+        fields.pop("extra", None)
+        if fields:
+            raise TypeError(f"unknown journal field(s): {', '.join(sorted(fields))}")
+        self._dict: dict[str, Any] | None = None
+        self._text: str | None = None
+
+    @property
+    def query(self) -> dict[str, str]:
+        if self._query is None:
+            from urllib.parse import parse_qsl
+
+            self._query = masked_query(parse_qsl(self.query_string, keep_blank_values=True))
+        return self._query
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return masked_headers(self.raw_headers)
+
+    def body_bytes(self) -> int:
+        return sum(len(body[0]) for body in (self.request_body, self.response_body) if body is not None)
+
+    def drop_bodies(self) -> None:
+        for name in ("request_body", "response_body"):
+            body = getattr(self, name)
+            if body is not None:
+                setattr(self, name, (b"", body[1]))
+        self._dict = None
+
+    def summary(self) -> dict[str, Any]:
+        """The list view: no headers, no bodies."""
+        return {**{name: getattr(self, name) for name in SUMMARY_FIELDS}, "nearestRoute": self.nearest_route}
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        if self._dict is None:
+            request_type = _header(self.raw_headers, "content-type")
+            response_type = _header(self.response_headers, "content-type")
+            self._dict = {
+                **self.summary(),
+                "query": self.query,
+                "headers": self.headers,
+                "requestBody": render_body(self.request_body, request_type),
+                "response": {
+                    "headers": masked_headers(self.response_headers),
+                    "body": render_body(self.response_body, response_type),
+                },
+                "explanation": self.explanation,
+                "nearestRoute": self.nearest_route,
+            }
+        return self._dict
+
+    def text(self) -> str:
+        """What the ``text`` filter searches (built on first use, then kept)."""
+        if self._text is None:
+            parts = (self.method, self.path, self.query_string, self.operation, self.status, self.error)
+            self._text = " ".join(str(part) for part in parts if part).lower()
+        return self._text
+
+
+def _header(pairs: list[tuple[str, str]], name: str) -> str:
+    return next((value for key, value in pairs if key == name), "")
+
+
+def _status_matcher(value: str) -> Any:
+    text = value.strip().lower()
+    if len(text) == 3 and text[0] in "12345" and text[1:] == "xx":
+        return lambda status: status is not None and str(status)[0] == text[0]
+    if text.isdigit() and 100 <= int(text) <= 599:
+        return lambda status: status == int(text)
+    raise FilterError(f"status must be a status code (e.g. 404) or a class (e.g. 4xx), not {value!r}")
+
+
+def _predicates(filters: Mapping[str, Any]) -> list[Any]:
+    """``filters`` (admin API names, string or typed values) as entry predicates; FilterError when bad."""
+    unknown = sorted(set(filters) - set(FILTERS))
+    if unknown:
+        raise FilterError(f"unknown filter(s): {', '.join(unknown)}; valid: {', '.join(FILTERS)}")
+    tests: list[Any] = []
+    for name, value in filters.items():
+        if value is None:
+            continue
+        text, upper, lower = str(value), str(value).upper(), str(value).lower()
+        if name == "status":
+            match = _status_matcher(str(value))
+            tests.append(lambda e, match=match: match(e.status))
+        elif name == "since":
+            if not str(value).isdigit():
+                raise FilterError(f"since must be an entry id (a whole number), not {value!r}")
+            tests.append(lambda e, floor=int(text): e.id > floor)
+        elif name == "method":
+            tests.append(lambda e, wanted=upper: e.method == wanted)
+        elif name == "path":
+            tests.append(lambda e, prefix=text: e.path.startswith(prefix))
+        elif name == "text":
+            tests.append(lambda e, needle=lower: needle in e.text())
+        else:
+            attribute = "scenarioRule" if name == "scenario" else name
+            tests.append(lambda e, attribute=attribute, wanted=value: getattr(e, attribute) == wanted)
+    return tests
+
+
+class _Ring:
+    def __init__(self, size: int) -> None:
+        self.entries: deque[JournalEntry] = deque(maxlen=max(size, 1))
 
 
 class Journal:
-    def __init__(self, size: int = 1000) -> None:
+    """Thread-safe; ``size`` vendor entries, ``admin_size`` admin entries, bodies bounded."""
+
+    def __init__(
+        self,
+        size: int = 1000,
+        *,
+        admin_size: int = ADMIN_SIZE,
+        body_limit: int = BODY_LIMIT,
+        total_body_limit: int = TOTAL_BODY_LIMIT,
+    ) -> None:
         self._lock = threading.Lock()
-        self._entries: deque[JournalEntry] = deque(maxlen=size)
+        self._rings = {"vendor": _Ring(size), "admin": _Ring(admin_size)}
         self._next_id = 1
+        self.body_limit = body_limit
+        self.total_body_limit = total_body_limit
+        self._body_total = 0
+        self._with_bodies: deque[JournalEntry] = deque()  # oldest first: who gives bodies back first
 
     def record(self, **fields: Any) -> JournalEntry:
+        """Store one entry (fields as ``JournalEntry`` takes them); admin calls go to the admin buffer."""
         with self._lock:
-            entry = JournalEntry(id=self._next_id, **fields)
+            entry = JournalEntry(self._next_id, **fields)
             self._next_id += 1
-            self._entries.append(entry)
+            ring = self._rings["admin" if entry.vendor == "admin" else "vendor"].entries
+            if len(ring) == ring.maxlen:
+                self._body_total -= ring[0].body_bytes()
+                ring[0].drop_bodies()
+            ring.append(entry)
+            if entry.body_bytes():
+                self._body_total += entry.body_bytes()
+                self._with_bodies.append(entry)
+            self._evict_bodies()
         return entry
+
+    def _evict_bodies(self) -> None:
+        while self._body_total > self.total_body_limit and self._with_bodies:
+            entry = self._with_bodies.popleft()
+            self._body_total -= entry.body_bytes()
+            entry.drop_bodies()
+        if len(self._with_bodies) > 4 * sum(len(ring.entries) for ring in self._rings.values()):
+            # Entries pushed out of their ring keep a (bodiless) place here; sweep them now and then.
+            self._with_bodies = deque(entry for entry in self._with_bodies if entry.body_bytes())
+
+    @property
+    def last_id(self) -> int:
+        return self._next_id - 1
+
+    def _snapshot(self, admin: bool) -> list[JournalEntry]:
+        with self._lock:
+            return list(self._rings["admin" if admin else "vendor"].entries)
 
     def entries(
         self,
         *,
-        vendor: str | None = None,
-        operation: str | None = None,
-        method: str | None = None,
-        path: str | None = None,
-        status: int | None = None,
-        correlation_id: str | None = None,
-        scenario: str | None = None,
         limit: int | None = None,
+        offset: int = 0,
+        admin: bool | None = None,
+        correlation_id: str | None = None,
+        **filters: Any,
     ) -> list[JournalEntry]:
-        """Newest first; ``path`` matches as a prefix, the other filters exactly."""
-        with self._lock:
-            snapshot = list(self._entries)
+        """Newest first. ``path`` is a prefix, ``text`` a case-insensitive substring, ``status`` a code
+        or a class (``4xx``), ``since`` an id (entries after it); the others match exactly.
+        ``limit=0`` means none. ``admin`` reads the admin buffer (default: when ``vendor == "admin"``).
+
+        Raises: FilterError for an unknown filter name or an unusable value.
+        """
+        if correlation_id is not None:
+            filters["correlationId"] = correlation_id
+        tests = _predicates(filters)
+        use_admin = admin if admin is not None else filters.get("vendor") == "admin"
         found: list[JournalEntry] = []
-        for entry in reversed(snapshot):
-            if vendor is not None and entry.vendor != vendor:
-                continue
-            if operation is not None and entry.operation != operation:
-                continue
-            if method is not None and entry.method != method.upper():
-                continue
-            if path is not None and not entry.path.startswith(path):
-                continue
-            if status is not None and entry.status != status:
-                continue
-            if correlation_id is not None and entry.correlationId != correlation_id:
-                continue
-            if scenario is not None and entry.scenarioRule != scenario:
-                continue
-            found.append(entry)
-            if limit is not None and len(found) >= limit:
-                break
+        if limit is not None and limit <= 0:
+            return found
+        skipped = 0
+        for entry in reversed(self._snapshot(use_admin)):
+            if all(test(entry) for test in tests):
+                if skipped < offset:
+                    skipped += 1
+                    continue
+                found.append(entry)
+                if limit is not None and len(found) >= limit:
+                    break
         return found
+
+    def count(self, *, admin: bool | None = None, **filters: Any) -> int:
+        """How many entries match (same filters as ``entries``); FilterError when a filter is bad."""
+        tests = _predicates(filters)
+        use_admin = admin if admin is not None else filters.get("vendor") == "admin"
+        return sum(1 for entry in self._snapshot(use_admin) if all(test(entry) for test in tests))
+
+    def get(self, entry_id: int) -> JournalEntry | None:
+        with self._lock:
+            for ring in self._rings.values():
+                for entry in ring.entries:
+                    if entry.id == entry_id:
+                        return entry
+        return None
+
+    @property
+    def body_total(self) -> int:
+        return self._body_total
 
     def __len__(self) -> int:
         with self._lock:
-            return len(self._entries)
+            return len(self._rings["vendor"].entries)
 
     def reset(self) -> None:
         with self._lock:
-            self._entries.clear()
+            for ring in self._rings.values():
+                ring.entries.clear()
+            self._body_total = 0
+            self._with_bodies.clear()
             self._next_id = 1

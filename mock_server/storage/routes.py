@@ -307,12 +307,27 @@ def render_error(request: Request, exc: SandboxError) -> Response:
     request_id = getattr(request.state, "correlation_id", "") or "0"
     host_id = _sandbox(request).ids.token(56) if hasattr(request.app.state, "sandbox") else ""
     headers = {"x-amz-request-id": request_id, "x-amz-id-2": host_id, **error.headers}
+    if "CanonicalRequest" in error.extra or "StringToSign" in error.extra:
+        request.state.signature_explanation = explanation_of(error)
     return Response(
         error.to_xml(request_id, host_id),
         status_code=error.status,
         headers=headers,
         media_type="application/xml",
     )
+
+
+def explanation_of(error: S3Error) -> dict[str, str]:
+    """What the journal shows for a refused signature: the sandbox's canonical request and string to sign
+    (built from the request as received), the signature sent and, when known, the host that differs."""
+    shown = {"code": error.code, "message": error.message}
+    for name in ("CanonicalRequest", "StringToSign", "SignatureProvided", "AWSAccessKeyId", "Details"):
+        if name in error.extra:
+            shown[name[0].lower() + name[1:]] = error.extra[name]
+    mismatch = getattr(error, "host_mismatch", None)
+    if mismatch:
+        shown["signedHost"], shown["requestHost"] = mismatch
+    return shown
 
 
 def error_for_status(status: int, message: str | None) -> S3Error:

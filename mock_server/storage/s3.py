@@ -91,6 +91,10 @@ class ObjectStore:
                 self._backend.create_bucket(self._internal(bucket), self.region)
                 self._buckets.add(bucket)
 
+    def buckets(self) -> list[str]:
+        with self._lock:
+            return sorted(self._buckets)
+
     def has_bucket(self, bucket: str) -> bool:
         with self._lock:
             return bucket in self._buckets

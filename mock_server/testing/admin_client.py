@@ -17,7 +17,6 @@ Records are frozen dataclasses with snake_case fields; ``raw`` keeps the JSON as
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -25,170 +24,15 @@ from urllib.parse import quote
 
 import requests
 
-
-class AdminError(Exception):
-    """The admin API answered an error (``{"error": {"status", "message", ...}}``)."""
-
-    def __init__(self, status: int, message: str, body: Any = None) -> None:
-        super().__init__(f"{status}: {message}")
-        self.status = status
-        self.message = message
-        self.body = body
-
-
-def _instant(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-@dataclass(frozen=True)
-class Health:
-    """``GET /__admin/health``: status, version and the vendors served."""
-
-    status: str
-    version: str
-    vendors: tuple[str, ...]
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Health:
-        """From the endpoint's JSON body."""
-        return cls(data["status"], data.get("version", ""), tuple(data.get("vendors", ())))
-
-
-@dataclass(frozen=True)
-class ClockState:
-    """``GET /__admin/clock``: the sandbox instant, its epoch seconds, the offset from real time
-    (seconds) and whether it is frozen."""
-
-    now: datetime
-    epoch: float
-    offset_seconds: float
-    frozen: bool
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> ClockState:
-        """From the endpoint's JSON body."""
-        return cls(
-            _instant(data["now"]), float(data["epoch"]), float(data["offsetSeconds"]), bool(data["frozen"])
-        )
-
-
-@dataclass(frozen=True)
-class RequestEntry:
-    """One journal entry: what a client sent (secrets masked) and what the sandbox answered."""
-
-    id: int
-    timestamp: datetime
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    vendor: str | None
-    operation: str | None
-    correlation_id: str
-    status: int | None
-    duration_ms: float | None
-    scenario_rule: str | None
-    error: str | None
-    raw: dict[str, Any] = field(repr=False, compare=False)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> RequestEntry:
-        """From one item of ``GET /__admin/requests``."""
-        return cls(
-            id=data["id"],
-            timestamp=_instant(data["timestamp"]),
-            method=data["method"],
-            path=data["path"],
-            query=dict(data.get("query") or {}),
-            headers=dict(data.get("headers") or {}),
-            vendor=data.get("vendor"),
-            operation=data.get("operation"),
-            correlation_id=data["correlationId"],
-            status=data.get("status"),
-            duration_ms=data.get("durationMs"),
-            scenario_rule=data.get("scenarioRule"),
-            error=data.get("error"),
-            raw=data,
-        )
-
-
-@dataclass(frozen=True)
-class StoredObject:
-    """One object in the embedded S3 (``GET /__admin/objects``): size in bytes, quoted ETag, SHA-256."""
-
-    bucket: str
-    key: str
-    size: int
-    content_type: str
-    etag: str
-    sha256: str
-    uploaded_at: datetime
-    metadata: dict[str, str]
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> StoredObject:
-        """From one item of ``GET /__admin/objects``."""
-        return cls(
-            data["bucket"],
-            data["key"],
-            data["size"],
-            data["contentType"],
-            data["etag"],
-            data["sha256"],
-            _instant(data["uploadedAt"]),
-            dict(data.get("metadata") or {}),
-        )
-
-
-@dataclass(frozen=True)
-class VendorInfo:
-    """One vendor of ``GET /__admin/vendors``: name, title, base URLs, OpenAPI URL, default credentials."""
-
-    name: str
-    title: str
-    base_urls: tuple[str, ...]
-    openapi: str | None
-    credentials: tuple[str, ...]
-
-    @property
-    def base_url(self) -> str:
-        """The vendor's first base URL."""
-        return self.base_urls[0]
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> VendorInfo:
-        """From one item of ``GET /__admin/vendors``."""
-        return cls(
-            data["name"],
-            data["title"],
-            tuple(data["baseUrls"]),
-            data.get("openapi"),
-            tuple(data.get("credentials", ())),
-        )
-
-
-@dataclass(frozen=True)
-class ScenarioInfo:
-    """One scenario of ``GET /__admin/scenarios``: whether enabled, its state, hits and source."""
-
-    name: str
-    enabled: bool
-    state: str
-    hits: int
-    source: str
-    raw: dict[str, Any] = field(repr=False, compare=False)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ScenarioInfo:
-        """From one item of ``GET /__admin/scenarios``."""
-        return cls(
-            data["name"],
-            bool(data["enabled"]),
-            data.get("state", ""),
-            int(data.get("hits", 0)),
-            data.get("source", ""),
-            data,
-        )
+from mock_server.testing.admin_records import (
+    AdminError,
+    ClockState,
+    Health,
+    RequestEntry,
+    ScenarioInfo,
+    StoredObject,
+    VendorInfo,
+)
 
 
 class AdminClient:
@@ -260,27 +104,49 @@ class AdminClient:
         operation: str | None = None,
         method: str | None = None,
         path: str | None = None,
-        status: int | None = None,
+        status: int | str | None = None,
         correlation_id: str | None = None,
         scenario: str | None = None,
+        text: str | None = None,
+        since: int | None = None,
         limit: int | None = None,
+        offset: int | None = None,
     ) -> list[RequestEntry]:
-        """The journal, newest first; ``path`` is a prefix, the other filters match exactly."""
-        filters = {
-            "vendor": vendor,
-            "operation": operation,
-            "method": method,
-            "path": path,
-            "status": status,
-            "correlationId": correlation_id,
-            "scenario": scenario,
-            "limit": limit,
-        }
-        params = {name: value for name, value in filters.items() if value is not None}
+        """The journal, newest first; ``path`` is a prefix, ``text`` a substring, ``status`` a code or a
+        class (``"4xx"``), ``since`` an entry id; the others match exactly. ``vendor="admin"`` reads the
+        admin calls (kept apart). ``limit=0`` gives none.
+
+        Raises: AdminError (400) for a bad filter value.
+        """
+        params = _filters(vendor, operation, method, path, status, correlation_id, scenario, text, since)
+        params.update(
+            {name: value for name, value in (("limit", limit), ("offset", offset)) if value is not None}
+        )
         return [
             RequestEntry.from_json(entry)
             for entry in self._json("GET", "/requests", params=params)["requests"]
         ]
+
+    def request_count(
+        self,
+        *,
+        vendor: str | None = None,
+        operation: str | None = None,
+        method: str | None = None,
+        path: str | None = None,
+        status: int | str | None = None,
+        correlation_id: str | None = None,
+        scenario: str | None = None,
+        text: str | None = None,
+        since: int | None = None,
+    ) -> int:
+        """How many journal entries match (same filters as ``requests``), without fetching them."""
+        params = _filters(vendor, operation, method, path, status, correlation_id, scenario, text, since)
+        return int(self._json("GET", "/requests/count", params=params)["count"])
+
+    def request(self, entry_id: int) -> RequestEntry:
+        """One entry in full (headers, bodies, signature explanation). Raises AdminError (404) when gone."""
+        return RequestEntry.from_json(self._json("GET", f"/requests/{entry_id}"))
 
     def clear_requests(self) -> None:
         """Empty the request journal."""
@@ -297,6 +163,10 @@ class AdminClient:
     def object_bytes(self, bucket: str, key: str) -> bytes:
         """The stored bytes of ``bucket``/``key``."""
         return self._send("GET", f"/objects/{quote(bucket)}/{quote(key, safe='/')}").content
+
+    def delete_object(self, bucket: str, key: str) -> None:
+        """Raises: AdminError (404) when there is no such object."""
+        self._send("DELETE", f"/objects/{quote(bucket)}/{quote(key, safe='/')}")
 
     def fixtures(self) -> dict[str, Any]:
         """The loaded fixture data, one section per vendor."""
@@ -328,6 +198,19 @@ class AdminClient:
             )
         return list(response["loaded"])
 
+    def validate_scenario(self, text: str) -> list[str]:
+        """Check YAML/JSON scenario text without loading it; returns the scenario names.
+
+        Raises: AdminError (400) naming the place in the document and the reason when it is invalid.
+        """
+        response = self._json(
+            "POST",
+            "/scenarios/validate",
+            data=text.encode("utf-8"),
+            headers={"Content-Type": "application/yaml"},
+        )
+        return list(response["scenarios"])
+
     def scenarios(self) -> list[ScenarioInfo]:
         """Every scenario, in precedence order."""
         return [ScenarioInfo.from_json(item) for item in self._json("GET", "/scenarios")["scenarios"]]
@@ -356,3 +239,28 @@ class AdminClient:
     def operations(self) -> list[str]:
         """Every ``<vendor>.<operationId>`` the server knows (what scenario rules can match)."""
         return [row["operation"] for row in self._json("GET", "/operations")["operations"]]
+
+
+def _filters(
+    vendor: str | None,
+    operation: str | None,
+    method: str | None,
+    path: str | None,
+    status: int | str | None,
+    correlation_id: str | None,
+    scenario: str | None,
+    text: str | None,
+    since: int | None,
+) -> dict[str, Any]:
+    named = {
+        "vendor": vendor,
+        "operation": operation,
+        "method": method,
+        "path": path,
+        "status": status,
+        "correlationId": correlation_id,
+        "scenario": scenario,
+        "text": text,
+        "since": since,
+    }
+    return {name: value for name, value in named.items() if value is not None}

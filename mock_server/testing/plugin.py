@@ -73,10 +73,14 @@ class SandboxHandle:
     def requests(self, *, include_admin: bool = False, **filters: Any) -> list[RequestEntry]:
         """The journal, newest first, filtered by vendor, operation, method, path, status, ...
 
-        Calls to the admin API itself (these helpers' own) are left out unless ``include_admin``.
+        Calls to the admin API itself (these helpers' own, journaled apart) are left out unless
+        ``include_admin``.
         """
         entries = self.admin.requests(**filters)
-        return entries if include_admin else [entry for entry in entries if entry.vendor != "admin"]
+        if include_admin and "vendor" not in filters:
+            entries += self.admin.requests(vendor="admin", **filters)
+            entries.sort(key=lambda entry: entry.id, reverse=True)
+        return entries
 
     def objects(self, bucket: str | None = None, prefix: str = "") -> list[StoredObject]:
         """Objects in the embedded S3, optionally one bucket's and under a key ``prefix``."""

@@ -7,7 +7,7 @@ from starlette.testclient import TestClient
 
 
 @pytest.mark.parametrize(
-    "path", ["/__admin/nope", "/__admin/scenarios/x/y", "/__admin/health/extra", "/__admin/"]
+    "path", ["/__admin/nope", "/__admin/scenarios/x/y", "/__admin/health/extra", "/__admin/nope/"]
 )
 def test_unknown_admin_paths_are_json_404(client: TestClient, path: str) -> None:
     response = client.get(path)

@@ -41,14 +41,16 @@ def test_reset_restores_clock_and_journal(client: TestClient, sandbox: Sandbox) 
     client.get("/__admin/clock")
     client.post("/__admin/reset")
     assert abs(sandbox.clock.state()["offsetSeconds"]) == 0  # type: ignore[arg-type]
-    journal = client.get("/__admin/requests").json()
+    journal = client.get("/__admin/requests", params={"vendor": "admin"}).json()
     assert [entry["operation"] for entry in journal["requests"]] == ["admin.reset"]
+    assert client.get("/__admin/requests").json()["requests"] == []  # admin calls have their own buffer
 
 
 def test_journal_records_and_filters(client: TestClient) -> None:
     client.get("/__admin/clock", headers={"X-Correlation-Id": "abc123"})
     client.get("/__admin/health")
-    entries = client.get("/__admin/requests", params={"correlationId": "abc123"}).json()["requests"]
+    params = {"correlationId": "abc123", "vendor": "admin"}
+    entries = client.get("/__admin/requests", params=params).json()["requests"]
     assert len(entries) == 1
     entry = entries[0]
     assert (entry["method"], entry["path"], entry["status"], entry["operation"], entry["vendor"]) == (
@@ -99,5 +101,6 @@ def test_operations_resolve_by_method_too(client: TestClient) -> None:
     """GET and DELETE share a path; each is journaled under its own operation."""
     client.delete("/__admin/requests")
     client.get("/__admin/requests")
-    operations = [entry["operation"] for entry in client.get("/__admin/requests").json()["requests"]]
+    listed = client.get("/__admin/requests", params={"vendor": "admin"}).json()["requests"]
+    operations = [entry["operation"] for entry in listed]
     assert operations == ["admin.listRequests", "admin.clearRequests"]

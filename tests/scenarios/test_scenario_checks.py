@@ -81,7 +81,7 @@ BILLION_LAUGHS = (
         (
             "{match: {operation: storage.putObject}, respond: 429}",
             "f.yaml:5: scenarios/0/rules/0/respond: storage cannot answer 429 in its own error format (it "
-            "answers 400, 403, 404, 405, 411, 412, 500, 503; give a 'body' to answer anyway)",
+            "answers 400, 403, 404, 405, 411, 412, 416, 500, 501, 503; give a 'body' to answer anyway)",
         ),
     ],
     ids=[

@@ -92,6 +92,20 @@ def test_journal_filters_and_clear(admin: AdminClient, live: LiveServer) -> None
     assert [e for e in admin.requests() if e.vendor != "admin"] == []
 
 
+def test_journal_count_detail_text_and_admin_buffer(admin: AdminClient, live: LiveServer) -> None:
+    requests.get(live.url + "/nowhere/at-all", timeout=10)
+    requests.get(live.url + "/qubs/openapi.json", timeout=10)
+    assert admin.request_count(status="4xx") == 1 and admin.request_count(text="AT-ALL") == 1
+    [missing] = admin.requests(text="at-all")
+    full = admin.request(missing.id)
+    assert full.real_time is not None and full.response["headers"] and full.nearest_route
+    assert admin.requests(limit=0) == [] and len(admin.requests(since=missing.id)) == 1
+    assert all(entry.vendor == "admin" for entry in admin.requests(vendor="admin"))
+    with pytest.raises(AdminError) as raised:
+        admin.requests(status="teapot")
+    assert raised.value.status == 400
+
+
 def test_objects_and_their_bytes(admin: AdminClient, live: LiveServer) -> None:
     assert put_object(live, "client/a b+c.txt", b"hello").status_code == 200
     [stored] = admin.objects(bucket="sandbox-uploads", prefix="client/")
@@ -101,9 +115,16 @@ def test_objects_and_their_bytes(admin: AdminClient, live: LiveServer) -> None:
     with pytest.raises(AdminError) as raised:
         admin.object_bytes("sandbox-uploads", "client/missing")
     assert raised.value.status == 404 and raised.value.message == "no such object"
+    admin.delete_object("sandbox-uploads", "client/a b+c.txt")
+    assert admin.objects(bucket="sandbox-uploads", prefix="client/") == []
 
 
 def test_scenarios_lifecycle(admin: AdminClient, live: LiveServer) -> None:
+    assert admin.validate_scenario(SCENARIO) == ["storage-busy"]
+    assert "storage-busy" not in {s.name for s in admin.scenarios()}  # validating loads nothing
+    with pytest.raises(AdminError) as raised:
+        admin.validate_scenario("name: x\n")
+    assert raised.value.status == 400
     assert admin.load_scenario(SCENARIO) == ["storage-busy"]
     assert put_object(live, "client/x", b"1").status_code == 503
     assert put_object(live, "client/x", b"1").status_code == 200  # times: 1
