@@ -34,6 +34,7 @@ class Settings:
     s3_access_key_id: str = "AKIASANDBOX000000001"
     s3_secret_access_key: str = "sandbox/secret/key/do-not-use-in-production"
     default_scenarios: bool = True
+    stub_cors: bool = False
 
     def replace(self, **changes: object) -> Settings:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
@@ -102,4 +103,5 @@ OPTIONS: tuple[Option, ...] = (
     _option("s3_access_key_id", str, "access key id the sandbox signs storage URLs with"),
     _option("s3_secret_access_key", str, "secret key the sandbox signs storage URLs with"),
     _option("default_scenarios", _bool, "load the built-in magic-id scenario rules (true/false)"),
+    _option("stub_cors", _bool, "CORS preflights and headers on the vendor APIs, for browsers (true/false)"),
 )
