@@ -1,4 +1,4 @@
-"""CORS for browsers: S3's bucket rules on storage URLs, and opt-in permissive CORS on vendor APIs.
+"""CORS for browsers (and closing refused ``100-continue`` uploads): S3's bucket rules on storage URLs, and opt-in permissive CORS on vendor APIs.
 
 Storage (``/s3``, ``/gcs``): every answer to a request with ``Origin`` (errors and injected scenario
 answers included) gets the headers S3 adds for the bucket's CORS rules (``storage.cors``); preflight
@@ -38,17 +38,19 @@ class CorsMiddleware:
         headers = Headers(scope=scope)
         origin = headers.get("origin")
         path: str = scope["path"]
-        if origin is None:
-            await self.app(scope, receive, send)
-        elif path.startswith(STORAGE_ROOTS):
+        if path.startswith(STORAGE_ROOTS) and headers.get("expect", "").lower() == "100-continue":
+            receive, send = _close_unless_body_read(receive, send)
+        if path.startswith(STORAGE_ROOTS):
             await self._storage(scope, receive, send, origin)
+        elif origin is None:
+            await self.app(scope, receive, send)
         elif self.sandbox.settings.stub_cors and vendor_of_path(path, self.sandbox) not in (None, "admin"):
             await self._stub(scope, receive, send, headers, origin)
         else:
             await self.app(scope, receive, send)
 
-    async def _storage(self, scope: Scope, receive: Receive, send: Send, origin: str) -> None:
-        if scope["method"] == "OPTIONS":
+    async def _storage(self, scope: Scope, receive: Receive, send: Send, origin: str | None) -> None:
+        if scope["method"] == "OPTIONS" or origin is None:
             await self.app(scope, receive, send)
             return
         bucket = scope["path"].split("/", 3)[2]
@@ -92,3 +94,24 @@ class CorsMiddleware:
             await send(message)
 
         await self.app(scope, receive, with_cors)
+
+
+def _close_unless_body_read(receive: Receive, send: Send) -> tuple[Receive, Send]:
+    """A refusal sent before a ``100-continue`` body was asked for closes the connection.
+
+    The client (boto3 sends ``Expect: 100-continue`` on uploads) then never sends that body, so
+    the connection cannot carry another request; S3 closes it too.
+    """
+    state = {"read": False}
+    original_receive = receive
+
+    async def tracking_receive() -> Message:
+        state["read"] = True
+        return await original_receive()
+
+    async def closing_send(message: Message) -> None:
+        if message["type"] == "http.response.start" and not state["read"]:
+            MutableHeaders(scope=message)["Connection"] = "close"
+        await send(message)
+
+    return tracking_receive, closing_send

@@ -222,7 +222,7 @@ FIXTURES_SCHEMA = {
             "items": {"type": "string", "pattern": "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"},
         },
         "cors": {
-            "description": "CORS rules per bucket (S3 CORSRule); default for vendor buckets: VENDOR_BUCKET_RULE",
+            "description": "S3 CORSRule lists per bucket (vendor buckets: VENDOR_BUCKET_RULE)",
             "type": "object",
             "additionalProperties": {"type": "array", "items": cors.RULE_SCHEMA},
         },

@@ -188,7 +188,6 @@ class ObjectStore:
                 self._backend.delete_bucket(self._internal(bucket))
             self._buckets.clear()
 
-
     # -- for the S3 API (header-signed requests, multipart uploads, CORS) ------------------------
     def bucket_names(self) -> list[str]:
         with self._lock:
