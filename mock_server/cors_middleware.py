@@ -1,4 +1,6 @@
-"""CORS for browsers (and closing refused ``100-continue`` uploads): S3's bucket rules on storage URLs, and opt-in permissive CORS on vendor APIs.
+"""CORS for browsers: S3's bucket rules on storage URLs, opt-in permissive CORS on vendor APIs.
+
+Also: a storage refusal sent before a ``100-continue`` body was read closes the connection.
 
 Storage (``/s3``, ``/gcs``): every answer to a request with ``Origin`` (errors and injected scenario
 answers included) gets the headers S3 adds for the bucket's CORS rules (``storage.cors``); preflight

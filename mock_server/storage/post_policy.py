@@ -145,9 +145,7 @@ def _missing(name: str) -> InvalidArgument:
 
 
 def _verify_signature(
-    form: Mapping[str, str],
-    scope: CredentialScope,
-    credentials: Mapping[str, SigningCredentials],
+    form: Mapping[str, str], scope: CredentialScope, credentials: Mapping[str, SigningCredentials],
     region: str,
 ) -> None:
     """Raises: InvalidAccessKeyId, InvalidToken or SignatureDoesNotMatch."""
@@ -208,11 +206,8 @@ def verify_post_fields(
         raise MaxPostPreDataLengthExceeded(MaxPostPreDataLengthBytes=MAX_POST_PRE_DATA_BYTES)
     # Issuers with long-term keys hand out x-amz-security-token "" and SDKs post it back as is:
     # an empty token means "no token", so it needs no policy condition and is not checked.
-    fields = [
-        (name, value)
-        for name, value in fields
-        if not (name.lower() == "x-amz-security-token" and value == "")
-    ]
+    fields = [(name, value) for name, value in fields
+              if not (name.lower() == "x-amz-security-token" and value == "")]
     form: dict[str, str] = {}
     for name, value in fields:
         form.setdefault(name.lower(), value)

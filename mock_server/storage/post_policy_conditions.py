@@ -63,10 +63,8 @@ def credential_scope(form: Mapping[str, str], region: str) -> CredentialScope:
     if not access_key_id:
         raise refused("a non-empty Access Key (AKID) must be provided in the credential.")
     if not _valid_instant(date_stamp, "%Y%m%d", _DATE_STAMP):
-        raise refused(
-            f'incorrect date format "{date_stamp}". This date in the credential must be in '
-            'the format "yyyyMMdd".'
-        )
+        raise refused(f'incorrect date format "{date_stamp}". This date in the credential must be in '
+                      'the format "yyyyMMdd".')
     if scope_region != region:
         raise refused(f"the region '{scope_region}' is wrong; expecting '{region}'", Region=region)
     if service != "s3":

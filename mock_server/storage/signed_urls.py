@@ -39,19 +39,11 @@ ALGORITHM = "GOOG4-HMAC-SHA256"
 LOCATION = "auto"
 SERVICE = "storage"
 TERMINATOR = "goog4_request"
-REQUIRED_PARAMS = (
-    "X-Goog-Algorithm",
-    "X-Goog-Credential",
-    "X-Goog-Date",
-    "X-Goog-Expires",
-    "X-Goog-SignedHeaders",
-    "X-Goog-Signature",
-)
+REQUIRED_PARAMS = ("X-Goog-Algorithm", "X-Goog-Credential", "X-Goog-Date", "X-Goog-Expires",
+                   "X-Goog-SignedHeaders", "X-Goog-Signature")
 INVALID_PARAMETER = "Missing or invalid X-Goog-* query parameter."
-MISMATCH_DETAILS = (
-    "The request signature we calculated does not match the signature you provided. "
-    "Check your Google secret key and signing method."
-)
+MISMATCH_DETAILS = ("The request signature we calculated does not match the signature you provided. "
+                    "Check your Google secret key and signing method.")
 
 _GOOG_DATE = re.compile(r"[0-9]{8}T[0-9]{6}Z")
 _SECONDS = re.compile(r"[0-9]{1,18}")
@@ -66,12 +58,7 @@ def _signing_key(secret: str, date_stamp: str) -> bytes:
 
 
 def sign_download_url(
-    *,
-    base_url: str,
-    path: str,
-    credentials: SigningCredentials,
-    now: datetime,
-    expires_in: int,
+    *, base_url: str, path: str, credentials: SigningCredentials, now: datetime, expires_in: int,
     method: str = "GET",
 ) -> str:
     """A signed ``method`` link to ``base_url + path`` valid from ``now`` for ``expires_in`` seconds.
@@ -129,12 +116,7 @@ def _parse(params: Mapping[str, str]) -> tuple[str, str, datetime, int]:
 
 
 def verify_download_url(
-    *,
-    method: str,
-    path: str,
-    query_string: str,
-    host: str,
-    now: datetime,
+    *, method: str, path: str, query_string: str, host: str, now: datetime,
     credentials: Mapping[str, SigningCredentials],
 ) -> None:
     """Accept a signed link for exactly the method, path and host it was issued for, while valid.
@@ -168,5 +150,6 @@ def verify_download_url(
     expires_at = signed_at + timedelta(seconds=expires)
     if now >= expires_at:
         raise ExpiredToken(
-            Details=f"The provided token has expired. Request signature expired at: {expires_at.isoformat()}"
+            Details="The provided token has expired. Request signature expired at: "
+            f"{expires_at.isoformat()}"
         )

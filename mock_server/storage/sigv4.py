@@ -41,25 +41,15 @@ MAX_EXPIRES = 604800
 AMZ_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
 # S3 accepts an X-Amz-Date a little ahead of its own clock, as it does for header auth.
 CLOCK_SKEW = timedelta(minutes=15)
-REQUIRED_PARAMS = (
-    "X-Amz-Algorithm",
-    "X-Amz-Credential",
-    "X-Amz-Signature",
-    "X-Amz-Date",
-    "X-Amz-SignedHeaders",
-    "X-Amz-Expires",
-)
+REQUIRED_PARAMS = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-Date",
+                   "X-Amz-SignedHeaders", "X-Amz-Expires")
 # x-amz-* headers S3 lets through unsigned.
 UNSIGNED_AMZ_HEADERS = frozenset({"x-amz-content-sha256", "x-amz-date"})
-MALFORMED_CREDENTIAL = (
-    "Error parsing the X-Amz-Credential parameter; the Credential is mal-formed; "
-    'expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".'
-)
+MALFORMED_CREDENTIAL = ("Error parsing the X-Amz-Credential parameter; the Credential is mal-formed; "
+                        'expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".')
 MALFORMED_DATE = "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\""
-EXPIRES_TOO_LARGE = (
-    "X-Amz-Expires must be less than a week (in seconds); that is, the given "
-    "X-Amz-Expires must be less than 604800 seconds"
-)
+EXPIRES_TOO_LARGE = ("X-Amz-Expires must be less than a week (in seconds); that is, the given "
+                     "X-Amz-Expires must be less than 604800 seconds")
 
 _AMZ_DATE = re.compile(r"[0-9]{8}T[0-9]{6}Z")
 _DATE_STAMP = re.compile(r"[0-9]{8}")
@@ -127,11 +117,7 @@ def canonical_query(pairs: Iterable[tuple[str, str]]) -> str:
 
 
 def canonical_request(
-    method: str,
-    path: str,
-    query: str,
-    headers: Sequence[tuple[str, str]],
-    signed_headers: str,
+    method: str, path: str, query: str, headers: Sequence[tuple[str, str]], signed_headers: str,
     payload_hash: str,
 ) -> str:
     """SigV4 canonical request; ``headers`` are ``(name, value)`` pairs in signing order."""
@@ -170,15 +156,8 @@ def whole_seconds(expires_in: int) -> int:
 
 # -- issuing ----------------------------------------------------------------------------------
 def presign_url(
-    *,
-    method: str,
-    base_url: str,
-    path: str,
-    credentials: SigningCredentials,
-    now: datetime,
-    expires_in: int,
-    signed_headers: Mapping[str, str] | None = None,
-    query: Mapping[str, str] | None = None,
+    *, method: str, base_url: str, path: str, credentials: SigningCredentials, now: datetime,
+    expires_in: int, signed_headers: Mapping[str, str] | None = None, query: Mapping[str, str] | None = None,
 ) -> str:
     """A presigned URL for ``method`` on ``base_url + path``, valid from ``now`` for ``expires_in`` s.
 
@@ -238,13 +217,8 @@ def _parse_auth(params: Mapping[str, str], credentials: Mapping[str, SigningCred
     if params["X-Amz-Algorithm"] != ALGORITHM:
         raise _QueryError('X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"')
     parts = params["X-Amz-Credential"].split("/")
-    if (
-        len(parts) != 5
-        or not all(parts)
-        or not _DATE_STAMP.fullmatch(parts[1])
-        or parts[3] != "s3"
-        or parts[4] != "aws4_request"
-    ):
+    if len(parts) != 5 or not all(parts) or not _DATE_STAMP.fullmatch(parts[1]) \
+            or parts[3] != "s3" or parts[4] != "aws4_request":
         raise _QueryError(MALFORMED_CREDENTIAL)
     access_key_id, date_stamp, region = parts[:3]
     # S3 checks the (bucket's) region before the key; for an unknown key use the sandbox's region.
@@ -255,11 +229,8 @@ def _parse_auth(params: Mapping[str, str], credentials: Mapping[str, SigningCred
     elif len(regions) == 1:
         expected = regions.pop()
     if region != expected:
-        raise _QueryError(
-            f"Error parsing the X-Amz-Credential parameter; the region '{region}' is "
-            f"wrong; expecting '{expected}'",
-            Region=expected,
-        )
+        raise _QueryError(f"Error parsing the X-Amz-Credential parameter; the region '{region}' is "
+                          f"wrong; expecting '{expected}'", Region=expected)
     amz_date = params["X-Amz-Date"]
     try:
         if not _AMZ_DATE.fullmatch(amz_date):
@@ -268,10 +239,8 @@ def _parse_auth(params: Mapping[str, str], credentials: Mapping[str, SigningCred
     except ValueError:
         raise _QueryError(MALFORMED_DATE) from None
     if date_stamp != amz_date[:8]:
-        raise _QueryError(
-            f'Invalid credential date "{date_stamp}". This date is not the same as '
-            f'X-Amz-Date: "{amz_date[:8]}".'
-        )
+        raise _QueryError(f'Invalid credential date "{date_stamp}". This date is not the same as '
+                          f'X-Amz-Date: "{amz_date[:8]}".')
     expires_raw = params["X-Amz-Expires"]
     if not _INTEGER.fullmatch(expires_raw):
         raise _QueryError("X-Amz-Expires should be a number")
@@ -279,30 +248,18 @@ def _parse_auth(params: Mapping[str, str], credentials: Mapping[str, SigningCred
         raise _QueryError("X-Amz-Expires must be non-negative")
     if int(expires_raw) > MAX_EXPIRES:
         raise _QueryError(EXPIRES_TOO_LARGE)
-    return _QueryAuth(
-        access_key_id,
-        "/".join(parts[1:]),
-        amz_date,
-        signed_at,
-        expires_raw,
-        int(expires_raw),
-        params["X-Amz-SignedHeaders"],
-        params["X-Amz-Signature"],
-    )
+    return _QueryAuth(access_key_id, "/".join(parts[1:]), amz_date, signed_at, expires_raw,
+                      int(expires_raw), params["X-Amz-SignedHeaders"], params["X-Amz-Signature"])
 
 
 def _check_signature(
-    method: str,
-    path: str,
-    query: str,
-    auth: _QueryAuth,
-    keys: SigningCredentials,
-    sent: Mapping[str, list[str]],
-    signed_host: str | None,
+    method: str, path: str, query: str, auth: _QueryAuth, keys: SigningCredentials,
+    sent: Mapping[str, list[str]], signed_host: str | None,
 ) -> None:
     """Raises: SignatureDoesNotMatch (or ``...ForHost``) with S3's diagnostic elements."""
     # Repeated headers are joined with ',' as SigV4 specifies.
-    lines = [(name, ",".join(" ".join(v.split()) for v in sent.get(name.lower(), []))) for name in auth.names]
+    lines = [(name, ",".join(" ".join(v.split()) for v in sent.get(name.lower(), [])))
+             for name in auth.names]
     complete = all(name.lower() in sent for name in auth.names)
     payload = UNSIGNED_PAYLOAD
     if "x-amz-content-sha256" in auth.names and "x-amz-content-sha256" in sent:
@@ -319,12 +276,9 @@ def _check_signature(
     if complete and same_signature(expected, auth.signature):
         return
     extra = {
-        "AWSAccessKeyId": auth.access_key_id,
-        "StringToSign": to_sign,
-        "SignatureProvided": auth.signature,
-        "StringToSignBytes": to_sign.encode().hex(" "),
-        "CanonicalRequest": canonical,
-        "CanonicalRequestBytes": canonical.encode().hex(" "),
+        "AWSAccessKeyId": auth.access_key_id, "StringToSign": to_sign,
+        "SignatureProvided": auth.signature, "StringToSignBytes": to_sign.encode().hex(" "),
+        "CanonicalRequest": canonical, "CanonicalRequestBytes": canonical.encode().hex(" "),
     }
     request_host = ",".join(sent.get("host", []))
     if complete and signed_host and signed_host != request_host and "host" in auth.names:
@@ -343,14 +297,8 @@ def _check_signature(
 
 
 def verify_presigned(
-    *,
-    method: str,
-    path: str,
-    query_string: str,
-    headers: Mapping[str, str],
-    now: datetime,
-    credentials: Mapping[str, SigningCredentials],
-    signed_host: str | None = None,
+    *, method: str, path: str, query_string: str, headers: Mapping[str, str], now: datetime,
+    credentials: Mapping[str, SigningCredentials], signed_host: str | None = None,
 ) -> VerifiedPresign:
     """Check a presigned request as S3 does and describe the URL that authorised it.
 
@@ -384,16 +332,11 @@ def verify_presigned(
     _check_signature(method.upper(), path, query, auth, keys, sent, signed_host)
 
     signed = {name.lower() for name in auth.names}
-    unsigned = [
-        name
-        for name in sent
-        if name.startswith("x-amz-") and name not in signed and name not in UNSIGNED_AMZ_HEADERS
-    ]
+    unsigned = [name for name in sent if name.startswith("x-amz-")
+                and name not in signed and name not in UNSIGNED_AMZ_HEADERS]
     if unsigned:
-        raise AccessDenied(
-            "There were headers present in the request which were not signed",
-            HeadersNotSigned=", ".join(unsigned),
-        )
+        raise AccessDenied("There were headers present in the request which were not signed",
+                           HeadersNotSigned=", ".join(unsigned))
 
     expires_at = auth.signed_at + timedelta(seconds=auth.expires)
     window = {"Expires": iso_z(expires_at), "ServerTime": iso_z(now)}
@@ -401,10 +344,5 @@ def verify_presigned(
         raise AccessDenied("Request is not yet valid", extra={"X-Amz-Date": auth.amz_date, **window})
     if now >= expires_at:
         raise AccessDenied("Request has expired", extra={"X-Amz-Expires": auth.expires_raw, **window})
-    return VerifiedPresign(
-        auth.access_key_id,
-        auth.signature,
-        auth.signed_at,
-        expires_at,
-        tuple(name.lower() for name in auth.names),
-    )
+    return VerifiedPresign(auth.access_key_id, auth.signature, auth.signed_at, expires_at,
+                           tuple(name.lower() for name in auth.names))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import xml.etree.ElementTree as ET
-from datetime import UTC, datetime
+from datetime import UTC
 
 import pytest
 from starlette.testclient import TestClient
