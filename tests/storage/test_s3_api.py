@@ -252,3 +252,29 @@ class TestCredentials:
             "RequestTimeTooSkewed",
             "The difference between the request time and the current time is too large.",
         )
+
+
+class TestBucketCors:
+    def test_put_get_delete_bucket_cors(self, s3: BaseClient, live: LiveServer) -> None:
+        rules = [
+            {
+                "AllowedOrigins": ["http://localhost:*"],
+                "AllowedMethods": ["PUT", "GET"],
+                "AllowedHeaders": ["*"],
+                "ExposeHeaders": ["ETag"],
+                "MaxAgeSeconds": 30,
+            }
+        ]
+        s3.put_bucket_cors(Bucket=BUCKET, CORSConfiguration={"CORSRules": rules})
+        assert s3.get_bucket_cors(Bucket=BUCKET)["CORSRules"] == rules
+        preflight = requests.options(
+            f"{live.url}/s3/{BUCKET}/k",
+            timeout=10,
+            headers={"Origin": "http://localhost:3000", "Access-Control-Request-Method": "PUT"},
+        )
+        assert preflight.status_code == 200
+        assert preflight.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
+        s3.delete_bucket_cors(Bucket=BUCKET)
+        with pytest.raises(ClientError) as excinfo:
+            s3.get_bucket_cors(Bucket=BUCKET)
+        assert error_of(excinfo) == (404, "NoSuchCORSConfiguration", "The CORS configuration does not exist")
