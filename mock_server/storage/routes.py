@@ -121,6 +121,7 @@ async def download_object(request: Request) -> Response:
         host=request.headers.get("host", ""),
         now=sandbox.clock.now(),
         credentials=sandbox.storage.known_credentials,
+        headers=request.headers,
     )
     return _object_response(request)
 
