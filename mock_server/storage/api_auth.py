@@ -26,12 +26,17 @@ from mock_server.storage.s3_errors import (
     AccessDenied,
     EntityTooLarge,
     IncompleteBody,
+    InvalidArgument,
     MissingContentLength,
     NoSuchBucket,
     S3Error,
 )
 
 S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
+ONE_MECHANISM = (
+    "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string "
+    "parameter or the Authorization header should be specified"
+)
 
 
 def sandbox_of(request: Request) -> Sandbox:
@@ -61,6 +66,10 @@ def authenticate(request: Request) -> HeaderAuth | sigv4.VerifiedPresign:
     sandbox = sandbox_of(request)
     credentials = sandbox.storage.known_credentials
     if "authorization" in request.headers:
+        if {"X-Amz-Algorithm", "X-Amz-Signature", "X-Amz-Credential"} & set(query(request)):
+            raise InvalidArgument(
+                ONE_MECHANISM, ArgumentName="Authorization", ArgumentValue=request.headers["authorization"]
+            )
         return verify_header_auth(
             method=request.method,
             path=raw_path(request),

@@ -183,6 +183,11 @@ def _sent(client: TestClient, sandbox: Sandbox, case: str):  # type: ignore[no-u
             "PUT", PATH, "STREAMING-UNSIGNED-PAYLOAD-TRAILER", {"content-encoding": "aws-chunked"}
         )
         return client.put(PATH, content=b"0\r\n\r\n", headers=headers)
+    if case == "presigned url plus authorization header":
+        url = sandbox.storage.presign_put("http://127.0.0.1:8080", BUCKET, "k.txt", expires_in=60).url
+        return client.put(
+            url[len("http://127.0.0.1:8080") :], content=body, headers={"Authorization": "Bearer app-token"}
+        )
     if case == "anonymous listing":
         return client.get(f"/s3/{BUCKET}?list-type=2")
     if case == "part number out of range":
@@ -248,6 +253,13 @@ REFUSALS = [
         "You must provide the Content-Length HTTP header.",
     ),
     ("anonymous listing", 403, "AccessDenied", "Access Denied"),
+    (
+        "presigned url plus authorization header",
+        400,
+        "InvalidArgument",
+        "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string "
+        "parameter or the Authorization header should be specified",
+    ),
     (
         "part number out of range",
         400,
