@@ -234,6 +234,8 @@ FIXTURES_SCHEMA = {
 def load_fixtures(sandbox: Sandbox, section: Mapping[str, Any]) -> None:
     for bucket in section.get("buckets", []):
         sandbox.storage.objects.ensure_bucket(bucket)
+    for bucket in sandbox.storage.objects.bucket_names():  # (re)loading forgets rules set at run time
+        cors.set_rules(sandbox.storage.objects, bucket, [])
     for vendor in sandbox.vendors.values():
         for bucket in vendor.buckets:
             cors.set_rules(sandbox.storage.objects, bucket, [cors.VENDOR_BUCKET_RULE])

@@ -207,6 +207,15 @@ class ObjectStore:
     def internal_name(self, bucket: str) -> str:
         return self._internal(bucket)
 
+    def drop_uploads(self) -> None:
+        """Forget every multipart upload in progress (and close its parts' spooled files)."""
+        with self._lock:
+            for bucket in self._buckets:
+                uploads = self._backend.get_bucket(self._internal(bucket)).multiparts
+                for upload in uploads.values():
+                    upload.dispose()
+                uploads.clear()
+
     def set_etag(self, bucket: str, key: str, etag: str) -> ObjectInfo:
         """Give a stored object another ETag (a completed multipart upload's ``"<md5>-<parts>"``)."""
         with self._lock:

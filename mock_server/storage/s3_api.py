@@ -13,6 +13,7 @@ checks authentication first, then answers with S3's XML (built with ElementTree)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, unquote
@@ -41,6 +42,7 @@ from mock_server.storage.s3_errors import InvalidArgument, InvalidRequest, S3Err
 S3_MAX_OBJECT = 5 * 1024**3
 OWNER_ID = "75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a"
 MAX_KEYS = 1000
+BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 # Query parameters that make an object request an S3 API operation rather than a plain presigned one.
 OBJECT_SUBRESOURCES = frozenset({"uploadId", "uploads"})
 
@@ -49,6 +51,11 @@ class NotImplementedS3(S3Error):
     status = 501
     code = "NotImplemented"
     default_message = "A header you provided implies functionality that is not implemented"
+
+
+class InvalidBucketName(S3Error):
+    code = "InvalidBucketName"
+    default_message = "The specified bucket is not valid."
 
 
 class ApiRoute(Route):
@@ -114,6 +121,8 @@ async def bucket_operation(request: Request) -> Response:
     auth = authenticate(request)
     sandbox = sandbox_of(request)
     if request.method == "PUT" and not params:
+        if not BUCKET_NAME.fullmatch(bucket):
+            raise InvalidBucketName(BucketName=bucket)
         sandbox.storage.objects.ensure_bucket(bucket)  # CreateBucket; re-creating one's own bucket is fine
         return Response(status_code=200, headers={"Location": f"/{bucket}"})
     require_bucket(sandbox, bucket)

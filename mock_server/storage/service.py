@@ -207,4 +207,5 @@ class Storage:
     def reset(self) -> None:
         with self._lock:
             self._grants.clear()
+        self.objects.drop_uploads()
         self.objects.reset()

@@ -12,6 +12,7 @@ import requests
 from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from botocore.handlers import validate_bucket_name
 
 from mock_server.testing.server import LiveServer
 
@@ -278,3 +279,36 @@ class TestBucketCors:
         with pytest.raises(ClientError) as excinfo:
             s3.get_bucket_cors(Bucket=BUCKET)
         assert error_of(excinfo) == (404, "NoSuchCORSConfiguration", "The CORS configuration does not exist")
+
+
+class TestBucketsAndReset:
+    def test_create_bucket_then_use_it(self, s3: BaseClient) -> None:
+        s3.create_bucket(Bucket="my-seed-bucket")
+        s3.put_object(Bucket="my-seed-bucket", Key="seed.json", Body=b"{}")
+        assert [o["Key"] for o in s3.list_objects_v2(Bucket="my-seed-bucket")["Contents"]] == ["seed.json"]
+
+    def test_invalid_bucket_name(self, live: LiveServer) -> None:
+        client = s3_client(live)
+        # botocore validates names client-side; send the request it would send for a bad name by hand.
+        client.meta.events.unregister("before-parameter-build.s3", validate_bucket_name)
+        with pytest.raises(ClientError) as excinfo:
+            client.create_bucket(Bucket="Bad_Name")
+        assert error_of(excinfo) == (400, "InvalidBucketName", "The specified bucket is not valid.")
+
+    def test_reset_forgets_uploads_in_progress_and_run_time_cors(
+        self, s3: BaseClient, live: LiveServer
+    ) -> None:
+        upload_id = s3.create_multipart_upload(Bucket=BUCKET, Key="pending.bin")["UploadId"]
+        s3.upload_part(Bucket=BUCKET, Key="pending.bin", UploadId=upload_id, PartNumber=1, Body=b"x")
+        s3.put_bucket_cors(
+            Bucket=BUCKET,
+            CORSConfiguration={"CORSRules": [{"AllowedOrigins": ["*"], "AllowedMethods": ["GET"]}]},
+        )
+        live.sandbox.reset()
+        assert "Uploads" not in s3.list_multipart_uploads(Bucket=BUCKET)
+        with pytest.raises(ClientError) as excinfo:
+            s3.get_bucket_cors(Bucket=BUCKET)
+        assert error_of(excinfo)[:2] == (404, "NoSuchCORSConfiguration")
+        assert s3.get_bucket_cors(Bucket="qubs-report-attachments")["CORSRules"][0]["ExposeHeaders"] == [
+            "ETag"
+        ]
