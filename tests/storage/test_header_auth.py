@@ -138,6 +138,23 @@ class TestPayloadForms:
         assert error(response)[:2] == (403, "SignatureDoesNotMatch")
         assert sandbox.storage.objects.head(BUCKET, "k.txt") is None
 
+    def test_streaming_signed_payload_with_trailer(self, client: TestClient, sandbox: Sandbox) -> None:
+        signer = Signer(sandbox)
+        headers = signer.headers(
+            "PUT",
+            PATH,
+            "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
+            {
+                "content-encoding": "aws-chunked",
+                "x-amz-decoded-content-length": "5",
+                "x-amz-trailer": "x-amz-checksum-crc32",
+            },
+        )
+        body = signer.chunked([b"hello"])[: -len(b"\r\n")]
+        body += b"x-amz-checksum-crc32:NhCmhg==\r\nx-amz-trailer-signature:" + b"0" * 64 + b"\r\n\r\n"
+        assert client.put(PATH, content=body, headers=headers).status_code == 200
+        assert sandbox.storage.objects.read(BUCKET, "k.txt") == b"hello"
+
     def test_streaming_unsigned_payload_with_trailer(self, client: TestClient, sandbox: Sandbox) -> None:
         body = b"5\r\nhello\r\n0\r\nx-amz-checksum-crc32:NhCmhg==\r\n\r\n"
         headers = Signer(sandbox).headers(
