@@ -2,7 +2,7 @@
 
 What boto3, the aws CLI and the SDKs send with ``Authorization: AWS4-HMAC-SHA256 ...``:
 ListBuckets (``GET /``), HeadBucket, ListObjects v1/v2, GetBucketLocation, Put/Get/DeleteBucketCors,
-CreateBucket, PutObject, CopyObject, DeleteObject, the multipart operations (``multipart_upload``)
+CreateBucket, PutObject, CopyObject, DeleteObject, DeleteObjects, the multipart operations (``multipart_upload``)
 and CORS preflights (``OPTIONS``). GetObject/HeadObject are the object routes of ``routes`` (they
 accept header auth as well as presigned URLs). Presigned URLs work on these operations too, and
 presigned UploadPart follows S3 (unknown upload id: 404 ``NoSuchUpload``).
@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, unquote
+from xml.etree import ElementTree
 
 from moto.s3.models import FakeKey
 from starlette.requests import Request
@@ -27,6 +28,7 @@ from starlette.types import Scope
 from mock_server.core.bodies import BodyWriter
 from mock_server.storage import cors, multipart_upload
 from mock_server.storage.api_auth import (
+    S3_NS,
     authenticate,
     element,
     query,
@@ -98,6 +100,10 @@ def _always(_scope: Scope) -> bool:
     return True
 
 
+def _delete_objects_request(scope: Scope) -> bool:
+    return b"delete" in {part.split(b"=", 1)[0] for part in scope.get("query_string", b"").split(b"&")}
+
+
 # -- service and bucket operations --------------------------------------------------------------
 async def list_buckets(request: Request) -> Response:
     authenticate(request)
@@ -137,6 +143,35 @@ async def bucket_operation(request: Request) -> Response:
     if request.method == "GET":
         return _list_objects(request, bucket, params)
     raise NotImplementedS3("This bucket operation is not emulated by the sandbox")
+
+
+async def delete_objects(request: Request) -> Response:
+    """DeleteObjects (``POST /<bucket>?delete``): up to 1000 keys; missing keys count as deleted."""
+    bucket = request.path_params["bucket"]
+    auth = authenticate(request)
+    objects = sandbox_of(request).storage.objects
+    require_bucket(sandbox_of(request), bucket)
+    body = await read_body(request, auth, 2 * 1024 * 1024)
+    try:
+        document = ElementTree.fromstring(body.read())
+    except ElementTree.ParseError:
+        raise cors.MalformedXML() from None
+    finally:
+        body.close()
+    keys = [
+        (entry.findtext(f"{{{S3_NS}}}Key") or entry.findtext("Key") or "")
+        for entry in document
+        if entry.tag.rsplit("}", 1)[-1] == "Object"
+    ]
+    quiet = (document.findtext(f"{{{S3_NS}}}Quiet") or document.findtext("Quiet") or "").lower() == "true"
+    if not keys or len(keys) > MAX_KEYS:
+        raise cors.MalformedXML()
+    result = root("DeleteResult")
+    for key in keys:
+        objects.delete(bucket, key)
+        if not quiet:
+            element(element(result, "Deleted"), "Key", key)
+    return xml_response(result)
 
 
 def _location(request: Request, bucket: str, params: dict[str, str]) -> Response:
@@ -324,6 +359,13 @@ def _preflight(request: Request, bucket: str, resource_type: str) -> Response:
 service_root = Route("/s3", list_buckets, methods=["GET"], name="storage:listBuckets")
 routes = [
     ApiRoute("/", list_buckets, methods=["GET"], name="storage:listBuckets", wanted=_always),
+    ApiRoute(
+        "/{bucket}",
+        delete_objects,
+        methods=["POST"],
+        name="storage:deleteObjects",
+        wanted=_delete_objects_request,
+    ),
     ApiRoute(
         "/{bucket}",
         bucket_operation,

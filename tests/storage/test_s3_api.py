@@ -63,6 +63,15 @@ class TestObjects:
         assert live.sandbox.storage.objects.head(BUCKET, "dir/a b.txt") is None
         assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET)
 
+    def test_delete_objects(self, s3: BaseClient, live: LiveServer) -> None:
+        for key in ("d/1", "d/2", "keep"):
+            s3.put_object(Bucket=BUCKET, Key=key, Body=b"x")
+        deleted = s3.delete_objects(
+            Bucket=BUCKET, Delete={"Objects": [{"Key": "d/1"}, {"Key": "d/2"}, {"Key": "never-existed"}]}
+        )
+        assert sorted(d["Key"] for d in deleted["Deleted"]) == ["d/1", "d/2", "never-existed"]
+        assert [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]] == ["keep"]
+
     def test_get_missing_key_is_no_such_key(self, s3: BaseClient) -> None:
         with pytest.raises(ClientError) as excinfo:
             s3.get_object(Bucket=BUCKET, Key="missing.txt")
