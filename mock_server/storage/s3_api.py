@@ -2,7 +2,8 @@
 
 What boto3, the aws CLI and the SDKs send with ``Authorization: AWS4-HMAC-SHA256 ...``:
 ListBuckets (``GET /``), HeadBucket, ListObjects v1/v2, GetBucketLocation, Put/Get/DeleteBucketCors,
-CreateBucket, PutObject, CopyObject, DeleteObject, DeleteObjects, the multipart operations (``multipart_upload``)
+CreateBucket, PutObject, CopyObject, DeleteObject, DeleteObjects, the multipart operations
+(``multipart_upload``)
 and CORS preflights (``OPTIONS``). GetObject/HeadObject are the object routes of ``routes`` (they
 accept header auth as well as presigned URLs). Presigned URLs work on these operations too, and
 presigned UploadPart follows S3 (unknown upload id: 404 ``NoSuchUpload``).
