@@ -20,6 +20,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qsl
 
 from mock_server.core.clock import iso_z
@@ -127,15 +128,20 @@ def _fields(header: str) -> dict[str, str]:
 
 
 def _request_date(sent: Mapping[str, list[str]]) -> tuple[str, datetime]:
+    """``x-amz-date`` (ISO 8601 basic), else ``Date`` (RFC 7231), as S3 takes them.
+
+    Raises: AccessDenied when neither is a valid date.
+    """
     raw = (sent.get("x-amz-date") or [""])[0]
-    if not raw:
-        raise AccessDenied("AWS authentication requires a valid Date or x-amz-date header")
-    if not _AMZ_DATE.fullmatch(raw):
-        raise AccessDenied("AWS authentication requires a valid Date or x-amz-date header")
     try:
-        return raw, datetime.strptime(raw, AMZ_DATE_FORMAT).replace(tzinfo=UTC)
-    except ValueError:
-        raise AccessDenied("AWS authentication requires a valid Date or x-amz-date header") from None
+        if raw and _AMZ_DATE.fullmatch(raw):
+            return raw, datetime.strptime(raw, AMZ_DATE_FORMAT).replace(tzinfo=UTC)
+        if not raw and sent.get("date"):
+            parsed = parsedate_to_datetime(sent["date"][0]).astimezone(UTC)
+            return parsed.strftime(AMZ_DATE_FORMAT), parsed
+    except (TypeError, ValueError):
+        pass
+    raise AccessDenied("AWS authentication requires a valid Date or x-amz-date header")
 
 
 def verify_header_auth(

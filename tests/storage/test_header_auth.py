@@ -111,6 +111,30 @@ class TestPayloadForms:
         assert client.put(PATH, content=b"anything", headers=headers).status_code == 200
         assert sandbox.storage.objects.read(BUCKET, "k.txt") == b"anything"
 
+    def test_date_header_instead_of_x_amz_date(self, client: TestClient, sandbox: Sandbox) -> None:
+        signer = Signer(sandbox)
+        date = signer.now.strftime("%a, %d %b %Y %H:%M:%S GMT")
+        headers = signer.headers("PUT", PATH, "UNSIGNED-PAYLOAD", {"date": date})
+        del headers["x-amz-date"]  # signed without it below: rebuild the signature over date only
+        names = sorted(n for n in headers if n != "authorization")
+        canonical = "\n".join(
+            ["PUT", PATH, "", *(f"{n}:{headers[n]}" for n in names), "", ";".join(names), "UNSIGNED-PAYLOAD"]
+        )
+        to_sign = "\n".join(
+            [
+                "AWS4-HMAC-SHA256",
+                signer.amz_date,
+                signer.scope,
+                hashlib.sha256(canonical.encode()).hexdigest(),
+            ]
+        )
+        signature = hmac.new(signer.key(), to_sign.encode(), hashlib.sha256).hexdigest()
+        headers["authorization"] = (
+            f"AWS4-HMAC-SHA256 Credential={signer.key_id}/{signer.scope}, "
+            f"SignedHeaders={';'.join(names)}, Signature={signature}"
+        )
+        assert client.put(PATH, content=b"dated", headers=headers).status_code == 200
+
     def test_streaming_signed_chunks_are_decoded(self, client: TestClient, sandbox: Sandbox) -> None:
         signer = Signer(sandbox)
         chunks = [b"a" * 65536, b"b" * 1000]
@@ -205,6 +229,10 @@ def _sent(client: TestClient, sandbox: Sandbox, case: str):  # type: ignore[no-u
         return client.put(
             url[len("http://127.0.0.1:8080") :], content=body, headers={"Authorization": "Bearer app-token"}
         )
+    if case == "no date":
+        headers = Signer(sandbox).headers("PUT", PATH, good)
+        del headers["x-amz-date"]
+        return client.put(PATH, content=body, headers=headers)
     if case == "anonymous listing":
         return client.get(f"/s3/{BUCKET}?list-type=2")
     if case == "part number out of range":
@@ -270,6 +298,7 @@ REFUSALS = [
         "You must provide the Content-Length HTTP header.",
     ),
     ("anonymous listing", 403, "AccessDenied", "Access Denied"),
+    ("no date", 403, "AccessDenied", "AWS authentication requires a valid Date or x-amz-date header"),
     (
         "presigned url plus authorization header",
         400,
