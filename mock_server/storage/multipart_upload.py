@@ -82,7 +82,7 @@ async def dispatch(request: Request, bucket: str, key: str, params: dict[str, st
     if method == "POST" and "uploadId" in params:
         return await _complete(request, bucket, key, upload_id, auth)
     if method == "DELETE" and "uploadId" in params:
-        _upload(request, bucket, key, upload_id)
+        _upload(request, bucket, key, upload_id).dispose()
         del sandbox_of(request).storage.objects.moto_bucket(bucket).multiparts[upload_id]
         return Response(status_code=204)
     if method in ("GET", "HEAD") and "uploadId" in params:

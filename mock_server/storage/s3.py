@@ -183,6 +183,7 @@ class ObjectStore:
     def close(self) -> None:
         """Remove this store's buckets from moto's process-wide namespace."""
         with self._lock:
+            self.drop_uploads()
             self.reset()
             for bucket in list(self._buckets):
                 self._backend.delete_bucket(self._internal(bucket))
