@@ -3,8 +3,8 @@
 The URL carries ``X-Goog-Algorithm=GOOG4-HMAC-SHA256``, ``X-Goog-Credential``
 (``<id>/<yyyymmdd>/auto/storage/goog4_request``), ``X-Goog-Date``, ``X-Goog-Expires`` (at most
 604800), ``X-Goog-SignedHeaders`` (``host`` and any other headers the signer fixed, lower-case,
-``;``-separated, sorted) and the hex ``X-Goog-Signature``. The canonical request is GCS's: method,
-path as sent, sorted RFC 3986 query, the signed headers (values trimmed, inner whitespace collapsed,
+``;``-separated, in the signer's order) and the hex ``X-Goog-Signature``; parameter names are
+matched case-insensitively, as GCS does. The canonical request is GCS's: method, path as sent, sorted RFC 3986 query, the signed headers (values trimmed, inner whitespace collapsed,
 repeated headers joined with ``,``), ``UNSIGNED-PAYLOAD`` (or ``x-goog-content-sha256`` when signed);
 the key chain starts from ``"GOOG4" + secret``. The host signed is the request's ``Host`` as sent,
 port included when it is not the scheme's default (``urlparse(endpoint).netloc`` in
@@ -65,6 +65,7 @@ MISMATCH_DETAILS = (
     "Check your Google secret key and signing method."
 )
 
+_CANONICAL_NAMES = {name.lower(): name for name in REQUIRED_PARAMS}
 NOT_SENT = (
     "Your request has a malformed header. Header was included in signedheaders, but not in the request."
 )
@@ -153,8 +154,9 @@ def _parse(params: Mapping[str, str]) -> tuple[str, str, datetime, int, list[str
     if not _SECONDS.fullmatch(expires) or not 1 <= int(expires) <= MAX_EXPIRES:
         raise _malformed(f"Expires must be between 1 and {MAX_EXPIRES}.", "Expires")
     names = params["X-Goog-SignedHeaders"].split(";")
-    if "host" not in names or names != sorted(set(names)) or any(n != n.lower() or not n for n in names):
-        raise _malformed("Host header is required in signedheaders, lower-case and sorted.", "signedheaders")
+    # Order is the signer's (GCS's conformance tests sign "x-goog-content-sha256;bar-value-of-sha256;host").
+    if "host" not in names or len(set(names)) != len(names) or any(n != n.lower() or not n for n in names):
+        raise _malformed("Host header is required in signedheaders, lower-case and unique.", "signedheaders")
     return parts[0], goog_date[:8], signed_at, int(expires), names
 
 
@@ -185,7 +187,8 @@ def verify_download_url(
     pairs = parse_qsl(query_string, keep_blank_values=True)
     params: dict[str, str] = {}
     for name, value in pairs:
-        params.setdefault(name, value)
+        # X-Goog-* names are case-insensitive (the conformance URLs carry "x-goog-signature").
+        params.setdefault(_CANONICAL_NAMES.get(name.lower(), name), value)
     access_id, date_stamp, signed_at, expires, names = _parse(params)
     sent: dict[str, list[str]] = {}
     for name, value in (headers or {}).items():
@@ -200,7 +203,7 @@ def verify_download_url(
         if "x-goog-content-sha256" in names
         else UNSIGNED_PAYLOAD
     )
-    query = canonical_query(pair for pair in pairs if pair[0] != "X-Goog-Signature")
+    query = canonical_query(pair for pair in pairs if pair[0].lower() != "x-goog-signature")
     canonical = canonical_request(method.upper(), path, query, lines, ";".join(names), payload)
     to_sign = string_to_sign(params["X-Goog-Date"], _scope(date_stamp), canonical, algorithm=ALGORITHM)
     keys = credentials.get(access_id)

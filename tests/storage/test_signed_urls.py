@@ -317,3 +317,7 @@ class TestSignedHeaders:
         with pytest.raises(MalformedSecurityHeader) as caught:
             self.verify(query, now=T0 - timedelta(seconds=1))
         assert caught.value.extra["ParameterName"] == "Date"
+
+    def test_signature_parameter_name_is_case_insensitive(self) -> None:
+        _, query = self.sign()
+        self.verify(query.replace("X-Goog-Signature=", "x-goog-signature="))
