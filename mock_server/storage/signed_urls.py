@@ -4,7 +4,8 @@ The URL carries ``X-Goog-Algorithm=GOOG4-HMAC-SHA256``, ``X-Goog-Credential``
 (``<id>/<yyyymmdd>/auto/storage/goog4_request``), ``X-Goog-Date``, ``X-Goog-Expires`` (at most
 604800), ``X-Goog-SignedHeaders`` (``host`` and any other headers the signer fixed, lower-case,
 ``;``-separated, in the signer's order) and the hex ``X-Goog-Signature``; parameter names are
-matched case-insensitively, as GCS does. The canonical request is GCS's: method, path as sent, sorted RFC 3986 query, the signed headers (values trimmed, inner whitespace collapsed,
+matched case-insensitively, as GCS does. The canonical request is GCS's: method, path as sent,
+sorted RFC 3986 query, the signed headers (values trimmed, inner whitespace collapsed,
 repeated headers joined with ``,``), ``UNSIGNED-PAYLOAD`` (or ``x-goog-content-sha256`` when signed);
 the key chain starts from ``"GOOG4" + secret``. The host signed is the request's ``Host`` as sent,
 port included when it is not the scheme's default (``urlparse(endpoint).netloc`` in
