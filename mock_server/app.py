@@ -17,7 +17,7 @@ import importlib
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute, Mount, Route
 
 from mock_server.admin.routes import http_error, index_routes
 from mock_server.admin.routes import routes as admin_routes
@@ -29,8 +29,10 @@ from mock_server.core.journal import Journal
 from mock_server.core.sandbox import Sandbox
 from mock_server.core.store import Store
 from mock_server.core.vendor import Vendor
+from mock_server.cors_middleware import CorsMiddleware
 from mock_server.middleware import SandboxMiddleware
 from mock_server.settings import Settings
+from mock_server.storage import s3_api
 from mock_server.storage.s3 import ObjectStore
 from mock_server.storage.service import Storage
 from mock_server.storage.sigv4 import SigningCredentials
@@ -45,6 +47,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     sandbox = build_sandbox(settings, vendors)
 
     routes: list[BaseRoute] = [Mount("/__admin", routes=admin_routes)]
+    # S3 clients given endpoint_url=<sandbox>/s3 send ListBuckets to "/s3" itself, not "/s3/".
+    root = s3_api.service_root
+    routes.append(Route(root.path, VendorApp(vendors["storage"], [root]), name=root.name))
     for vendor in vendors.values():
         for prefix, vendor_routes in vendor.mount_table().items():
             routes.append(dotall(Mount(prefix, app=VendorApp(vendor, vendor_routes))))
@@ -55,7 +60,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(SandboxMiddleware, sandbox=sandbox, routes=routes)],
+        middleware=[
+            Middleware(CorsMiddleware, sandbox=sandbox),
+            Middleware(SandboxMiddleware, sandbox=sandbox, routes=routes),
+        ],
         exception_handlers={HTTPException: http_error},
     )
     app.state.sandbox = sandbox

@@ -116,6 +116,9 @@ class Settings:
         "sandbox/secret/key/do-not-use-in-production", str, "secret key the sandbox signs storage URLs with"
     )
     default_scenarios: bool = setting(True, click.BOOL, "load the built-in magic-id scenario rules")
+    stub_cors: bool = setting(
+        False, click.BOOL, "CORS preflights and headers on the vendor APIs, for browsers"
+    )
 
     def replace(self, **changes: object) -> Settings:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]

@@ -29,6 +29,7 @@ TOP_LEVEL = {
     "healthcheck": {"core"},
     "middleware": {"core", "logs", "scenarios"},
     "client": {"core", "testing"},
+    "cors_middleware": {"core", "middleware", "storage"},
 }
 ASSEMBLERS = {"app", "cli", "__init__", "__main__"}
 

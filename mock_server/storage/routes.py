@@ -20,7 +20,16 @@ from mock_server.core.errors import BodyTooLarge, MalformedBody, SandboxError
 from mock_server.core.multipart import FieldNotUtf8, Limits, MultipartForm, boundary_of, parse_multipart
 from mock_server.core.sandbox import Sandbox
 from mock_server.core.vendor import Vendor
-from mock_server.storage import checksums, object_headers, post_policy, signed_urls, sigv4
+from mock_server.storage import (
+    api_auth,
+    checksums,
+    cors,
+    object_headers,
+    post_policy,
+    s3_api,
+    signed_urls,
+    sigv4,
+)
 from mock_server.storage.object_reads import GCS_OVERRIDES, object_response
 from mock_server.storage.s3_errors import (
     ERRORS_BY_STATUS,
@@ -74,13 +83,15 @@ def _verify_query_auth(request: Request, method: str) -> sigv4.VerifiedPresign:
     """Raises: the S3 error for a missing, malformed, mismatched or expired presigned URL."""
     sandbox = _sandbox(request)
     _check_key(request.path_params["key"])
+    if "authorization" in request.headers:
+        return api_auth.authenticate(request)  # type: ignore[return-value]
     params = dict(parse_qsl(_query(request), keep_blank_values=True))
     if not any(name.lower().startswith("x-amz-") for name in params):
         if "AWSAccessKeyId" in params or "Signature" in params:
             raise InvalidRequest(sigv4.SIGV2_REFUSED)
         raise AccessDenied()
     grant = sandbox.storage.grant_for(params.get("X-Amz-Signature", ""))
-    return sigv4.verify_presigned(
+    verified = sigv4.verify_presigned(
         method=method,
         path=_raw_path(request),
         query_string=_query(request),
@@ -89,6 +100,8 @@ def _verify_query_auth(request: Request, method: str) -> sigv4.VerifiedPresign:
         credentials=sandbox.storage.known_credentials,
         signed_host=grant.host if grant else None,
     )
+    sandbox.storage.check_grant_known(params, grant)
+    return verified
 
 
 def _declared_length(request: Request) -> int:
@@ -168,6 +181,7 @@ async def download_object(request: Request) -> Response:
         host=request.headers.get("host", ""),
         now=sandbox.clock.now(),
         credentials=sandbox.storage.known_credentials,
+        headers=request.headers,
     )
     return _object_response(request, gcs=True)
 
@@ -291,7 +305,12 @@ FIXTURES_SCHEMA = {
             "description": "extra buckets to create, e.g. for clients presigning with boto3 themselves",
             "type": "array",
             "items": {"type": "string", "pattern": "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"},
-        }
+        },
+        "cors": {
+            "description": "S3 CORSRule lists per bucket (vendor buckets: VENDOR_BUCKET_RULE)",
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": cors.RULE_SCHEMA},
+        },
     },
 }
 
@@ -299,6 +318,14 @@ FIXTURES_SCHEMA = {
 def load_fixtures(sandbox: Sandbox, section: Mapping[str, Any]) -> None:
     for bucket in section.get("buckets", []):
         sandbox.storage.objects.ensure_bucket(bucket)
+    for bucket in sandbox.storage.objects.bucket_names():  # (re)loading forgets rules set at run time
+        cors.set_rules(sandbox.storage.objects, bucket, [])
+    for vendor in sandbox.vendors.values():
+        for bucket in vendor.buckets:
+            cors.set_rules(sandbox.storage.objects, bucket, [cors.VENDOR_BUCKET_RULE])
+    for bucket, rules in section.get("cors", {}).items():
+        sandbox.storage.objects.ensure_bucket(bucket)
+        cors.set_rules(sandbox.storage.objects, bucket, rules)
 
 
 def render_error(request: Request, exc: SandboxError) -> Response:
@@ -338,6 +365,7 @@ def error_for_status(status: int, message: str | None) -> S3Error:
 
 
 s3_routes = [
+    *s3_api.routes,
     Route("/{bucket}/{key:path}", put_object, methods=["PUT"], name="storage:putObject"),
     Route("/{bucket}/{key:path}", get_object, methods=["GET", "HEAD"], name="storage:getObject"),
     Route("/{bucket}", post_object, methods=["POST"], name="storage:postObject"),

@@ -11,6 +11,7 @@ visible only once complete: nothing half-written is ever listed or served.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import threading
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from moto.core.model_instances import model_data
-from moto.s3.models import FakeKey, S3Backend, s3_backends
+from moto.s3.models import FakeBucket, FakeKey, S3Backend, s3_backends
 
 from mock_server.core.bodies import CHUNK, SpooledBody
 from mock_server.storage.s3_errors import NoSuchBucket, NoSuchKey
@@ -201,10 +202,47 @@ class ObjectStore:
     def close(self) -> None:
         """Remove this store's buckets from moto's process-wide namespace."""
         with self._lock:
+            self.drop_uploads()
             self.reset()
             for bucket in list(self._buckets):
                 self._backend.delete_bucket(self._internal(bucket))
             self._buckets.clear()
+
+    # -- for the S3 API (header-signed requests, multipart uploads, CORS) ------------------------
+    def bucket_names(self) -> list[str]:
+        with self._lock:
+            return sorted(self._buckets)
+
+    def moto_bucket(self, bucket: str) -> FakeBucket:
+        """moto's record of ``bucket`` (CORS rules, multipart uploads). Raises: NoSuchBucket."""
+        with self._lock:
+            if bucket not in self._buckets:
+                raise NoSuchBucket(BucketName=bucket)
+            return self._backend.get_bucket(self._internal(bucket))
+
+    @property
+    def backend(self) -> S3Backend:
+        return self._backend
+
+    def internal_name(self, bucket: str) -> str:
+        return self._internal(bucket)
+
+    def drop_uploads(self) -> None:
+        """Forget every multipart upload in progress (and close its parts' spooled files)."""
+        with self._lock:
+            for bucket in self._buckets:
+                uploads = self._backend.get_bucket(self._internal(bucket)).multiparts
+                for upload in uploads.values():
+                    upload.dispose()
+                uploads.clear()
+
+    def set_etag(self, bucket: str, key: str, etag: str) -> ObjectInfo:
+        """Give a stored object another ETag (a completed multipart upload's ``"<md5>-<parts>"``)."""
+        with self._lock:
+            info = dataclasses.replace(self._index[(bucket, key)], etag=etag)
+            self._index[(bucket, key)] = info
+            self._backend.get_object(self._internal(bucket), key)._etag = etag.strip('"')
+            return info
 
 
 def _adopt_body(fake: FakeKey, body: SpooledBody) -> None:

@@ -10,6 +10,7 @@ asked for them, so they work through docker port maps and CI service host names.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote
@@ -23,6 +24,13 @@ from mock_server.storage.sigv4 import SigningCredentials
 S3_MAX_OBJECT = 5 * 1024**3
 STORAGE_PREFIX = "/s3"
 GRANT_SWEEP_EVERY = 1000
+# Signed into every upload URL the sandbox issues, so a URL whose limits are no longer known (swept,
+# reset, restart) is refused instead of being accepted without them. S3 ignores unknown parameters.
+GRANT_PARAM = "x-sandbox-grant"
+UNKNOWN_GRANT = (
+    "This upload URL was issued by the sandbox but its limits are no longer known (it was issued before "
+    "a reset or restart, or it expired and was forgotten); request a new URL."
+)
 DOWNLOAD_PREFIX = "/gcs"
 
 
@@ -95,6 +103,7 @@ class Storage:
             now=signed_at,
             expires_in=expires,
             signed_headers=headers,
+            query={GRANT_PARAM: "1"},
         )
         signature = url.rsplit("X-Amz-Signature=", 1)[1].split("&", 1)[0]
         expires_at = signed_at + timedelta(seconds=expires)
@@ -166,6 +175,11 @@ class Storage:
         with self._lock:
             return self._grants.get(signature)
 
+    def check_grant_known(self, params: Mapping[str, str], grant: UploadGrant | None) -> None:
+        """Raises: AccessDenied for a sandbox-issued upload URL whose grant is gone."""
+        if grant is None and GRANT_PARAM in params:
+            raise AccessDenied(UNKNOWN_GRANT)
+
     def claim(self, signature: str) -> UploadGrant | None:
         """Reserve a single-use URL for one upload at a time.
 
@@ -193,4 +207,5 @@ class Storage:
     def reset(self) -> None:
         with self._lock:
             self._grants.clear()
+        self.objects.drop_uploads()
         self.objects.reset()

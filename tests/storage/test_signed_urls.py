@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 import pytest
 
 from mock_server.storage import signed_urls
+from mock_server.storage.gcs_errors import MalformedSecurityHeader
 from mock_server.storage.s3_errors import ExpiredToken, InvalidArgument, S3Error, SignatureDoesNotMatch
 from mock_server.storage.sigv4 import SigningCredentials
 
@@ -147,7 +148,7 @@ TAMPERS = [
     ),
     pytest.param(
         lambda x: x.set("X-Goog-SignedHeaders", "content-type;host"),
-        InvalidArgument,
+        MalformedSecurityHeader,
         id="X-Goog-SignedHeaders",
     ),
     pytest.param(
@@ -171,23 +172,33 @@ def test_missing_parameter(name: str) -> None:
     assert caught.value.extra == {"Details": f"Missing required parameter: {name}"}
 
 
+EXPIRES = {"Details": "Expires must be between 1 and 604800.", "ParameterName": "Expires"}
+DATE = {"Details": "Date not in valid ISO 8601 format.", "ParameterName": "Date"}
+
+
 @pytest.mark.parametrize(
-    ("name", "value"),
+    ("name", "value", "error", "extra"),
     [
-        pytest.param("X-Goog-Expires", "604801", id="expires-over-a-week"),
-        pytest.param("X-Goog-Expires", "0", id="expires-zero"),
-        pytest.param("X-Goog-Expires", "-5", id="expires-negative"),
-        pytest.param("X-Goog-Expires", "1e3", id="expires-not-integer"),
-        pytest.param("X-Goog-Expires", "9" * 5000, id="expires-huge"),
-        pytest.param("X-Goog-Date", "2024-03-01T12:00:00Z", id="date-shape"),
-        pytest.param("X-Goog-Date", "20240231T120000Z", id="date-invalid-day"),
-        pytest.param("X-Goog-Credential", f"{ACCESS_ID}/20240301/auto/storage", id="credential-four-parts"),
+        pytest.param("X-Goog-Expires", "604801", MalformedSecurityHeader, EXPIRES, id="expires-over-a-week"),
+        pytest.param("X-Goog-Expires", "0", MalformedSecurityHeader, EXPIRES, id="expires-zero"),
+        pytest.param("X-Goog-Expires", "-5", MalformedSecurityHeader, EXPIRES, id="expires-negative"),
+        pytest.param("X-Goog-Expires", "1e3", MalformedSecurityHeader, EXPIRES, id="expires-not-integer"),
+        pytest.param("X-Goog-Expires", "9" * 5000, MalformedSecurityHeader, EXPIRES, id="expires-huge"),
+        pytest.param("X-Goog-Date", "2024-03-01T12:00:00Z", MalformedSecurityHeader, DATE, id="date-shape"),
+        pytest.param("X-Goog-Date", "20240231T120000Z", MalformedSecurityHeader, DATE, id="date-invalid-day"),
+        pytest.param(
+            "X-Goog-Credential",
+            f"{ACCESS_ID}/20240301/auto/storage",
+            InvalidArgument,
+            {"Details": "X-Goog-Credential must be <access id>/20240301/auto/storage/goog4_request"},
+            id="credential-four-parts",
+        ),
     ],
 )
-def test_malformed_parameter(name: str, value: str) -> None:
-    with pytest.raises(InvalidArgument) as caught:
+def test_malformed_parameter(name: str, value: str, error: type[S3Error], extra: dict[str, str]) -> None:
+    with pytest.raises(error) as caught:
         Link().set(name, value).verify()
-    assert caught.value.extra["Details"].startswith(name)
+    assert caught.value.status == 400 and caught.value.extra == extra
 
 
 def test_expiry_boundary() -> None:
@@ -227,9 +238,7 @@ def test_mismatch_xml() -> None:
         "Details",
         "StringToSign",
         "CanonicalRequest",
-        "RequestId",
-        "HostId",
-    ]
+    ]  # GCS writes no RequestId/HostId
     assert root.findtext("Message") == "Access denied."
     assert root.findtext("Details") == signed_urls.MISMATCH_DETAILS
     assert (root.findtext("StringToSign") or "").startswith(
@@ -248,3 +257,67 @@ def test_naive_now_is_a_programming_error() -> None:
 def test_non_ascii_signature_is_a_mismatch_not_a_crash() -> None:
     with pytest.raises(SignatureDoesNotMatch):
         Link().set("X-Goog-Signature", "é" * 64).verify()
+
+
+class TestSignedHeaders:
+    def sign(self, base: str = BASE, headers: dict[str, str] | None = None) -> tuple[str, str]:
+        url = signed_urls.sign_download_url(
+            base_url=base, path=PATH, credentials=CREDS, now=T0, expires_in=60, method="PUT", headers=headers
+        )
+        parts = urlsplit(url)
+        return parts.path, parts.query
+
+    def verify(
+        self, query: str, host: str = HOST, headers: dict[str, str] | None = None, now: datetime = T0
+    ) -> None:
+        signed_urls.verify_download_url(
+            method="PUT",
+            path=PATH,
+            query_string=query,
+            host=host,
+            now=now,
+            credentials=KNOWN,
+            headers=headers,
+        )
+
+    def test_additional_headers_are_signed_and_checked(self) -> None:
+        _, query = self.sign(headers={"Content-Type": "application/pdf", "x-goog-meta-visit": "  a   b "})
+        assert "X-Goog-SignedHeaders=content-type%3Bhost%3Bx-goog-meta-visit" in query
+        self.verify(query, headers={"content-type": "application/pdf", "x-goog-meta-visit": "a b"})
+        with pytest.raises(SignatureDoesNotMatch):
+            self.verify(query, headers={"content-type": "image/png", "x-goog-meta-visit": "a b"})
+
+    def test_signed_header_not_sent_is_malformed_security_header(self) -> None:
+        _, query = self.sign(headers={"Content-Type": "application/pdf"})
+        with pytest.raises(MalformedSecurityHeader) as caught:
+            self.verify(query)
+        root = ET.fromstring(caught.value.to_xml("ignored"))
+        assert [(child.tag, child.text) for child in root] == [
+            ("Code", "MalformedSecurityHeader"),
+            ("Message", "Your request has a malformed header."),
+            ("Details", signed_urls.NOT_SENT),
+            ("ParameterName", "contenttype"),
+        ]
+
+    @pytest.mark.parametrize(
+        ("base", "host"),
+        [
+            ("http://localhost:9000", "localhost:9000"),
+            ("http://Sandbox.Example:80", "sandbox.example"),
+            ("https://sandbox.example:443", "sandbox.example"),
+            ("https://sandbox.example:8443", "sandbox.example:8443"),
+        ],
+    )
+    def test_canonical_host_keeps_only_non_default_ports(self, base: str, host: str) -> None:
+        _, query = self.sign(base=base)
+        self.verify(query, host=host)
+
+    def test_date_in_the_future_is_refused(self) -> None:
+        _, query = self.sign()
+        with pytest.raises(MalformedSecurityHeader) as caught:
+            self.verify(query, now=T0 - timedelta(seconds=1))
+        assert caught.value.extra["ParameterName"] == "Date"
+
+    def test_signature_parameter_name_is_case_insensitive(self) -> None:
+        _, query = self.sign()
+        self.verify(query.replace("X-Goog-Signature=", "x-goog-signature="))

@@ -1,0 +1,40 @@
+"""Google Cloud Storage's XML API errors: ``<Error><Code/><Message/><Details/>[<ParameterName/>...]``.
+
+GCS writes no ``RequestId``/``HostId`` elements (unlike S3). The classes subclass the S3 ones of the
+same code, so callers catching ``SignatureDoesNotMatch`` or ``ExpiredToken`` still do.
+"""
+
+from __future__ import annotations
+
+from xml.etree import ElementTree
+
+from mock_server.storage.s3_errors import ExpiredToken, InvalidArgument, S3Error, SignatureDoesNotMatch
+
+
+class GcsError(S3Error):
+    def to_xml(self, request_id: str, host_id: str = "") -> bytes:
+        """GCS's body; ``request_id`` and ``host_id`` are not part of it."""
+        root = ElementTree.Element("Error")
+        ElementTree.SubElement(root, "Code").text = self.code
+        ElementTree.SubElement(root, "Message").text = self.message
+        for name, value in self.extra.items():
+            ElementTree.SubElement(root, name).text = value
+        return ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+class MalformedSecurityHeader(GcsError):
+    status = 400
+    code = "MalformedSecurityHeader"
+    default_message = "Your request has a malformed header."
+
+
+class GcsSignatureDoesNotMatch(GcsError, SignatureDoesNotMatch):
+    pass
+
+
+class GcsExpiredToken(GcsError, ExpiredToken):
+    pass
+
+
+class GcsInvalidArgument(GcsError, InvalidArgument):
+    pass
