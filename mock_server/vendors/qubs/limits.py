@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from mock_server.core.limits import Limits
+from mock_server.vendors.qubs.spec import DOCUMENT
 
-DOWNLOAD_URL_SECONDS_RANGE = (60, 3600)  # urlTtlSeconds is clamped into this range (QUBS docs)
+# urlTtlSeconds (openapi.yaml): its default and the range it is clamped into (QUBS docs).
+_URL_TTL = DOCUMENT.parameter_schema("getAppointmentAttachment", "urlTtlSeconds")
+DOWNLOAD_URL_SECONDS_RANGE = (_URL_TTL["x-clamped-to"][0], _URL_TTL["x-clamped-to"][1])
 
 LIMITS = Limits(
     upload_url_seconds=900,  # presigned PUT URLs from createReportAttachments
-    download_url_seconds=900,  # read-side URLs when urlTtlSeconds is absent (the spec clamps it to 60..3600)
+    download_url_seconds=_URL_TTL["default"],  # read-side URLs when urlTtlSeconds is absent
     token_seconds=3600,  # OAuth client-credentials tokens (expires_in)
     idempotency_seconds={
         "createReportAttachments": 15 * 60,

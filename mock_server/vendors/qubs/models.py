@@ -40,8 +40,16 @@ APPOINTMENT_STATUSES = (
     "PEER REVIEW",
     "SECOND OPINION",
 )
-PAGE_SIZE_DEFAULT, PAGE_SIZE_MIN, PAGE_SIZE_MAX = 100, 1, 500
-REPORT_TEXT_MAX_BYTES = 2_097_152
+_PAGE_SIZE = DOCUMENT.parameter_schema("listPendingAppointments", "pageSize")
+PAGE_SIZE_DEFAULT, PAGE_SIZE_MIN, PAGE_SIZE_MAX = (
+    _PAGE_SIZE["default"],
+    _PAGE_SIZE["minimum"],
+    _PAGE_SIZE["maximum"],
+)
+# JSON Schema counts characters; QUBS caps reportText in UTF-8 bytes (an extension keyword).
+REPORT_TEXT_MAX_BYTES = DOCUMENT.component("SubmitReportRequest")["properties"]["reportText"][
+    "x-max-utf8-bytes"
+]
 # The request accepts any case; the values are the response schema's enum.
 REPORT_STATUSES = tuple(DOCUMENT.component("SubmitReportResponse")["properties"]["reportStatus"]["enum"])
 
