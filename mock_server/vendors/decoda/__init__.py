@@ -78,19 +78,26 @@ behaviour), and no delete/update endpoints (none is documented).
 
 from __future__ import annotations
 
+from starlette.routing import Mount
+
 from mock_server.core.vendor import Vendor
+from mock_server.vendors.decoda import item_routes, routes, tag_routes
 from mock_server.vendors.decoda.errors import error_for_status, render
 from mock_server.vendors.decoda.fixtures import FIXTURES_SCHEMA, load_fixtures
 from mock_server.vendors.decoda.models import BUCKET
-from mock_server.vendors.decoda.routes import OPENAPI_PATH, routes
+
+# Route order is import order: static paths (routes), then tags, then /attachments/{attachment_id}/...
+# (item_routes), so /attachments/tags/x is a tag path.
+api = routes.api
+assert tag_routes.__name__ and item_routes.__name__
 
 vendor = Vendor(
     name="decoda",
     title="Decoda Health attachments (FastAPI; API-KEY + TENANT headers; GCS-style signed URLs)",
-    routes=routes,
+    routes=[Mount("", app=api)],
     render_error=render,
     error_for_status=error_for_status,
-    openapi_path=OPENAPI_PATH,
+    openapi_path=routes.OPENAPI_PATH,
     fixtures_schema=FIXTURES_SCHEMA,
     load_fixtures=load_fixtures,
     buckets=(BUCKET,),

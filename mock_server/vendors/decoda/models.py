@@ -24,19 +24,61 @@ from mock_server.vendors.decoda.fixtures import VENDOR
 BUCKET = "decoda-attachments"
 
 PATIENT_DEFAULTS: dict[str, Any] = {
-    "id": None, "type": "PATIENT", "createdDate": None, "firstName": None, "lastName": None,
-    "phoneNumber": None, "email": None, "locationId": None, "externalId": None, "address": None,
-    "addressLineTwo": None, "city": None, "state": None, "zipCode": None, "country": None,
-    "addressValid": None, "meta": {}, "isArchived": False, "primaryLocationId": None, "gender": None,
-    "pronouns": None, "preferredName": None, "dateOfBirth": None, "patientMedications": [],
-    "patientSource": None, "leadSource": None, "onSchedulingBlacklist": False, "surchargeDisabled": False,
-    "tags": [], "creditBalance": 0, "preferredProviderId": None, "dosespotPatientId": None,
+    "id": None,
+    "type": "PATIENT",
+    "createdDate": None,
+    "firstName": None,
+    "lastName": None,
+    "phoneNumber": None,
+    "email": None,
+    "locationId": None,
+    "externalId": None,
+    "address": None,
+    "addressLineTwo": None,
+    "city": None,
+    "state": None,
+    "zipCode": None,
+    "country": None,
+    "addressValid": None,
+    "meta": {},
+    "isArchived": False,
+    "primaryLocationId": None,
+    "gender": None,
+    "pronouns": None,
+    "preferredName": None,
+    "dateOfBirth": None,
+    "patientMedications": [],
+    "patientSource": None,
+    "leadSource": None,
+    "onSchedulingBlacklist": False,
+    "surchargeDisabled": False,
+    "tags": [],
+    "creditBalance": 0,
+    "preferredProviderId": None,
+    "dosespotPatientId": None,
 }
 TAG_DEFAULTS: dict[str, Any] = {
-    "id": None, "name": None, "isActive": True, "createdDate": None, "emoji": None, "color": None,
+    "id": None,
+    "name": None,
+    "isActive": True,
+    "createdDate": None,
+    "emoji": None,
+    "color": None,
     "updatedDate": None,
 }
 PROVIDER_KEYS = ("id", "firstName", "lastName", "email", "createdDate")
+CHART_DEFAULTS: dict[str, Any] = {
+    "memberships": [],
+    "goalWeight": None,
+    "measurements": [],
+    "medications": [],
+    "optedOutOfSms": False,
+    "appointmentCount": 0,
+    "totalSpent": 0,
+    "healthData": {},
+    "profilePictureUrl": None,
+}
+TAG_KIND = "attachment-tag"
 
 
 @dataclass(frozen=True)
@@ -48,6 +90,7 @@ class NewAttachment:
     content_type: str
     name: str
     external_id: str | None
+    answer_id: str | None = None
 
 
 # -- lookups ----------------------------------------------------------------------------------
@@ -72,21 +115,47 @@ def get_note(sandbox: Sandbox, tenant: str, note_id: str, patient_id: str | None
     return record
 
 
+def get_attachment(sandbox: Sandbox, tenant: str, attachment_id: str) -> dict[str, Any]:
+    """Raises: AttachmentNotFound (also for another tenant's attachment)."""
+    record = sandbox.store.get(VENDOR, tenant, "attachment", attachment_id)
+    if record is None:
+        raise AttachmentNotFound()
+    return record
+
+
 def patient_response(record: dict[str, Any]) -> dict[str, Any]:
-    body = {**PATIENT_DEFAULTS, **record}
+    """``PatientSummary``: every documented key, chart keys left out."""
+    body = {**PATIENT_DEFAULTS, **{k: v for k, v in record.items() if k not in CHART_DEFAULTS}}
     body["tags"] = [{**TAG_DEFAULTS, **tag} for tag in body.get("tags") or []]
     return body
 
 
+def patient_chart(record: dict[str, Any]) -> dict[str, Any]:
+    """``PatientChart``: the summary plus the chart keys (fixture values, else empty)."""
+    chart = {key: record.get(key, default) for key, default in CHART_DEFAULTS.items()}
+    return {**patient_response(record), **chart}
+
+
 # -- creating ---------------------------------------------------------------------------------
 def plan_attachments(
-    parts: Sequence[FilePart], names: Sequence[str | None], external_ids: Sequence[str | None]
+    parts: Sequence[FilePart],
+    names: Sequence[str | None],
+    external_ids: Sequence[str | None],
+    answer_id: str | None = None,
 ) -> list[NewAttachment]:
     planned = []
     for part, name, external_id in zip(parts, names, external_ids, strict=True):
         filename = uploads.safe_filename(part.filename)
-        planned.append(NewAttachment(part, filename, uploads.content_type_of(part, filename),
-                                     name or filename, external_id))
+        planned.append(
+            NewAttachment(
+                part,
+                filename,
+                uploads.content_type_of(part, filename),
+                name or filename,
+                external_id,
+                answer_id,
+            )
+        )
     return planned
 
 
@@ -115,19 +184,41 @@ def create_attachments(
             thumbnail_key = None
             if thumbnail is not None:
                 thumbnail_key = f"{tenant}/{patient_id}/{attachment_id}/thumbnail.{thumbnail.extension}"
-                objects.put(BUCKET, thumbnail_key, thumbnail.body, content_type=thumbnail.content_type,
-                            uploaded_at=now)
+                objects.put(
+                    BUCKET,
+                    thumbnail_key,
+                    thumbnail.body,
+                    content_type=thumbnail.content_type,
+                    uploaded_at=now,
+                )
                 written.append(thumbnail_key)
-            records.append({
-                "id": attachment_id, "patientId": patient_id, "noteId": note_id, "name": item.name,
-                "originalFilename": item.filename, "externalId": item.external_id,
-                "contentType": item.content_type, "size": item.part.body.size, "objectKey": key,
-                "thumbnailKey": thumbnail_key, "createdAt": now, "annotations": [], "tags": [],
-            })
+            records.append(
+                {
+                    "id": attachment_id,
+                    "patientId": patient_id,
+                    "noteId": note_id,
+                    "name": item.name,
+                    "originalFilename": item.filename,
+                    "externalId": item.external_id,
+                    "contentType": item.content_type,
+                    "size": item.part.body.size,
+                    "objectKey": key,
+                    "thumbnailKey": thumbnail_key,
+                    "createdAt": now,
+                    "annotations": [],
+                    "tags": [],
+                    "answerId": item.answer_id,
+                    "history": [],
+                    "revision": 0,
+                }
+            )
     except Exception:
         for key in written:
             objects.delete(BUCKET, key)
         raise
+    finally:
+        for item in planned:
+            item.part.body.close()  # no-op for bodies the object store took over
     with sandbox.store.transaction() as store:
         for record in records:
             store.put(VENDOR, tenant, "attachment", record["id"], record)
@@ -135,10 +226,24 @@ def create_attachments(
 
 
 # -- reading ----------------------------------------------------------------------------------
-def attachments_for_note(sandbox: Sandbox, tenant: str, note_id: str, patient_id: str | None) -> list[dict]:
-    """The note's attachments in upload order (optionally only ``patient_id``'s)."""
-    return sandbox.store.list(VENDOR, tenant, "attachment", lambda r: r["noteId"] == note_id and (
-        patient_id is None or r["patientId"] == patient_id))
+def _tagged(record: dict[str, Any], tag_ids: Sequence[str]) -> bool:
+    return not tag_ids or any(tag in record["tags"] for tag in tag_ids)
+
+
+def attachments_for_note(
+    sandbox: Sandbox, tenant: str, note_id: str, patient_id: str | None, tag_ids: Sequence[str] = ()
+) -> list[dict]:
+    """The note's attachments in upload order (optionally only ``patient_id``'s, with any of ``tag_ids``)."""
+    return sandbox.store.list(
+        VENDOR,
+        tenant,
+        "attachment",
+        lambda r: (
+            r["noteId"] == note_id
+            and (patient_id is None or r["patientId"] == patient_id)
+            and _tagged(r, tag_ids)
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -149,7 +254,12 @@ class DayPage:
 
 
 def day_page(
-    sandbox: Sandbox, tenant: str, zone: ZoneInfo, cursor: date | None, patient_id: str | None
+    sandbox: Sandbox,
+    tenant: str,
+    zone: ZoneInfo,
+    cursor: date | None,
+    patient_id: str | None,
+    tag_ids: Sequence[str] = (),
 ) -> DayPage:
     """The latest local day (in ``zone``) on or before ``cursor`` that has attachments, newest first.
 
@@ -157,7 +267,11 @@ def day_page(
     With nothing to show, the page is the cursor (default: today in ``zone``) with no data.
     """
     records = sandbox.store.list(
-        VENDOR, tenant, "attachment", lambda r: patient_id is None or r["patientId"] == patient_id)
+        VENDOR,
+        tenant,
+        "attachment",
+        lambda r: (patient_id is None or r["patientId"] == patient_id) and _tagged(r, tag_ids),
+    )
     by_day: dict[date, list[tuple[int, dict[str, Any]]]] = {}
     for position, record in enumerate(records):
         by_day.setdefault(record["createdAt"].astimezone(zone).date(), []).append((position, record))
@@ -184,7 +298,8 @@ def link_to_note(sandbox: Sandbox, tenant: str, note_id: str, attachment_ids: Se
                 raise AttachmentNotFound(f"Attachment not found: {attachment_id}")
             if record["patientId"] != note["patientId"]:
                 raise BadRequest(
-                    f"Attachment {attachment_id} does not belong to the patient of note {note_id}")
+                    f"Attachment {attachment_id} does not belong to the patient of note {note_id}"
+                )
             found.append(record)
         for record in found:
             record["noteId"] = note_id
@@ -217,7 +332,22 @@ def attachment_response(
         "patient": patient_response(patient),
         "note": {"id": note["id"], "createdDate": note["createdDate"]} if note else None,
         "provider": {key: provider.get(key) for key in PROVIDER_KEYS} if provider else None,
-        "tags": list(record["tags"]),
+        "tags": tag_summaries(sandbox, tenant, record["tags"]),
+    }
+
+
+def tag_summaries(sandbox: Sandbox, tenant: str, tag_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """``NoteAttachmentTagSummary`` of each tag id that still exists, in assignment order."""
+    found = (sandbox.store.get(VENDOR, tenant, TAG_KIND, tag_id) for tag_id in tag_ids)
+    return [tag_summary(tag) for tag in found if tag is not None]
+
+
+def tag_summary(tag: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": tag["id"],
+        "name": tag["name"],
+        "color": tag["color"],
+        "createdDate": iso_z(tag["createdAt"]),
     }
 
 
