@@ -230,7 +230,14 @@ def create_comparison(
     patient = models.get_patient(sandbox, tenant, patient_id)
     if note_id is not None:
         models.get_note(sandbox, tenant, note_id, patient["id"])
-    images = [_open_image(sandbox, record) for record in (before, after)]
+    part = _side_by_side([_open_image(sandbox, record) for record in (before, after)])
+    planned = models.plan_attachments([part], [name or "Comparison"], [None])
+    (record,) = models.create_attachments(sandbox, tenant, patient_id, note_id, planned)
+    return record
+
+
+def _side_by_side(images: list[Image.Image]) -> FilePart:
+    """Both images scaled to one height (at most 1024 px), left to right, as a PNG upload."""
     height = min(COMPARISON_MAX_HEIGHT, *(image.height for image in images))
     scaled = [image.resize((max(1, round(image.width * height / image.height)), height)) for image in images]
     canvas = Image.new("RGB", (sum(image.width for image in scaled), height), "white")
@@ -240,10 +247,7 @@ def create_comparison(
     canvas.save(output, format="PNG")
     writer = BodyWriter()
     writer.write(output.getvalue())
-    part = FilePart("file", "comparison.png", "image/png", writer.finish())
-    planned = models.plan_attachments([part], [name or "Comparison"], [None])
-    (record,) = models.create_attachments(sandbox, tenant, patient_id, note_id, planned)
-    return record
+    return FilePart("file", "comparison.png", "image/png", writer.finish())
 
 
 def _open_image(sandbox: Sandbox, record: dict[str, Any]) -> Image.Image:

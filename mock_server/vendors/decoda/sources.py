@@ -96,14 +96,17 @@ def _stored(sandbox: Sandbox, bucket: str, key: str) -> Source:
 
 
 def _fetched(sandbox: Sandbox, url: str) -> Source:
-    writer = BodyWriter(limit=config(sandbox).max_file_bytes)
     with requests.get(url, timeout=FETCH_TIMEOUT_SECONDS, stream=True, allow_redirects=False) as response:
         if response.status_code != 200:
             raise ValueError(f"status {response.status_code}")
+        writer = BodyWriter(limit=config(sandbox).max_file_bytes)
         try:
             for chunk in response.iter_content(64 * 1024):
                 writer.write(chunk)
-        except BodyTooLarge as exc:
+        except BodyTooLarge as exc:  # the writer closed itself
             raise ValueError("too large") from exc
+        except BaseException:
+            writer.abort()
+            raise
     name = posixpath.basename(urlsplit(url).path) or "file"
     return Source(unquote(name), response.headers.get("content-type"), writer.finish())

@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 
 from mock_server.core.sandbox import Sandbox
 from mock_server.settings import DEFAULT_FIXTURES, Settings
+from mock_server.testing.server import LiveServer
 from mock_server.vendors.decoda.models import BUCKET
 
 DEMO = {"TENANT": "demo", "API-KEY": "decoda-dev-key"}
@@ -307,6 +308,23 @@ def test_from_url_refuses_an_expired_link(decoda: Decoda, sandbox: Sandbox) -> N
     source = decoda.upload()
     sandbox.clock.advance(3601)
     assert _from_url(decoda, source["signedUrl"]) == (422, unreachable(source["signedUrl"]))
+
+
+class TestAllowedHosts:
+    """A host listed in ``decoda.fetch_allowed_hosts`` is fetched (here: a live sandbox on 127.0.0.1)."""
+
+    @pytest.fixture
+    def settings(self, tmp_path: Path) -> Settings:
+        extra = tmp_path / "hosts.yaml"
+        extra.write_text("decoda:\n  fetch_allowed_hosts: [127.0.0.1]\n")
+        return Settings(seed=4, fixtures=(DEFAULT_FIXTURES, extra))
+
+    def test_fetches_from_an_allowed_host(self, decoda: Decoda, live: LiveServer) -> None:
+        url = f"{live.url}/decoda/openapi.json"
+        status, item = _from_url(decoda, url)
+        assert (status, item["originalFilename"]) == (200, "openapi.json")
+        missing = f"{live.url}/decoda/nothing-here.png"
+        assert _from_url(decoda, missing) == (422, unreachable(missing))
 
 
 # -- e-mail attachments ----------------------------------------------------------------------------
