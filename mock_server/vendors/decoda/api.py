@@ -10,7 +10,9 @@ the sandbox around it:
   boundary, which logs and journals it and answers Decoda's plain-text 500;
 - the body caps of the fixtures (``decoda.limits``) apply while the body streams in: a declared or
   received body over ``max_request_bytes`` (1 MiB for non-form bodies) is 413; ``max_files`` and the
-  1 MiB text-field cap are Starlette's form limits, with Starlette's 400 messages.
+  1 MiB text-field cap are Starlette's form limits, with Starlette's 400 messages. They are handed to
+  FastAPI per request through its ``scope["fastapi"]["form_limits"]`` (FastAPI >= 0.165), because the
+  caps come from each sandbox's fixtures rather than from the route declarations.
 """
 
 from __future__ import annotations
