@@ -72,11 +72,20 @@ def _document(path: Path) -> OpenApiDocument:
 
 def _route_params(vendor: Vendor) -> dict[str, frozenset[str]]:
     params: dict[str, set[str]] = {}
-    for routes in vendor.mount_table().values():
+
+    def walk(routes: Iterable[Any], inherited: frozenset[str]) -> None:
         for route in routes:
+            if not isinstance(route, Route | Mount):
+                continue
+            found = inherited | frozenset(route.param_convertors)
             name = getattr(route, "name", "") or ""
-            if isinstance(route, Route | Mount) and ":" in name:
-                params.setdefault(name.replace(":", ".", 1), set()).update(route.param_convertors)
+            if ":" in name:
+                params.setdefault(name.replace(":", ".", 1), set()).update(found)
+            if isinstance(route, Mount):  # a mounted app (Decoda's FastAPI) brings its own routes
+                walk(route.routes, found)
+
+    for routes in vendor.mount_table().values():
+        walk(routes, frozenset())
     return {name: frozenset(found) for name, found in params.items()}
 
 

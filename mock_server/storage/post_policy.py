@@ -229,8 +229,11 @@ def verify_post_fields(
         raise MaxPostPreDataLengthExceeded(MaxPostPreDataLengthBytes=MAX_POST_PRE_DATA_BYTES)
     # Issuers with long-term keys hand out x-amz-security-token "" and SDKs post it back as is:
     # an empty token means "no token", so it needs no policy condition and is not checked.
-    fields = [(name, value) for name, value in fields
-              if not (name.lower() == "x-amz-security-token" and value == "")]
+    fields = [
+        (name, value)
+        for name, value in fields
+        if not (name.lower() == "x-amz-security-token" and value == "")
+    ]
     _refuse_repeated(fields)
     form = {name.lower(): value for name, value in fields}
     if "awsaccesskeyid" in form and _SIGNING_FIELDS.isdisjoint(form):

@@ -67,7 +67,7 @@ VENDORS: dict[str, tuple[dict[str, str], dict[str, str]]] = {
     ),
     "decoda": (
         {"TENANT": "demo", "API-KEY": "decoda-dev-key"},
-        {"patient_id": "P1001"},
+        {"patient_id": "P1001", "note_id": "N2001"},
     ),
     "saferme": (
         {

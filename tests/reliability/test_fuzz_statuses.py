@@ -55,6 +55,8 @@ QUBS_UPLOADS = f"{QUBS}/acme/reporting/appointments/A123456/report/attachments"
 QUBS_READ = f"{QUBS}/acme/appointments/A123456/attachments"
 QUBS_FIXTURE_GUID = "2b7e1516-28ae-4d2a-a6f7-15880912cf4f"
 DECODA_AUTH = {"TENANT": "demo", "API-KEY": "decoda-dev-key"}
+DECODA_OPERATIONS = [f"decoda.{name}" for name in MAIN_OPERATIONS["decoda"]]
+UTC = {"tz": "UTC"}
 SAFERME_AUTH = {
     "Authorization": "Token token=saferme-dev-token",
     "X-AppId": "com.thundermaps.saferme",
@@ -251,7 +253,7 @@ OK: dict[str, Callable[[Calls], Any]] = {
     "qubs.getAppointmentAttachment": lambda c: c.qubs_read(f"{QUBS_READ}/{QUBS_FIXTURE_GUID}"),
     "decoda.uploadAttachmentsBulk": lambda c: c.decoda_upload(True),
     "decoda.uploadAttachment": lambda c: c.decoda_upload(False),
-    "decoda.listAttachments": lambda c: c.client.get("/decoda/attachments", headers=DECODA_AUTH),
+    "decoda.listAttachments": lambda c: c.client.get("/decoda/attachments", params=UTC, headers=DECODA_AUTH),
     "decoda.linkAttachmentsToNote": lambda c: c.decoda_link(),
     "saferme.createSession": lambda c: c.saferme_session(),
     "saferme.getUploadAuthorization": lambda c: c.saferme_authorize(),
@@ -334,7 +336,7 @@ TABLE: list[tuple[str, str, Callable[[Calls], Any]]] = [
     (
         "decoda.listAttachments",
         "401",
-        lambda c: c.client.get("/decoda/attachments", headers={"TENANT": "demo", "API-KEY": "x"}),
+        lambda c: c.client.get("/decoda/attachments", params=UTC, headers={"TENANT": "demo", "API-KEY": "x"}),
     ),
     (
         "decoda.listAttachments",
@@ -342,6 +344,16 @@ TABLE: list[tuple[str, str, Callable[[Calls], Any]]] = [
         lambda c: c.client.get("/decoda/attachments", params={"tz": "Mars/Olympus"}, headers=DECODA_AUTH),
     ),
     ("decoda.listAttachments", "500", _scenario("decoda.listAttachments", 500)),
+    # Statuses Decoda's document lists because a scenario may answer them instead of the handler.
+    *[
+        (operation, str(status), _scenario(operation, status))
+        for operation in DECODA_OPERATIONS
+        for status in (403, 409, 429, 502, 503, 504)
+    ],
+    *[
+        ("decoda.listAttachments", str(status), _scenario("decoda.listAttachments", status))
+        for status in (400, 404)
+    ],
     ("decoda.linkAttachmentsToNote", "200", OK["decoda.linkAttachmentsToNote"]),
     ("decoda.linkAttachmentsToNote", "400", lambda c: c.decoda_link(ids=[c.decoda_attachment_id("P1002")])),
     (

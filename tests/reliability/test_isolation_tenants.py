@@ -183,9 +183,9 @@ def test_decoda_tenants_never_see_each_others_records(sandbox: Sandbox, quiet_cl
         headers=OTHER,
     )
     assert linked.status_code == 404
-    listed = quiet_client.get("/decoda/attachments", headers=OTHER).json()
+    listed = quiet_client.get("/decoda/attachments", params={"tz": "UTC"}, headers=OTHER).json()
     assert attachment_id not in str(listed)
-    by_note = quiet_client.get("/decoda/attachments", params={"note_id": "N2001"}, headers=OTHER)
+    by_note = quiet_client.get("/decoda/attachments", params={"tz": "UTC", "note_id": "N2001"}, headers=OTHER)
     assert by_note.status_code == 200 and by_note.json() == []
     assert objects(sandbox) == before
 

@@ -242,6 +242,7 @@ def test_candid_token_expiry(client: TestClient, sandbox: Sandbox, clock: Any) -
 
 
 DECODA = {"API-KEY": "decoda-dev-key", "TENANT": "demo"}
+DECODA_LIST = {"patient_id": "P1001", "tz": "UTC"}  # GET /attachments requires tz
 
 
 class SleepRecorder:
@@ -256,9 +257,7 @@ def test_decoda_latency(client: TestClient, sandbox: Sandbox, engine: ScenarioEn
     require(sandbox, "decoda")
     engine.sleep = recorder = SleepRecorder()
     load(client, "decoda-latency.yaml")
-    assert (
-        client.get("/decoda/attachments", params={"patient_id": "P1001"}, headers=DECODA).status_code == 200
-    )
+    assert client.get("/decoda/attachments", params=DECODA_LIST, headers=DECODA).status_code == 200
     upload = client.post(
         "/decoda/attachments/bulk",
         headers=DECODA,
@@ -279,13 +278,11 @@ def test_decoda_wrong_tenant(client: TestClient, sandbox: Sandbox) -> None:
     require(sandbox, "decoda")
     load(client, "decoda-wrong-tenant.yaml")
     refused = client.get(
-        "/decoda/attachments", params={"patient_id": "P1001"}, headers={**DECODA, "TENANT": "other-clinic"}
+        "/decoda/attachments", params=DECODA_LIST, headers={**DECODA, "TENANT": "other-clinic"}
     )
     assert refused.status_code == 403
     assert refused.json() == {"detail": "API key is not valid for tenant other-clinic"}
-    assert (
-        client.get("/decoda/attachments", params={"patient_id": "P1001"}, headers=DECODA).status_code == 200
-    )
+    assert client.get("/decoda/attachments", params=DECODA_LIST, headers=DECODA).status_code == 200
 
 
 SAFERME = {

@@ -1000,11 +1000,17 @@ def test_check_size_while_streaming_applies_only_the_maximum() -> None:
     ("fields", "conditions", "extra"),
     [
         pytest.param([("x-ignore-tracking", "1"), ("file", "x")], None, None, id="exempt-fields"),
-        pytest.param([("B-Field", "1"), ("a", "2")], None, "B-Field, a",
-                     id="several-named-as-sent"),
-        pytest.param([], [{"bucket": BUCKET}, ["eq", "$key", "user/eric/photo.jpg"],
-                          {"x-amz-algorithm": "AWS4-HMAC-SHA256"}], "x-amz-credential, x-amz-date",
-                     id="signing-conditions-required"),
+        pytest.param([("B-Field", "1"), ("a", "2")], None, "B-Field, a", id="several-named-as-sent"),
+        pytest.param(
+            [],
+            [
+                {"bucket": BUCKET},
+                ["eq", "$key", "user/eric/photo.jpg"],
+                {"x-amz-algorithm": "AWS4-HMAC-SHA256"},
+            ],
+            "x-amz-credential, x-amz-date",
+            id="signing-conditions-required",
+        ),
     ],
 )
 def test_field_coverage(

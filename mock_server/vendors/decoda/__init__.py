@@ -1,100 +1,106 @@
-"""Decoda Health attachments API (a FastAPI service), served under ``/decoda``.
+"""Decoda Health attachments API, served under ``/decoda`` by a real FastAPI app (``api.py``).
 
-Endpoints (operationIds, also the route names ``decoda:<operationId>``):
-``POST /attachments/bulk`` uploadAttachmentsBulk, ``POST /attachments`` uploadAttachment,
-``GET /attachments`` listAttachments, ``POST /attachments/link-to-note`` linkAttachmentsToNote,
-``GET /user/patient/{patient_id}`` getPatient, ``GET /openapi.json`` openapi.
+Source of truth: Decoda's published OpenAPI (github.com/decoda-health/docs, ``openapi.yaml``). Paths,
+parameters, body fields, response fields and the 422 format follow it; ``schemas.py`` mirrors its
+components and tests/vendors/decoda/test_decoda_contract.py checks the generated document against an
+extract of it. Route names are ``decoda:<operationId>`` (journal and scenario operation names):
 
-Choices the Decoda docs leave open, and what the sandbox does:
+- uploads and listing (``routes.py``): ``POST /attachments/bulk`` uploadAttachmentsBulk,
+  ``POST /attachments`` uploadAttachment, ``GET /attachments`` listAttachments,
+  ``POST /attachments/link-to-note`` linkAttachmentsToNote, ``GET /attachments/count`` countAttachments,
+  ``PUT /attachments/bulk-names`` bulkRenameAttachments, ``POST /attachments/create-comparison``
+  createComparisonAttachment, ``POST /notes/{note_id}/attachment-from-url`` addNoteAttachmentFromUrl,
+  ``GET /user/patient/{patient_id}`` getPatient, ``GET /email/attachments/{attachment_id}/download``
+  downloadEmailAttachment, ``GET /email/messages/{message_id}/attachment-urls`` getMessageAttachmentUrls,
+  ``GET /openapi.json`` openapi;
+- tags (``tag_routes.py``): ``GET|POST /attachments/tags`` getAttachmentTags / createAttachmentTag,
+  ``GET|PUT|DELETE /attachments/tags/{tag_id}`` getAttachmentTag / updateAttachmentTag / deleteAttachmentTag;
+- one attachment (``item_routes.py``): ``DELETE /attachments/{attachment_id}`` deleteAttachment,
+  ``PUT .../name`` renameAttachment, ``PUT .../patient`` changeAttachmentPatient, ``PUT .../image``
+  updateAttachmentImage, ``PUT .../annotations`` updateAttachmentAnnotations, ``GET .../annotation-history``
+  getAttachmentAnnotationHistory, ``POST .../restore-annotations/{history_id}`` restoreAttachmentAnnotations,
+  ``POST .../duplicate`` duplicateAttachment, ``GET|POST .../tags`` getAttachmentTagsForAttachment /
+  assignAttachmentTags.
+
+The operationIds are the sandbox's short names (Decoda's are FastAPI's generated ones, e.g.
+``add_attachment_attachments_post``). Choices Decoda's specification leaves open (also in
+docs/vendors/decoda.md):
 
 Auth and tenants
-- ``TENANT`` and ``API-KEY`` are declared like ``Header(alias="TENANT")``, ``Header(alias="API-KEY")``,
-  in that order: a missing one is reported at ``["header", "TENANT"]`` / ``["header", "API-KEY"]``
-  (the alias as written, upper case), as FastAPI does for aliased headers. An empty value counts as sent.
-- The key check behaves like a FastAPI dependency: with both headers present it runs before the body is
-  read, so a wrong key is 401 ``{"detail": "Invalid API key"}`` even when the body is also invalid. An
-  unknown tenant gets the same 401. One active key per tenant (``auth.rotate_api_key`` replaces it).
-- Everything is stored per tenant (the ``TENANT`` value); other tenants' patients, notes and attachments
-  are simply not found (404), never a 403.
+- ``TENANT`` and ``API-KEY`` are ``Header(alias=...)`` parameters of a dependency declared first: a
+  missing one is 422 at ``["header", "TENANT"]`` / ``["header", "API-KEY"]``, before the endpoint's own
+  parameters and body. An empty value counts as sent. A wrong key (or unknown tenant) is 401
+  ``{"detail": "Invalid API key"}``, also when the body is invalid (dependencies run before the body is
+  validated). One active key per tenant; ``auth.rotate_api_key`` replaces it.
+- Everything is stored per tenant; another tenant's patient, note, attachment, tag or e-mail attachment
+  is 404, never 403.
 
-Errors (FastAPI's own shapes)
-- Validation: 422 ``{"detail": [{"type", "loc", "msg", "input"(, "ctx")}]}``, pydantic v2 items, all
-  problems at once, parameters (path, query, header) before body fields, each in declaration order.
-  Text sent where a file is declared: ``value_error`` "Expected UploadFile, received: <class 'str'>";
-  a file where text is declared: ``string_type`` (its ``input`` is a short summary of the upload, not
-  FastAPI's full ``UploadFile`` dump). Empty form values count as absent.
-- Other refusals: ``{"detail": "<message>"}``; unknown path 404 ``Not Found``, wrong method 405
-  ``Method Not Allowed``; an unhandled error (or an injected 500) is Starlette's 500 ``text/plain``
-  ``Internal Server Error``.
-- Undocumented statuses chosen: unknown patient 404 ``Patient not found``; unknown note 404
-  ``Note not found``; note of another patient 400; unknown attachment in link-to-note 404
-  ``Attachment not found: <id>``; attachment of another patient than the note 400; body or file over its
-  cap 413; broken multipart 400 with Starlette's messages (``Missing boundary in multipart.``,
-  ``Invalid multipart data.``, ...).
-- Non-multipart bodies on the upload endpoints behave like FastAPI's ``request.form()``: a urlencoded body
-  is read as form fields, anything else as an empty form (so 422 ``patient_id`` missing).
+Errors
+- Validation is FastAPI's own 422 ``{"detail": [{"type", "loc", "msg", "input"(, "ctx")}]}``; refusals
+  are ``{"detail": "<message>"}``; unknown path 404 ``Not Found``, wrong method 405; an unhandled error
+  (or an injected 500) is the plain-text ``Internal Server Error``. An injected 422 is one ``value_error``
+  item at ``["body"]`` (Decoda documents no other 422 body).
+- The sandbox's own checks that are about a value answer in the 422 list format too: ``names`` /
+  ``external_ids`` that do not fit (``["body", field]``), an unknown ``tz`` (pydantic's ``zoneinfo_str``
+  at ``["query", "tz"]``; Decoda declares ``tz`` as a plain string) and an unreadable ``gcsPath``.
+- Statuses chosen where Decoda documents none: unknown patient / note / attachment / tag 404
+  (``Patient not found``, ``Note not found``, ``Attachment not found``, ``Tag not found``); note of
+  another patient 400; duplicate tag name 409; body or file over its cap 413; broken multipart 400 with
+  Starlette's messages.
 
 Uploads
-- ``names`` / ``external_ids`` (bulk): a JSON array (when the trimmed value starts with ``[``; strings,
-  integers or null) or a comma-separated list (items trimmed). Item *i* belongs to file *i*; missing or
-  empty items default to the original file name (``name``) or null (``externalId``); more items than
-  files is 422 ``{"detail": "..."}``. That check runs before the patient and note lookups.
-- Repeated form fields keep the last value (Starlette's ``FormData.get``); ``POST /attachments`` with
-  two ``attachment`` parts stores the last one.
-- Caps from the fixtures' ``decoda.limits``: ``max_file_bytes`` (default 25 MiB per file),
-  ``max_request_bytes`` (default 100 MiB per request, multipart framing included; a larger declared
-  Content-Length is refused before reading), ``max_files`` (default 1000, Starlette's). Text fields are
-  capped at 1 MiB each (Starlette's limit). Nothing is stored unless every check passed.
-- ``originalFilename`` is the sanitised last path segment of the part's filename (no NUL/control
-  characters, at most 255 bytes); ``name`` defaults to it. The object's content type is the part's
-  ``Content-Type`` as sent, guessed from the file name when missing or ``application/octet-stream``.
-- Objects go to bucket ``decoda-attachments`` at ``<tenant>/<patient_id>/<id>/<filename>``;
-  ``gcsPath`` is ``gs://decoda-attachments/<that key>``; ids are UUID4.
-- ``thumbnailSignedUrl``: images only (``image/*`` Pillow can decode): a copy fitting 256x256 px
-  (JPEG for JPEG sources, PNG otherwise) stored at ``<...>/<id>/thumbnail.<jpg|png>``; null otherwise.
-- ``signedUrl`` / ``thumbnailSignedUrl`` are GCS V4-style links (``X-Goog-*``) to the sandbox's
-  ``/gcs/...`` route, signed anew in every response, valid ``signed_url_seconds`` (default 3600,
-  at most 604800) on the sandbox clock. Expired: 400 ``ExpiredToken``; edited: 403
-  ``SignatureDoesNotMatch`` (GCS XML, from the storage layer).
-- ``createdDate`` is the sandbox clock at upload, ISO-8601 UTC with ``Z``, second precision.
-  ``annotations`` and ``tags`` are always ``[]`` (no endpoint sets them). ``note`` is
-  ``{"id", "createdDate"}`` of the linked note; ``provider`` is that note's provider; both null without
-  a note. ``patient`` is the fixture patient with every documented key (missing ones null/empty).
+- ``names`` / ``external_ids`` (bulk): a JSON array (trimmed value starts with ``[``; strings, integers,
+  null) or a comma-separated list; item *i* belongs to file *i*; missing or empty items default to the
+  file name / null. A browser's unselected file input (``filename=""``, no bytes) is ignored by the bulk
+  upload and is 422 ``missing`` for ``POST /attachments`` (FastAPI's own handling).
+- ``answer_id`` is stored with the attachment (no response field shows it); ``external_id`` is
+  ``externalId``.
+- Caps from the fixtures' ``decoda.limits``: ``max_file_bytes`` (25 MiB per file), ``max_request_bytes``
+  (100 MiB per form request, refused while streaming; 1 MiB for JSON bodies), ``max_files`` (1000);
+  text fields 1 MiB (Starlette). Nothing is stored unless every check passed.
+- ``originalFilename``: last path segment of the part's filename, no control characters, at most 255
+  bytes. Objects: bucket ``decoda-attachments``, key ``<tenant>/<patient_id>/<id>/<filename>`` (a
+  replaced image: ``.../<id>/r<n>/<filename>``); ``gcsPath`` is ``gs://decoda-attachments/<key>``.
+- ``thumbnailSignedUrl``: images Pillow can decode get a 256 px thumbnail; null otherwise.
+- Signed URLs are GCS V4-style links to ``/gcs/...``, valid ``signed_url_seconds`` (3600) of sandbox
+  time; expired 400 ``ExpiredToken``, edited 403 ``SignatureDoesNotMatch``, deleted or replaced bytes 404.
 
-Listing
-- ``GET /attachments?note_id=`` returns the note's attachments in upload order (``patient_id`` narrows
-  it further); an unknown note gives ``[]``, not 404.
-- Otherwise a day page ``{date, data, nextDate}``: query ``tz`` (IANA name, default ``UTC``; invalid:
-  pydantic's ``zoneinfo_str`` 422) and ``date`` (``YYYY-MM-DD`` cursor; pydantic's date parsing and
-  messages). The page is the latest local day on or before ``date`` (default: the latest) with
-  attachments, newest first (one upload keeps its order); ``nextDate`` is the previous such day, null at
-  the end. With nothing to show: ``date`` is the cursor (or today in ``tz``), ``data`` ``[]``.
-- ``POST /attachments/link-to-note``: JSON ``{"noteId", "attachmentIds"}`` (camelCase only), all or
-  nothing, duplicates ignored, answers the updated attachments in request order.
+Listing and counting
+- ``GET /attachments`` requires ``tz`` (Decoda since 2025-11-28). With ``note_id``: the note's attachments
+  in upload order; otherwise day pages ``{date, data, nextDate}`` back in time from ``date``.
+  ``tag_ids`` (and its camelCase twin ``tagIds``, both in Decoda's spec) keep attachments having any of
+  the tags. ``GET /attachments/count`` counts with the same ``patient_id`` / ``note_id`` filters.
 
-Not emulated: ``POST /attachments/create-comparison``, ``/notes/...``, ``/tenant/...`` (no upload
-behaviour), and no delete/update endpoints (none is documented).
+Changing attachments (``edits.py``), tags (``tags.py``), sources (``sources.py``), e-mail (``mail.py``):
+see those modules' docstrings for the rules of each operation.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from starlette.routing import Mount
+
 from mock_server.core.fixtures import Ref, Unique
 from mock_server.core.vendor import Vendor
+from mock_server.vendors.decoda import item_routes, routes, tag_routes
 from mock_server.vendors.decoda.errors import error_for_status, render
 from mock_server.vendors.decoda.fixtures import FIXTURES_SCHEMA, load_fixtures
 from mock_server.vendors.decoda.limits import LIMITS
 from mock_server.vendors.decoda.models import BUCKET
-from mock_server.vendors.decoda.routes import OPENAPI_PATH, routes
+
+# Route order is import order: static paths (routes), then tags, then /attachments/{attachment_id}/...
+# (item_routes), so /attachments/tags/x is a tag path.
+api = routes.api
+assert tag_routes.__name__ and item_routes.__name__
 
 vendor = Vendor(
     name="decoda",
     title="Decoda Health attachments (FastAPI; API-KEY + TENANT headers; GCS-style signed URLs)",
-    routes=routes,
+    routes=[Mount("", app=api)],
     render_error=render,
     error_for_status=error_for_status,
-    openapi_path=OPENAPI_PATH,
+    openapi_path=routes.OPENAPI_PATH,
     fixtures_schema=FIXTURES_SCHEMA,
     load_fixtures=load_fixtures,
     limits=LIMITS,

@@ -164,7 +164,15 @@ ERRORS_BY_STATUS: dict[int, type[DecodaError]] = {
 
 
 def error_for_status(status: int, message: str | None) -> DecodaError:
-    """The Decoda error for any status (injected faults, Starlette's 404/405, the 500 fallback)."""
+    """The Decoda error for any status (injected faults, Starlette's 404/405, the 500 fallback).
+
+    A 422 is FastAPI's validation list (the only 422 body Decoda documents), with one ``value_error``
+    item at ``["body"]`` carrying the message.
+    """
+    if status == 422:
+        return RequestValidationError(
+            [{"type": "value_error", "loc": ["body"], "msg": message or _phrase(422), "input": None}]
+        )
     error_class = ERRORS_BY_STATUS.get(status, DecodaError)
     if message is None or message.startswith(_ROUTE_MISS_PREFIX):
         message = _phrase(status)

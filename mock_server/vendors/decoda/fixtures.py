@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mock_server.core.bodies import BodyWriter
 from mock_server.core.fixtures import FixtureError
 from mock_server.core.sandbox import Sandbox
 from mock_server.vendors.decoda.limits import LIMITS, MAX_SIGNED_URL_SECONDS, MB
@@ -27,6 +28,7 @@ class DecodaConfig:
     max_files: int = 1000  # Starlette's own default for request.form()
     max_field_bytes: int = MB  # Starlette's per-field cap ("Part exceeded maximum size of 1024KB.")
     signed_url_seconds: int = LIMITS.download_url_seconds
+    fetch_allowed_hosts: frozenset[str] = frozenset()  # attachment-from-url may fetch from these hosts
 
 
 _STRING = {"type": "string"}
@@ -94,7 +96,41 @@ PATIENT_SCHEMA = {
         "onSchedulingBlacklist": {"type": "boolean"},
         "surchargeDisabled": {"type": "boolean"},
         "tags": {"type": "array", "items": PATIENT_TAG_SCHEMA},
-        "creditBalance": {"type": ["number", "null"]},
+        "creditBalance": {"type": ["integer", "null"]},
+        # PatientChart keys (GET /user/patient/{patient_id})
+        "memberships": {"type": ["array", "null"], "items": {"type": "object"}},
+        "goalWeight": {"type": ["number", "null"]},
+        "measurements": {"type": ["array", "null"], "items": {"type": "object"}},
+        "medications": {"type": ["array", "null"], "items": {"type": "object"}},
+        "optedOutOfSms": {"type": ["boolean", "null"]},
+        "appointmentCount": {"type": ["integer", "null"]},
+        "totalSpent": {"type": ["integer", "null"]},
+        "healthData": {"type": ["object", "null"]},
+        "profilePictureUrl": _NULLABLE_STRING,
+    },
+}
+
+EMAIL_MESSAGE_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["id", "attachments"],
+    "properties": {
+        "id": _ID,
+        "attachments": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["id", "filename"],
+                "properties": {
+                    "id": _ID,
+                    "filename": {"type": "string", "minLength": 1, "maxLength": 255},
+                    "contentType": _STRING,
+                    "contentId": _NULLABLE_STRING,
+                    "content": {"type": "string", "description": "text; absent: not downloaded to GCS yet"},
+                },
+            },
+        },
     },
 }
 
@@ -132,6 +168,7 @@ FIXTURES_SCHEMA: dict[str, Any] = {
             },
         },
         "signed_url_seconds": {"type": "integer", "minimum": 1, "maximum": MAX_SIGNED_URL_SECONDS},
+        "fetch_allowed_hosts": {"type": "array", "items": {"type": "string", "minLength": 1}},
         "tenants": {
             "type": "array",
             "items": {
@@ -144,6 +181,7 @@ FIXTURES_SCHEMA: dict[str, Any] = {
                     "patients": {"type": "array", "items": PATIENT_SCHEMA},
                     "providers": {"type": "array", "items": PROVIDER_SCHEMA},
                     "notes": {"type": "array", "items": NOTE_SCHEMA},
+                    "email_messages": {"type": "array", "items": EMAIL_MESSAGE_SCHEMA},
                 },
             },
         },
@@ -160,6 +198,7 @@ def load_fixtures(sandbox: Sandbox, section: Mapping[str, Any]) -> None:
     config = DecodaConfig(
         **{key: int(value) for key, value in limits.items()},
         signed_url_seconds=int(section.get("signed_url_seconds", DecodaConfig.signed_url_seconds)),
+        fetch_allowed_hosts=frozenset(host.lower() for host in section.get("fetch_allowed_hosts") or []),
     )
     store = sandbox.store
     store.put(VENDOR, "*", "config", "settings", config)
@@ -169,6 +208,8 @@ def load_fixtures(sandbox: Sandbox, section: Mapping[str, Any]) -> None:
         for kind, records in (("patient", "patients"), ("provider", "providers"), ("note", "notes")):
             for record in tenant.get(records) or []:
                 store.put(VENDOR, name, kind, record["id"], dict(record))
+        for message in tenant.get("email_messages") or []:
+            _load_email_message(sandbox, name, message)
     for tenant in section.get("tenants") or []:
         _check_references(sandbox, tenant)
 
@@ -183,6 +224,29 @@ def _check_references(sandbox: Sandbox, tenant: Mapping[str, Any]) -> None:
         provider = note.get("providerId")
         if provider is not None and sandbox.store.get(VENDOR, name, "provider", provider) is None:
             raise FixtureError(f"{where}: providerId {provider!r} is not a provider of this tenant")
+
+
+EMAIL_BUCKET = "decoda-attachments"
+
+
+def _load_email_message(sandbox: Sandbox, tenant: str, message: Mapping[str, Any]) -> None:
+    """Each attachment with ``content`` is put in GCS (``<tenant>/email/<message>/<id>/<filename>``)."""
+    for attachment in message["attachments"]:
+        key = None
+        if "content" in attachment:
+            key = f"{tenant}/email/{message['id']}/{attachment['id']}/{attachment['filename']}"
+            writer = BodyWriter()
+            writer.write(attachment["content"].encode("utf-8"))
+            sandbox.storage.objects.put(
+                EMAIL_BUCKET,
+                key,
+                writer.finish(),
+                content_type=attachment.get("contentType", "application/octet-stream"),
+                uploaded_at=sandbox.clock.now(),
+            )
+        record = {"messageId": message["id"], **attachment, "objectKey": key}
+        record.pop("content", None)
+        sandbox.store.put(VENDOR, tenant, "email-attachment", attachment["id"], record)
 
 
 def config(sandbox: Sandbox) -> DecodaConfig:

@@ -67,6 +67,18 @@ TAG_DEFAULTS: dict[str, Any] = {
     "updatedDate": None,
 }
 PROVIDER_KEYS = ("id", "firstName", "lastName", "email", "createdDate")
+CHART_DEFAULTS: dict[str, Any] = {
+    "memberships": [],
+    "goalWeight": None,
+    "measurements": [],
+    "medications": [],
+    "optedOutOfSms": False,
+    "appointmentCount": 0,
+    "totalSpent": 0,
+    "healthData": {},
+    "profilePictureUrl": None,
+}
+TAG_KIND = "attachment-tag"
 
 
 @dataclass(frozen=True)
@@ -78,6 +90,7 @@ class NewAttachment:
     content_type: str
     name: str
     external_id: str | None
+    answer_id: str | None = None
 
 
 # -- lookups ----------------------------------------------------------------------------------
@@ -102,22 +115,45 @@ def get_note(sandbox: Sandbox, tenant: str, note_id: str, patient_id: str | None
     return record
 
 
+def get_attachment(sandbox: Sandbox, tenant: str, attachment_id: str) -> dict[str, Any]:
+    """Raises: AttachmentNotFound (also for another tenant's attachment)."""
+    record = sandbox.store.get(VENDOR, tenant, "attachment", attachment_id)
+    if record is None:
+        raise AttachmentNotFound()
+    return record
+
+
 def patient_response(record: dict[str, Any]) -> dict[str, Any]:
-    body = {**PATIENT_DEFAULTS, **record}
+    """``PatientSummary``: every documented key, chart keys left out."""
+    body = {**PATIENT_DEFAULTS, **{k: v for k, v in record.items() if k not in CHART_DEFAULTS}}
     body["tags"] = [{**TAG_DEFAULTS, **tag} for tag in body.get("tags") or []]
     return body
 
 
+def patient_chart(record: dict[str, Any]) -> dict[str, Any]:
+    """``PatientChart``: the summary plus the chart keys (fixture values, else empty)."""
+    chart = {key: record.get(key, default) for key, default in CHART_DEFAULTS.items()}
+    return {**patient_response(record), **chart}
+
+
 # -- creating ---------------------------------------------------------------------------------
 def plan_attachments(
-    parts: Sequence[FilePart], names: Sequence[str | None], external_ids: Sequence[str | None]
+    parts: Sequence[FilePart],
+    names: Sequence[str | None],
+    external_ids: Sequence[str | None],
+    answer_id: str | None = None,
 ) -> list[NewAttachment]:
     planned = []
     for part, name, external_id in zip(parts, names, external_ids, strict=True):
         filename = uploads.safe_filename(part.filename)
         planned.append(
             NewAttachment(
-                part, filename, uploads.content_type_of(part, filename), name or filename, external_id
+                part,
+                filename,
+                uploads.content_type_of(part, filename),
+                name or filename,
+                external_id,
+                answer_id,
             )
         )
     return planned
@@ -171,12 +207,18 @@ def create_attachments(
                     "createdAt": now,
                     "annotations": [],
                     "tags": [],
+                    "answerId": item.answer_id,
+                    "history": [],
+                    "revision": 0,
                 }
             )
     except Exception:
         for key in written:
             objects.delete(BUCKET, key)
         raise
+    finally:
+        for item in planned:
+            item.part.body.close()  # no-op for bodies the object store took over
     with sandbox.store.transaction() as store:
         for record in records:
             store.put(VENDOR, tenant, "attachment", record["id"], record)
@@ -184,13 +226,23 @@ def create_attachments(
 
 
 # -- reading ----------------------------------------------------------------------------------
-def attachments_for_note(sandbox: Sandbox, tenant: str, note_id: str, patient_id: str | None) -> list[dict]:
-    """The note's attachments in upload order (optionally only ``patient_id``'s)."""
+def _tagged(record: dict[str, Any], tag_ids: Sequence[str]) -> bool:
+    return not tag_ids or any(tag in record["tags"] for tag in tag_ids)
+
+
+def attachments_for_note(
+    sandbox: Sandbox, tenant: str, note_id: str, patient_id: str | None, tag_ids: Sequence[str] = ()
+) -> list[dict]:
+    """The note's attachments in upload order (optionally only ``patient_id``'s, with any of ``tag_ids``)."""
     return sandbox.store.list(
         VENDOR,
         tenant,
         "attachment",
-        lambda r: r["noteId"] == note_id and (patient_id is None or r["patientId"] == patient_id),
+        lambda r: (
+            r["noteId"] == note_id
+            and (patient_id is None or r["patientId"] == patient_id)
+            and _tagged(r, tag_ids)
+        ),
     )
 
 
@@ -202,7 +254,12 @@ class DayPage:
 
 
 def day_page(
-    sandbox: Sandbox, tenant: str, zone: ZoneInfo, cursor: date | None, patient_id: str | None
+    sandbox: Sandbox,
+    tenant: str,
+    zone: ZoneInfo,
+    cursor: date | None,
+    patient_id: str | None,
+    tag_ids: Sequence[str] = (),
 ) -> DayPage:
     """The latest local day (in ``zone``) on or before ``cursor`` that has attachments, newest first.
 
@@ -210,7 +267,10 @@ def day_page(
     With nothing to show, the page is the cursor (default: today in ``zone``) with no data.
     """
     records = sandbox.store.list(
-        VENDOR, tenant, "attachment", lambda r: patient_id is None or r["patientId"] == patient_id
+        VENDOR,
+        tenant,
+        "attachment",
+        lambda r: (patient_id is None or r["patientId"] == patient_id) and _tagged(r, tag_ids),
     )
     by_day: dict[date, list[tuple[int, dict[str, Any]]]] = {}
     for position, record in enumerate(records):
@@ -272,7 +332,22 @@ def attachment_response(
         "patient": patient_response(patient),
         "note": {"id": note["id"], "createdDate": note["createdDate"]} if note else None,
         "provider": {key: provider.get(key) for key in PROVIDER_KEYS} if provider else None,
-        "tags": list(record["tags"]),
+        "tags": tag_summaries(sandbox, tenant, record["tags"]),
+    }
+
+
+def tag_summaries(sandbox: Sandbox, tenant: str, tag_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """``NoteAttachmentTagSummary`` of each tag id that still exists, in assignment order."""
+    found = (sandbox.store.get(VENDOR, tenant, TAG_KIND, tag_id) for tag_id in tag_ids)
+    return [tag_summary(tag) for tag in found if tag is not None]
+
+
+def tag_summary(tag: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": tag["id"],
+        "name": tag["name"],
+        "color": tag["color"],
+        "createdDate": iso_z(tag["createdAt"]),
     }
 
 

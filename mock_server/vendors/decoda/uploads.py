@@ -18,14 +18,16 @@ import mimetypes
 import re
 import warnings
 from dataclasses import dataclass
+from typing import IO
 
 from PIL import Image, ImageOps
 
 from mock_server.core.bodies import BodyWriter, SpooledBody
 from mock_server.core.multipart import FilePart
-from mock_server.vendors.decoda.errors import UnprocessableEntity
+from mock_server.vendors.decoda.errors import RequestValidationError
 
 THUMBNAIL_MAX_PX = 256
+CHUNK = 64 * 1024
 MAX_IMAGE_PIXELS = 64_000_000
 MAX_FILENAME_BYTES = 255
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
@@ -57,6 +59,18 @@ def safe_filename(raw: str) -> str:
     return head + suffix
 
 
+def spool(file: IO[bytes], limit: int) -> SpooledBody:
+    """Copy an uploaded file into a ``SpooledBody`` (what the object store takes).
+
+    Raises: BodyTooLarge past ``limit`` bytes.
+    """
+    file.seek(0)
+    writer = BodyWriter(limit)
+    while chunk := file.read(CHUNK):
+        writer.write(chunk)
+    return writer.finish()
+
+
 def key_segment(filename: str) -> str:
     return filename or "file"
 
@@ -72,7 +86,8 @@ def content_type_of(part: FilePart, filename: str) -> str:
 def aligned(value: str | None, field: str, count: int) -> list[str | None]:
     """``count`` values for ``field`` (``names``/``external_ids``), ``None`` where none was given.
 
-    Raises: UnprocessableEntity for a malformed JSON array or more values than files.
+    Raises: RequestValidationError (FastAPI's 422 list, a ``value_error`` at ``["body", field]``) for a
+    malformed JSON array or more values than files.
     """
     text = (value or "").strip()
     if not text:
@@ -85,18 +100,34 @@ def aligned(value: str | None, field: str, count: int) -> list[str | None]:
         if not isinstance(items, list) or not all(
             item is None or (isinstance(item, str | int) and not isinstance(item, bool)) for item in items
         ):
-            raise UnprocessableEntity(
-                f"{field} must be a JSON array of strings or a comma-separated list of values"
+            raise _invalid(
+                field, value, "must be a JSON array of strings or a comma-separated list of values"
             )
         values = [None if item is None else str(item).strip() for item in items]
     else:
         values = [item.strip() for item in text.split(",")]
     if len(values) > count:
-        raise UnprocessableEntity(
-            f"{field} has {len(values)} values but {count} attachment(s) were uploaded; "
-            "values are matched to attachments by position"
+        raise _invalid(
+            field,
+            value,
+            f"has {len(values)} values but {count} attachment(s) were uploaded; "
+            "values are matched to attachments by position",
         )
     return [item or None for item in values] + [None] * (count - len(values))
+
+
+def _invalid(field: str, value: str | None, problem: str) -> RequestValidationError:
+    return RequestValidationError(
+        [
+            {
+                "type": "value_error",
+                "loc": ["body", field],
+                "msg": f"Value error, {field} {problem}",
+                "input": value,
+                "ctx": {"error": {}},
+            }
+        ]
+    )
 
 
 def make_thumbnail(body: SpooledBody, content_type: str) -> Thumbnail | None:

@@ -12,12 +12,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from mock_server.core.requests import sandbox_of
 from mock_server.vendors.saferme import reports
 from mock_server.vendors.saferme.auth import authenticate
 from mock_server.vendors.saferme.errors import NotFound
 from mock_server.vendors.saferme.forms import field_json, find_form
 from mock_server.vendors.saferme.models import URL_TTL_SECONDS
-from mock_server.core.requests import sandbox_of
 from mock_server.vendors.saferme.routes import _validated
 from mock_server.vendors.saferme.sessions import iso_millis
 

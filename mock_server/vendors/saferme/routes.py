@@ -23,8 +23,8 @@ from mock_server.vendors.saferme import models
 from mock_server.vendors.saferme.auth import authenticate, check_app_id, login
 from mock_server.vendors.saferme.errors import BadRequest, PayloadTooLarge, Problem, UnprocessableEntity
 from mock_server.vendors.saferme.limits import LIMITS
-from mock_server.vendors.saferme.spec import DOCUMENT
 from mock_server.vendors.saferme.params import is_form, read_form
+from mock_server.vendors.saferme.spec import DOCUMENT
 from mock_server.vendors.saferme.styles import process_if_due
 
 MAX_JSON_BYTES = LIMITS.max_json_bytes

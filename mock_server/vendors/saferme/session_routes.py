@@ -13,9 +13,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from mock_server.core.requests import sandbox_of
 from mock_server.vendors.saferme import sessions
 from mock_server.vendors.saferme.auth import token_of
-from mock_server.core.requests import sandbox_of
 from mock_server.vendors.saferme.routes import _validated
 
 PATH = "/api/v4/session"

@@ -17,11 +17,12 @@ from mock_server.core.clock import Clock
 from mock_server.core.fixtures import FixtureError
 from mock_server.core.sandbox import Sandbox
 from mock_server.settings import DEFAULT_FIXTURES, Settings
-from mock_server.vendors.decoda import auth, vendor
+from mock_server.vendors.decoda import api, auth, vendor
 from mock_server.vendors.decoda.errors import ERRORS_BY_STATUS, error_for_status
 from mock_server.vendors.decoda.routes import DOCUMENT
 
 DEMO = {"TENANT": "demo", "API-KEY": "decoda-dev-key"}
+UTC = {"tz": "UTC"}
 OTHER = {"TENANT": "other", "API-KEY": "decoda-other-key"}
 
 
@@ -44,7 +45,7 @@ class Decoda:
         return self.validate("decoda", "uploadAttachmentsBulk", response)["attachments"]
 
     def list(self, headers: dict[str, str] = DEMO, **params: str) -> Any:
-        response = self.client.get("/decoda/attachments", headers=headers, params=params)
+        response = self.client.get("/decoda/attachments", headers=headers, params={"tz": "UTC", **params})
         self.validate("decoda", "listAttachments", response)
         return response
 
@@ -101,11 +102,14 @@ def test_a_key_that_is_not_the_tenants_active_key_is_401(
 
 def test_rotating_the_key_invalidates_the_old_one(client: TestClient, sandbox: Sandbox) -> None:
     new_key = auth.rotate_api_key(sandbox, "demo")
-    assert client.get("/decoda/attachments", headers=DEMO).status_code == 401
+    assert client.get("/decoda/attachments", headers=DEMO, params=UTC).status_code == 401
     assert (
-        client.get("/decoda/attachments", headers={"TENANT": "demo", "API-KEY": new_key}).status_code == 200
+        client.get(
+            "/decoda/attachments", headers={"TENANT": "demo", "API-KEY": new_key}, params=UTC
+        ).status_code
+        == 200
     )
-    assert client.get("/decoda/attachments", headers=OTHER).status_code == 200
+    assert client.get("/decoda/attachments", headers=OTHER, params=UTC).status_code == 200
 
 
 def test_tenants_never_see_each_others_data(decoda: Decoda, client: TestClient) -> None:
@@ -249,7 +253,18 @@ def test_get_patient_has_every_documented_key(
 ) -> None:
     full = validate_response("decoda", "getPatient", client.get("/decoda/user/patient/P1001", headers=DEMO))
     fixture = sandbox.fixtures["decoda"]["tenants"][0]["patients"][0]
-    assert full == fixture
+    chart = {
+        "memberships": [],
+        "goalWeight": None,
+        "measurements": [],
+        "medications": [],
+        "optedOutOfSms": False,
+        "appointmentCount": 0,
+        "totalSpent": 0,
+        "healthData": {},
+        "profilePictureUrl": None,
+    }
+    assert full == {**fixture, **chart}
     sparse = validate_response("decoda", "getPatient", client.get("/decoda/user/patient/P1002", headers=DEMO))
     assert (sparse["firstName"], sparse["type"], sparse["tags"], sparse["phoneNumber"]) == (
         "Alex",
@@ -282,9 +297,12 @@ def test_openapi_is_served_and_names_every_route(client: TestClient) -> None:
     response = client.get("/decoda/openapi.json")
     document = response.json()
     operations = {op["operationId"] for item in document["paths"].values() for op in item.values()}
-    names = {route.name.split(":", 1)[1] for route in vendor.routes if isinstance(route, Route)}
+    names = {route.name.split(":", 1)[1] for route in api.routes if isinstance(route, Route)}
     assert operations == names == set(DOCUMENT.operations)
-    assert all(route.name.startswith("decoda:") for route in vendor.routes if isinstance(route, Route))
+    assert (
+        len(operations) == 27
+    )  # Decoda's 23 attachment operations, the patient chart, 2 e-mail ones, this one
+    assert all(route.name.startswith("decoda:") for route in api.routes if isinstance(route, Route))
 
 
 @pytest.mark.parametrize("status", sorted({*ERRORS_BY_STATUS, 418}), ids=str)
@@ -297,13 +315,18 @@ def test_every_status_renders_in_fastapi_format(status: int) -> None:
     assert response.status_code == status
     if status == 500:
         assert (response.body, response.media_type) == (b"Internal Server Error", "text/plain")
+    elif status == 422:
+        assert (
+            response.body
+            == b'{"detail":[{"type":"value_error","loc":["body"],"msg":"injected","input":null}]}'
+        )
     else:
         assert response.body == b'{"detail":"injected"}'
 
 
 def test_journal_names_the_operation_and_masks_the_key(client: TestClient, sandbox: Sandbox) -> None:
     client.get("/decoda/user/patient/P1001", headers=DEMO)
-    client.get("/decoda/attachments", headers=DEMO)
+    client.get("/decoda/attachments", headers=DEMO, params=UTC)
     client.post("/decoda/attachments", headers=DEMO)
     entries = sandbox.journal.entries(vendor="decoda")
     assert [(entry.operation, entry.status) for entry in entries] == [
@@ -351,7 +374,14 @@ def test_broken_fixture_files_say_where_and_why(tmp_path: Path, yaml_text: str, 
     [
         (400, {"detail": "Bad Request"}),
         (404, {"detail": "Not Found"}),
-        (422, {"detail": "Unprocessable Entity"}),
+        (
+            422,
+            {
+                "detail": [
+                    {"type": "value_error", "loc": ["body"], "msg": "Unprocessable Entity", "input": None}
+                ]
+            },
+        ),
         (429, {"detail": "Too Many Requests"}),
         (500, "Internal Server Error"),
         (503, {"detail": "Service Unavailable"}),

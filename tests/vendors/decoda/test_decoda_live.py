@@ -55,6 +55,8 @@ class LiveDecoda:
         return response
 
     def get(self, path: str, operation: str, headers: dict[str, str] = DEMO, **params: str) -> Any:
+        if operation == "listAttachments":
+            params = {"tz": "UTC", **params}
         response = self.session.get(f"{self.base}{path}", headers=headers, params=params, timeout=10)
         return self.validate("decoda", operation, response)
 

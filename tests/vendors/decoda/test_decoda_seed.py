@@ -1,6 +1,9 @@
 """Decoda's recorded ``POST /attachments/bulk`` response example (seed) against the sandbox's answer.
 
-Same keys in the same order at every level, and the same JSON types wherever the sandbox has a value.
+Same keys at every level, and the same JSON types wherever the sandbox has a value. Key order is not
+compared: the docs example lists keys in its own order, while FastAPI serializes in the order of
+Decoda's pydantic models, which is the property order of Decoda's OpenAPI (checked in
+test_decoda_contract.py).
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ SEED_RESPONSE = json.loads(
 def same_shape(seed: Any, mine: Any, where: str = "$") -> None:
     if isinstance(seed, dict):
         assert isinstance(mine, dict), where
-        assert list(mine) == list(seed), where
+        assert sorted(mine) == sorted(seed), where
         for key, value in seed.items():
             same_shape(value, mine[key], f"{where}.{key}")
     elif isinstance(seed, list):

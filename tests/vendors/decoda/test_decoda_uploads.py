@@ -104,7 +104,7 @@ def test_bulk_upload_answers_every_file_in_upload_order(
     }
     assert (first["annotations"], first["tags"]) == ([], [])
     patient = client.get("/decoda/user/patient/P1001", headers=DEMO).json()
-    assert all(item["patient"] == patient for item in items)
+    assert all(item["patient"] == {key: patient[key] for key in item["patient"]} for item in items)
     assert [item["thumbnailSignedUrl"] is not None for item in items] == [True, False, False]
     for item, (_, content, content_type) in zip(items, files, strict=True):
         download = client.get(item["signedUrl"])
@@ -205,7 +205,15 @@ def test_names_that_do_not_fit_are_422(
     decoda: Decoda, sandbox: Sandbox, fields: dict[str, str], detail: str
 ) -> None:
     response = decoda.bulk([("a.txt", b"a", "text/plain"), ("b.txt", b"b", "text/plain")], **fields)
-    assert (response.status_code, response.json()) == (422, {"detail": detail})
+    ((field, value),) = fields.items()
+    item = {
+        "type": "value_error",
+        "loc": ["body", field],
+        "msg": f"Value error, {detail}",
+        "input": value,
+        "ctx": {"error": {}},
+    }
+    assert (response.status_code, response.json()) == (422, {"detail": [item]})
     assert stored_state(sandbox) == (0, 0)
 
 
