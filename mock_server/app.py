@@ -1,6 +1,7 @@
 """``create_app(settings)``: the whole URL map on one screen.
 
-/__admin/...          admin API (health, reset, clock, requests, objects, fixtures, scenarios)
+/__admin/...          admin API (health, reset, clock, requests, objects, fixtures, scenarios, sessions)
+/~s/<session>/...     all of the above, served by an isolated session (mock_server.core.sessions)
 /qubs/...             QUBS integrations API          (mock_server.vendors.qubs)
 /decoda/...           Decoda Health attachments      (mock_server.vendors.decoda)
 /saferme/...          SaferMe Report API v4          (mock_server.vendors.saferme)
@@ -12,7 +13,13 @@
 
 from __future__ import annotations
 
+import copy
 import importlib
+import json
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -23,14 +30,17 @@ from mock_server.admin.routes import http_error, index_routes
 from mock_server.admin.routes import routes as admin_routes
 from mock_server.boundary import VendorApp, dotall
 from mock_server.core.clock import Clock
+from mock_server.core.fixtures import load_fixtures
 from mock_server.core.idempotency import IdempotencyStore
 from mock_server.core.ids import Ids
 from mock_server.core.journal import Journal
 from mock_server.core.sandbox import Sandbox
+from mock_server.core.sessions import DEFAULT_SESSION, PATH_MARK, SessionRegistry, SessionSpec
 from mock_server.core.store import Store
 from mock_server.core.vendor import Vendor
 from mock_server.cors_middleware import CorsMiddleware
 from mock_server.middleware import SandboxMiddleware
+from mock_server.session_middleware import SessionMiddleware
 from mock_server.settings import Settings
 from mock_server.storage import s3_api
 from mock_server.storage.s3 import ObjectStore
@@ -58,20 +68,29 @@ def create_app(settings: Settings | None = None) -> Starlette:
         root = vendors[settings.root_vendor]
         routes.append(dotall(Mount("", app=VendorApp(root, root.routes))))
 
+    sessions = SessionRegistry(sandbox, session_factory(sandbox))
     app = Starlette(
         routes=routes,
         middleware=[
+            Middleware(SessionMiddleware, sessions=sessions),
             Middleware(CorsMiddleware, sandbox=sandbox),
             Middleware(SandboxMiddleware, sandbox=sandbox, routes=routes),
         ],
         exception_handlers={HTTPException: http_error},
     )
     app.state.sandbox = sandbox
+    app.state.sessions = sessions
     return app
 
 
-def build_sandbox(settings: Settings, vendors: dict[str, Vendor]) -> Sandbox:
-    """All state of one app: core services, its own embedded S3 with the vendors' buckets, fixtures loaded.
+def build_sandbox(
+    settings: Settings,
+    vendors: dict[str, Vendor],
+    fixture_data: dict[str, dict[str, Any]] | None = None,
+    name: str = DEFAULT_SESSION,
+) -> Sandbox:
+    """All state of one app (or one session): core services, its own embedded S3 (its own moto account)
+    with the vendors' buckets, fixtures loaded (``fixture_data`` already parsed, else the files).
 
     Raises: FixtureError when a fixture file is broken.
     """
@@ -88,7 +107,12 @@ def build_sandbox(settings: Settings, vendors: dict[str, Vendor]) -> Sandbox:
         journal=Journal(settings.journal_size),
         storage=Storage(ObjectStore(settings.s3_region), credentials, clock),
         vendors=vendors,
+        name=name,
+        path_prefix="" if name == DEFAULT_SESSION else f"{PATH_MARK}{name}",
+        fixture_data=fixture_data,
     )
+    if name != DEFAULT_SESSION:
+        sandbox.storage.objects.max_bytes = settings.session_max_bytes or None
     for vendor in vendors.values():
         for bucket in vendor.buckets:
             sandbox.storage.objects.ensure_bucket(bucket)
@@ -106,3 +130,37 @@ def _attach_scenarios(sandbox: Sandbox) -> None:
             raise
         return
     sandbox.scenarios = engine_module.ScenarioEngine.from_settings(sandbox)
+
+
+def session_factory(default: Sandbox) -> Callable[[str, SessionSpec], Sandbox]:
+    """How the registry builds a session: like the default sandbox, sharing its settings, vendors and
+    parsed default fixtures (never changed; each session hands its vendors a copy)."""
+    defaults = copy.deepcopy(default.fixtures)
+
+    def build(name: str, spec: SessionSpec) -> Sandbox:
+        settings = default.settings if spec.seed is None else default.settings.replace(seed=spec.seed)
+        data = defaults if spec.fixtures is None else {**defaults, **_parse_fixtures(default, spec.fixtures)}
+        sandbox = build_sandbox(settings, default.vendors, data, name)
+        try:
+            for document in spec.scenarios:
+                sandbox.scenarios.add(document, source=f"session {name}")  # type: ignore[union-attr]
+        except BaseException:
+            sandbox.close()
+            raise
+        return sandbox
+
+    return build
+
+
+def _parse_fixtures(default: Sandbox, given: dict[str, Any] | str) -> dict[str, dict[str, Any]]:
+    """Fixtures given inline (a mapping of vendor to its section, or YAML text), checked like files.
+
+    Raises: FixtureError naming the path inside the document and the reason.
+    """
+    schemas = {name: v.fixtures_schema or {"type": "object"} for name, v in default.vendors.items()}
+    rules = {name: vendor.fixture_rules for name, vendor in default.vendors.items()}
+    text = given if isinstance(given, str) else json.dumps(given)
+    with tempfile.TemporaryDirectory(prefix="sandbox-session-") as folder:
+        file = Path(folder) / "fixtures.yaml"
+        file.write_text(text, encoding="utf-8")
+        return load_fixtures([file], schemas, rules)

@@ -56,7 +56,8 @@ class CorsMiddleware:
             await self.app(scope, receive, send)
             return
         bucket = scope["path"].split("/", 3)[2]
-        added = cors.response_headers(self.sandbox.storage.objects, bucket, origin, scope["method"])
+        sandbox = scope.get("state", {}).get("sandbox", self.sandbox)  # the session's, when one is chosen
+        added = cors.response_headers(sandbox.storage.objects, bucket, origin, scope["method"])
 
         async def with_cors(message: Message) -> None:
             if message["type"] == "http.response.start" and added:

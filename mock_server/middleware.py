@@ -103,10 +103,10 @@ class SandboxMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        sandbox = self.sandbox
+        state = scope.setdefault("state", {})
+        sandbox: Sandbox = state.get("sandbox") or self.sandbox  # the session's (session_middleware)
         started = sandbox.clock.monotonic()
         request_headers = Headers(scope=scope)
-        state = scope.setdefault("state", {})
         correlation_id = request_headers.get("x-correlation-id") or sandbox.ids.request_id()
         route_name, path_params = resolve_route(self.routes, scope)
         vendor_name = route_name.split(":", 1)[0] if route_name else vendor_of_path(scope["path"], sandbox)
@@ -157,10 +157,11 @@ class SandboxMiddleware:
             raise
         finally:
             if journaled:
-                self._record(scope, request_headers, outcome, started)
+                self._record(sandbox, scope, request_headers, outcome, started)
 
-    def _record(self, scope: Scope, headers: Headers, outcome: dict[str, Any], started: float) -> None:
-        sandbox = self.sandbox
+    def _record(
+        self, sandbox: Sandbox, scope: Scope, headers: Headers, outcome: dict[str, Any], started: float
+    ) -> None:
         state = scope["state"]
         request_body, response_body = outcome["bodies"]
         status = outcome.get("status")

@@ -119,6 +119,12 @@ class Settings:
     stub_cors: bool = setting(
         False, click.BOOL, "CORS preflights and headers on the vendor APIs, for browsers"
     )
+    max_sessions: int = setting(
+        100, click.IntRange(min=0), "how many isolated sessions (POST /__admin/sessions) may live at once"
+    )
+    session_max_bytes: int = setting(
+        256 * 1024**2, click.IntRange(min=0), "bytes of stored objects each session may hold (0: no cap)"
+    )
 
     def replace(self, **changes: object) -> Settings:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]

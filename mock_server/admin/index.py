@@ -17,6 +17,7 @@ from werkzeug.http import parse_accept_header
 
 from mock_server import __version__
 from mock_server.core.openapi import OpenApiDocument
+from mock_server.core.requests import sandbox_of as _request_sandbox
 from mock_server.core.sandbox import Sandbox
 
 OPENAPI_PATH = Path(__file__).with_name("openapi.yaml")
@@ -123,7 +124,7 @@ clock and vendors in the browser.</p>
 
 
 async def index(request: Request) -> Response:
-    sandbox: Sandbox = request.app.state.sandbox
+    sandbox: Sandbox = _request_sandbox(request)
     base = sandbox.base_url(request)
     info = summary(sandbox, base)
     headers = {"Vary": "Accept"}

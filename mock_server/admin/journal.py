@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from mock_server.core.journal import FILTERS, FilterError, Journal
+from mock_server.core.requests import sandbox_of as _request_sandbox
 
 PAGING = ("limit", "offset", "view")
 MAX_LIMIT = 10_000
@@ -26,7 +27,7 @@ STREAM_ROUNDS = 120  # then the stream ends; EventSource reconnects with Last-Ev
 
 
 def _journal(request: Request) -> Journal:
-    return request.app.state.sandbox.journal
+    return _request_sandbox(request).journal
 
 
 def _bad(message: str, valid: list[str]) -> JSONResponse:

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from mock_server.core.requests import sandbox_of as _request_sandbox
 from mock_server.storage.s3 import ObjectStore
 from mock_server.storage.s3_errors import NoSuchKey
 
@@ -28,7 +29,7 @@ MAX_PAGE = 5000
 
 
 def _store(request: Request) -> ObjectStore:
-    return request.app.state.sandbox.storage.objects
+    return _request_sandbox(request).storage.objects
 
 
 def _error(status: int, message: str) -> JSONResponse:

@@ -22,12 +22,14 @@ from mock_server.admin.index import index, openapi
 from mock_server.admin.journal import routes as journal_routes
 from mock_server.admin.objects import routes as object_routes
 from mock_server.admin.scenarios import routes as scenario_routes
+from mock_server.admin.sessions import routes as session_routes
 from mock_server.core.fixtures import FixtureError
+from mock_server.core.requests import sandbox_of as _request_sandbox
 from mock_server.core.sandbox import Sandbox
 
 
 def _sandbox(request: Request) -> Sandbox:
-    return request.app.state.sandbox
+    return _request_sandbox(request)
 
 
 def admin_error(status: int, message: str) -> JSONResponse:
@@ -141,6 +143,7 @@ routes: list[BaseRoute] = [
     Route("/vendors", vendors, methods=["GET"], name="admin:listVendors"),
     Route("/openapi.json", openapi, methods=["GET"], name="admin:openapi"),
     *scenario_routes,
+    *session_routes,
     *journal_routes,
     *object_routes,
     *dashboard_routes,

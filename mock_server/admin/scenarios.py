@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from mock_server.core.requests import sandbox_of as _request_sandbox
 from mock_server.scenarios.engine import ScenarioEngine
 from mock_server.scenarios.model import ScenarioError, parse_text
 from mock_server.scenarios.operations import operation_table
@@ -23,7 +24,7 @@ def _error(status: int, message: str, **extra: str) -> JSONResponse:
 
 
 def _engine(request: Request) -> ScenarioEngine | None:
-    engine = request.app.state.sandbox.scenarios
+    engine = _request_sandbox(request).scenarios
     return engine if isinstance(engine, ScenarioEngine) else None
 
 

@@ -22,8 +22,10 @@ Malformed = Callable[[Exception], SandboxError]
 
 
 def sandbox_of(request: HTTPConnection) -> Sandbox:
-    """The :class:`Sandbox` the app was built with (``create_app`` keeps it at ``app.state.sandbox``)."""
-    return request.app.state.sandbox
+    """The :class:`Sandbox` serving ``request``: its session's (put in the scope state by the session
+    layer, see ``mock_server.sessions``), else the one the app was built with (``app.state.sandbox``)."""
+    sandbox = request.scope.get("state", {}).get("sandbox")
+    return sandbox if sandbox is not None else request.app.state.sandbox
 
 
 async def read_body(request: Request, limit: int, too_large: TooLarge) -> bytes:

@@ -6,6 +6,7 @@ module level, so two apps in one process (as in the tests) share nothing, moto s
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -47,6 +48,11 @@ class Sandbox:
     vendors: dict[str, Vendor]
     fixtures: dict[str, dict[str, Any]] = field(default_factory=dict)
     scenarios: ScenarioEngine | None = None
+    # A session's own: its name, the path prefix its URLs carry (``/~s/<name>``) and, when it was
+    # created with fixtures of its own, those already parsed (used instead of the fixture files).
+    name: str = "default"
+    path_prefix: str = ""
+    fixture_data: dict[str, dict[str, Any]] | None = None
 
     def load_fixtures(self) -> None:
         """(Re)load the fixture files and hand each vendor its section.
@@ -55,17 +61,23 @@ class Sandbox:
         """
         schemas = {name: v.fixtures_schema or {"type": "object"} for name, v in self.vendors.items()}
         rules = {name: vendor.fixture_rules for name, vendor in self.vendors.items()}
-        self.fixtures = load_fixtures(self.settings.fixtures, schemas, rules)
+        if self.fixture_data is not None:
+            # Parsed once and shared by sessions: each gets its own copy to hand the vendors.
+            self.fixtures = copy.deepcopy(self.fixture_data)
+        else:
+            self.fixtures = load_fixtures(self.settings.fixtures, schemas, rules)
         for name, vendor in self.vendors.items():
             if vendor.load_fixtures is not None:
                 vendor.load_fixtures(self, self.fixtures.get(name, {}))
 
     def base_url(self, request: HTTPConnection) -> str:
-        """Where generated URLs point: the public-URL setting, else the caller's scheme and Host."""
+        """Where generated URLs point: the public-URL setting, else the caller's scheme and Host, then
+        the session's path prefix (``/~s/<name>``; empty for the default session), so a URL followed by
+        a plain HTTP client lands in the session that issued it."""
         if self.settings.public_url:
-            return self.settings.public_url.rstrip("/")
+            return self.settings.public_url.rstrip("/") + self.path_prefix
         host = request.headers.get("host") or f"{self.settings.host}:{self.settings.port}"
-        return f"{request.url.scheme}://{host}"
+        return f"{request.url.scheme}://{host}{self.path_prefix}"
 
     def lifetime(self, request: HTTPConnection, default: float) -> float:
         """Lifetime for a URL, policy or token issued while serving ``request``.

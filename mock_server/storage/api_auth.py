@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from mock_server.core.bodies import SpooledBody, declared_length, read_capped
 from mock_server.core.errors import BodyTooLarge, MalformedBody
+from mock_server.core.requests import sandbox_of as _request_sandbox
 from mock_server.core.sandbox import Sandbox
 from mock_server.storage import sigv4
 from mock_server.storage.aws_chunked import AwsChunkedDecoder
@@ -40,7 +41,7 @@ ONE_MECHANISM = (
 
 
 def sandbox_of(request: Request) -> Sandbox:
-    return request.app.state.sandbox
+    return _request_sandbox(request)
 
 
 def raw_path(request: Request) -> str:

@@ -18,6 +18,7 @@ from starlette.routing import Route
 from mock_server.core.bodies import SpooledBody, declared_length, read_capped
 from mock_server.core.errors import BodyTooLarge, MalformedBody, SandboxError
 from mock_server.core.multipart import FieldNotUtf8, Limits, MultipartForm, boundary_of, parse_multipart
+from mock_server.core.requests import sandbox_of as _request_sandbox
 from mock_server.core.sandbox import Sandbox
 from mock_server.core.vendor import Vendor
 from mock_server.storage import (
@@ -55,7 +56,7 @@ MAX_KEY_BYTES = 1024
 
 
 def _sandbox(request: Request) -> Sandbox:
-    return request.app.state.sandbox
+    return _request_sandbox(request)
 
 
 def _raw_path(request: Request) -> str:

@@ -22,7 +22,7 @@ from moto.core.model_instances import model_data
 from moto.s3.models import FakeBucket, FakeKey, S3Backend, s3_backends
 
 from mock_server.core.bodies import CHUNK, SpooledBody
-from mock_server.storage.s3_errors import NoSuchBucket, NoSuchKey
+from mock_server.storage.s3_errors import EntityTooLarge, NoSuchBucket, NoSuchKey
 
 _instances = itertools.count(1)
 
@@ -82,6 +82,8 @@ class ObjectStore:
         self._lock = threading.RLock()
         self._buckets: set[str] = set()
         self._index: dict[tuple[str, str], ObjectInfo] = {}
+        # Bytes this store may hold in all (a session's cap, ``session_max_bytes``); None: no cap.
+        self.max_bytes: int | None = None
 
     def _internal(self, bucket: str) -> str:
         return self._prefix + bucket
@@ -116,12 +118,14 @@ class ObjectStore:
 
         The store takes the body's spooled file over (no copy); closing ``body`` afterwards is harmless.
 
-        Raises: NoSuchBucket when the bucket was never created.
+        Raises: NoSuchBucket when the bucket was never created; EntityTooLarge when the store's
+        ``max_bytes`` would be passed (nothing is stored then).
         """
         etag = f'"{body.md5}"'
         with self._lock:
             if bucket not in self._buckets:
                 raise NoSuchBucket(BucketName=bucket)
+            self._check_room(bucket, key, body.size)
             self._dispose(bucket, key)
             fake = self._backend.put_object(self._internal(bucket), key, b"", etag=body.md5)
             _adopt_body(fake, body)
@@ -140,6 +144,19 @@ class ObjectStore:
             )
             self._index[(bucket, key)] = info
         return info
+
+    def _check_room(self, bucket: str, key: str, size: int) -> None:
+        if self.max_bytes is None:
+            return
+        replaced = self._index.get((bucket, key))
+        stored = sum(info.size for info in self._index.values()) - (replaced.size if replaced else 0)
+        if stored + size > self.max_bytes:
+            raise EntityTooLarge(
+                f"This session's storage is full: it holds {stored} bytes and may hold {self.max_bytes} "
+                "(the session_max_bytes setting); delete objects or use another session.",
+                ProposedSize=size,
+                MaxSizeAllowed=self.max_bytes - stored,
+            )
 
     def head(self, bucket: str, key: str) -> ObjectInfo | None:
         with self._lock:

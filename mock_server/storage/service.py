@@ -161,9 +161,12 @@ class Storage:
 
     def download_url(self, base_url: str, bucket: str, key: str, *, expires_in: float) -> IssuedUrl:
         signed_at, expires = self._signing_time(expires_in)
+        # The GCS canonical request covers the whole path, so a session's prefix is signed too.
+        scheme, _, rest = base_url.partition("://")
+        host, slash, base_path = rest.partition("/")
         url = signed_urls.sign_download_url(
-            base_url=base_url,
-            path=object_path(DOWNLOAD_PREFIX, bucket, key),
+            base_url=f"{scheme}://{host}",
+            path=(slash + base_path).rstrip("/") + object_path(DOWNLOAD_PREFIX, bucket, key),
             credentials=self.credentials,
             now=signed_at,
             expires_in=expires,
