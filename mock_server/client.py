@@ -13,6 +13,7 @@ from mock_server.testing.admin_client import (
     Health,
     RequestEntry,
     ScenarioInfo,
+    SessionInfo,
     StoredObject,
     VendorInfo,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "Health",
     "RequestEntry",
     "ScenarioInfo",
+    "SessionInfo",
     "StoredObject",
     "VendorInfo",
 ]

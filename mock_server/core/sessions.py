@@ -58,7 +58,6 @@ class Session:
     expires_at: float | None  # real epoch seconds, or None
 
 
-
 Factory = Callable[[str, SessionSpec], Sandbox]
 
 

@@ -10,6 +10,10 @@ Public as ``mock_server.client``::
     entries = admin.requests(operation="qubs.createReportAttachments")
     assert entries[0].status == 201
 
+    mine = admin.create_session(ttl_seconds=600)         # an isolated sandbox at mine.base_url
+    admin.for_session(mine).advance(3600)                # moves that session's clock only
+    admin.delete_session(mine.name)
+
 Every method raises ``AdminError`` (status and the admin API's message) on an error answer.
 Records are frozen dataclasses with snake_case fields; ``raw`` keeps the JSON as served.
 """
@@ -30,6 +34,7 @@ from mock_server.testing.admin_records import (
     Health,
     RequestEntry,
     ScenarioInfo,
+    SessionInfo,
     StoredObject,
     VendorInfo,
 )
@@ -235,6 +240,44 @@ class AdminClient:
     def reset_scenarios(self) -> None:
         """Scenario counters and states back to the start; the scenarios stay loaded."""
         self._send("POST", "/scenarios/reset")
+
+    # -- sessions ---------------------------------------------------------------------------------
+    def create_session(
+        self,
+        name: str | None = None,
+        *,
+        fixtures: Mapping[str, Any] | str | None = None,
+        scenarios: list[Mapping[str, Any] | str] | None = None,
+        seed: int | None = None,
+        ttl_seconds: float | None = None,
+    ) -> SessionInfo:
+        """``POST /__admin/sessions``: a new isolated sandbox (named, or named by the server).
+
+        ``fixtures`` (per vendor, or YAML text) replace the server's for the vendors they name;
+        ``scenarios`` are loaded into it; ``ttl_seconds`` (real time) removes it unless deleted first.
+        """
+        body = {"name": name, "fixtures": fixtures, "scenarios": scenarios, "seed": seed}
+        body["ttlSeconds"] = ttl_seconds
+        sent = {key: value for key, value in body.items() if value is not None}
+        return SessionInfo.from_json(self._json("POST", "/sessions", json=sent))
+
+    def sessions(self) -> list[SessionInfo]:
+        """``GET /__admin/sessions``: the live sessions."""
+        return [SessionInfo.from_json(row) for row in self._json("GET", "/sessions")["sessions"]]
+
+    def get_session(self, name: str) -> SessionInfo:
+        """``GET /__admin/sessions/{name}``. Raises: AdminError 404 when unknown or expired."""
+        return SessionInfo.from_json(self._json("GET", f"/sessions/{quote(name, safe='')}"))
+
+    def delete_session(self, name: str) -> None:
+        """``DELETE /__admin/sessions/{name}``: the session and its objects are gone."""
+        self._send("DELETE", f"/sessions/{quote(name, safe='')}")
+
+    def for_session(self, session: SessionInfo | str) -> AdminClient:
+        """A client of ``session``'s own admin API (clock, reset, journal, objects, scenarios)."""
+        if isinstance(session, str):
+            session = self.get_session(session)
+        return AdminClient(session.base_url, self.session, self.timeout)
 
     def operations(self) -> list[str]:
         """Every ``<vendor>.<operationId>`` the server knows (what scenario rules can match)."""

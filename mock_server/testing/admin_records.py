@@ -182,3 +182,27 @@ class ScenarioInfo:
             data.get("source", ""),
             data,
         )
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """``POST /__admin/sessions`` and friends: an isolated session, whose ``base_url``
+    (``<server>/~s/<name>``) is a whole sandbox; ``expires_at`` is real time, or None."""
+
+    name: str
+    base_url: str
+    created_at: datetime
+    expires_at: datetime | None
+    raw: Mapping[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SessionInfo:
+        """From the endpoint's JSON body."""
+        expires = data.get("expiresAt")
+        return cls(
+            data["name"],
+            data["baseUrl"],
+            _instant(data["createdAt"]),
+            _instant(expires) if expires else None,
+            data,
+        )

@@ -3,7 +3,11 @@
 Fixtures:
 
 - ``vendor_sandbox``: the sandbox, reset before each test (records, journal, idempotency keys,
-  stored objects, clock, fixtures, scenarios). A ``SandboxHandle``: ``.url``, ``.base_url("qubs")``,
+  stored objects, clock, fixtures, scenarios). Against a running sandbox (``--vendor-sandbox-url``)
+  each test gets a session of its own instead (``POST /__admin/sessions``, deleted after the test):
+  ``.url`` is the session's base URL (``<server>/~s/<name>``), so tests in parallel (``pytest -n``,
+  several CI jobs) against one server never see each other's state.
+  A ``SandboxHandle``: ``.url``, ``.base_url("qubs")``,
   ``.admin`` (the typed ``AdminClient``) and helpers ``.load_scenario()``, ``.advance()``,
   ``.freeze()``, ``.requests()`` (the journal), ``.objects()``.
 - ``vendor_sandbox_server`` (session): the server itself, started once per test session in this
@@ -32,6 +36,8 @@ from mock_server.testing.admin_client import AdminClient, AdminError, ClockState
 
 URL_OPTION = "--vendor-sandbox-url"
 URL_INI = "vendor_sandbox_url"
+# A test's session outlives a test run killed midway by at most this long (real seconds).
+SESSION_TTL = 3600
 
 
 class Server(Protocol):
@@ -124,8 +130,22 @@ def vendor_sandbox_server(
 
 @pytest.fixture
 def vendor_sandbox(vendor_sandbox_server: Server) -> Iterator[SandboxHandle]:
-    """The session's sandbox, reset to its start-up state before the test."""
+    """A fresh sandbox for the test: a session of its own on a running server (deleted afterwards;
+    a server without sessions is reset instead), the in-process server reset to its start-up state."""
     admin = AdminClient(vendor_sandbox_server.url)
-    admin.reset()
-    yield SandboxHandle(vendor_sandbox_server.url, admin)
+    created = None
+    if isinstance(vendor_sandbox_server, RemoteServer):
+        try:
+            created = admin.create_session(ttl_seconds=SESSION_TTL)
+        except AdminError as exc:
+            if exc.status not in (404, 405):  # an older server without sessions: share it, reset
+                raise
+    if created is None:
+        admin.reset()
+        yield SandboxHandle(vendor_sandbox_server.url, admin)
+    else:
+        try:
+            yield SandboxHandle(created.base_url, admin.for_session(created))
+        finally:
+            admin.delete_session(created.name)
     admin.session.close()
