@@ -125,7 +125,11 @@ class ObjectStore:
         with self._lock:
             if bucket not in self._buckets:
                 raise NoSuchBucket(BucketName=bucket)
-            self._check_room(bucket, key, body.size)
+            try:
+                self._check_room(bucket, key, body.size)
+            except EntityTooLarge:
+                body.close()  # refused: nobody else will take the spooled file over
+                raise
             self._dispose(bucket, key)
             fake = self._backend.put_object(self._internal(bucket), key, b"", etag=body.md5)
             _adopt_body(fake, body)
