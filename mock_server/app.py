@@ -30,7 +30,7 @@ from mock_server.admin.routes import http_error, index_routes
 from mock_server.admin.routes import routes as admin_routes
 from mock_server.boundary import VendorApp, dotall
 from mock_server.core.clock import Clock
-from mock_server.core.fixtures import load_fixtures
+from mock_server.core.fixtures import FixtureError, load_fixtures
 from mock_server.core.idempotency import IdempotencyStore
 from mock_server.core.ids import Ids
 from mock_server.core.journal import Journal
@@ -163,4 +163,8 @@ def _parse_fixtures(default: Sandbox, given: dict[str, Any] | str) -> dict[str, 
     with tempfile.TemporaryDirectory(prefix="sandbox-session-") as folder:
         file = Path(folder) / "fixtures.yaml"
         file.write_text(text, encoding="utf-8")
-        return load_fixtures([file], schemas, rules)
+        try:
+            return load_fixtures([file], schemas, rules)
+        except FixtureError as exc:  # name the document as sent, not the temporary file
+            problems = [problem.replace(str(file), "fixtures") for problem in exc.problems]
+            raise FixtureError(problems[0], problems) from None

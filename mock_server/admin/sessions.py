@@ -84,7 +84,7 @@ async def create_session(request: Request) -> Response:
     except SessionError as exc:
         return _error(exc.status, exc.message)
     except FixtureError as exc:
-        return _error(400, f"invalid fixtures: {exc}", problems=exc.problems)
+        return _error(400, "invalid fixtures: " + "; ".join(exc.problems))
     except ValueError as exc:  # invalid JSON, or a ScenarioError
         return _error(400, f"invalid session request: {exc}")
     return JSONResponse(_shown(request, session), status_code=201)
