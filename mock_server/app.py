@@ -34,7 +34,7 @@ from mock_server.core.fixtures import FixtureError, load_fixtures
 from mock_server.core.idempotency import IdempotencyStore
 from mock_server.core.ids import Ids
 from mock_server.core.journal import Journal
-from mock_server.core.sandbox import Sandbox
+from mock_server.core.sandbox import Sandbox, ScenarioEngine
 from mock_server.core.sessions import DEFAULT_SESSION, PATH_MARK, SessionRegistry, SessionSpec
 from mock_server.core.store import Store
 from mock_server.core.vendor import Vendor
@@ -88,9 +88,11 @@ def build_sandbox(
     vendors: dict[str, Vendor],
     fixture_data: dict[str, dict[str, Any]] | None = None,
     name: str = DEFAULT_SESSION,
+    template: ScenarioEngine | None = None,
 ) -> Sandbox:
     """All state of one app (or one session): core services, its own embedded S3 (its own moto account)
-    with the vendors' buckets, fixtures loaded (``fixture_data`` already parsed, else the files).
+    with the vendors' buckets, fixtures loaded (``fixture_data`` already parsed, else the files), and
+    its scenario engine (``template``'s files and catalog when given, else read from the settings).
 
     Raises: FixtureError when a fixture file is broken.
     """
@@ -117,7 +119,10 @@ def build_sandbox(
         for bucket in vendor.buckets:
             sandbox.storage.objects.ensure_bucket(bucket)
     sandbox.load_fixtures()
-    _attach_scenarios(sandbox)
+    if template is None:
+        _attach_scenarios(sandbox)
+    else:
+        sandbox.scenarios = type(template).like(template, sandbox)  # type: ignore[attr-defined]
     return sandbox
 
 
@@ -140,7 +145,7 @@ def session_factory(default: Sandbox) -> Callable[[str, SessionSpec], Sandbox]:
     def build(name: str, spec: SessionSpec) -> Sandbox:
         settings = default.settings if spec.seed is None else default.settings.replace(seed=spec.seed)
         data = defaults if spec.fixtures is None else {**defaults, **_parse_fixtures(default, spec.fixtures)}
-        sandbox = build_sandbox(settings, default.vendors, data, name)
+        sandbox = build_sandbox(settings, default.vendors, data, name, default.scenarios)
         try:
             for document in spec.scenarios:
                 sandbox.scenarios.add(document, source=f"session {name}")  # type: ignore[union-attr]

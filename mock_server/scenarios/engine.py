@@ -66,6 +66,17 @@ class ScenarioEngine:
         magic = [v.magic_scenarios for v in sandbox.vendors.values() if v.magic_scenarios is not None]
         return cls(sandbox, settings.scenarios, magic if settings.default_scenarios else ())
 
+    @classmethod
+    def like(cls, template: ScenarioEngine, sandbox: Sandbox) -> ScenarioEngine:
+        """An engine for another sandbox (a session) with ``template``'s files and catalog, which are
+        not read again; its counters, states and admin-added scenarios are its own."""
+        engine = cls(None)
+        engine.sandbox, engine.catalog = sandbox, template.catalog
+        engine.files = template.files.copy()
+        engine.files.load_all(strict=False)
+        engine._rebuild_from_files(keep_state=False)
+        return engine
+
     # -- the request path ---------------------------------------------------------------------
     async def intercept(self, scope: Scope, receive: Receive, send: Send, app: ASGIApp) -> None:
         """Run one HTTP request through the scenarios, calling ``app`` unless a rule answers itself."""

@@ -41,6 +41,13 @@ class FileSet:
         self._signature: Signature = ()
         self._scenarios: list[Scenario] = []
 
+    def copy(self) -> FileSet:
+        """The same files with what was already read of them (parsed scenarios are immutable), for
+        another engine: it re-reads only files that change afterwards."""
+        twin = FileSet(self.paths, self.defaults, self.catalog)
+        twin._loaded = dict(self._loaded)
+        return twin
+
     def is_default(self, source: str) -> bool:
         return source in {str(path) for path in self.defaults}
 

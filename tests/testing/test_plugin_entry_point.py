@@ -76,8 +76,11 @@ def test_example_passes_against_a_running_sandbox(
 ) -> None:
     result = run_pytest(project, installed_env, "--vendor-sandbox-url", live.url)
     assert result.returncode == 0, result.stdout + result.stderr
-    operations = {entry.operation for entry in live.sandbox.journal.entries()}
-    assert "qubs.createReportAttachments" in operations  # the example's calls reached this server
+    # every test ran in a session of its own on this server, created before and deleted after it
+    admin_calls = [entry.operation for entry in live.sandbox.journal.entries(admin=True)]
+    assert admin_calls.count("admin.createSession") == admin_calls.count("admin.deleteSession") == 3
+    assert live.app.state.sessions.list() == []
+    assert live.sandbox.journal.entries(admin=False) == []  # the default session saw none of it
 
 
 def test_no_sandbox_at_the_url_is_a_clear_error(project: Path, installed_env: dict[str, str]) -> None:
