@@ -2,7 +2,8 @@
 
 With vendor-sandbox installed, the ``vendor_sandbox`` fixture is there (pytest11 plugin): a sandbox
 started in this process on a free port, reset before each test. ``--vendor-sandbox-url URL`` runs the
-same tests against a sandbox that is already running (a docker or CI service container).
+same tests against a sandbox that is already running (a docker or CI service container), each test in
+a session of its own there, so ``pytest -n auto`` (pytest-xdist) can share one server safely.
 """
 
 from __future__ import annotations

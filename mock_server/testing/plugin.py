@@ -32,7 +32,14 @@ import pytest
 import requests
 
 from mock_server.settings import Settings
-from mock_server.testing.admin_client import AdminClient, AdminError, ClockState, RequestEntry, StoredObject
+from mock_server.testing.admin_client import (
+    AdminClient,
+    AdminError,
+    ClockState,
+    RequestEntry,
+    SessionInfo,
+    StoredObject,
+)
 
 URL_OPTION = "--vendor-sandbox-url"
 URL_INI = "vendor_sandbox_url"
@@ -128,10 +135,33 @@ def vendor_sandbox_server(
         yield server
 
 
+FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Remember whether a test failed, so its session is kept for inspection."""
+    outcome = yield
+    if outcome.get_result().failed:  # type: ignore[attr-defined]
+        item.stash[FAILED] = True
+
+
+def _keep_for_inspection(node: pytest.Item, session: SessionInfo, admin: AdminClient) -> None:
+    """A failed test's session stays (until its time-to-live) and its journal goes into the report."""
+    lines = [f"session kept for inspection until {session.expires_at}: {session.base_url}/__admin/"]
+    try:
+        for entry in admin.requests(limit=50):
+            lines.append(f"  {entry.method} {entry.path} -> {entry.status} ({entry.operation})")
+    except (requests.RequestException, AdminError) as exc:
+        lines.append(f"  (journal not readable: {exc})")
+    node.add_report_section("teardown", "vendor-sandbox", "\n".join(lines))
+
+
 @pytest.fixture
-def vendor_sandbox(vendor_sandbox_server: Server) -> Iterator[SandboxHandle]:
-    """A fresh sandbox for the test: a session of its own on a running server (deleted afterwards;
-    a server without sessions is reset instead), the in-process server reset to its start-up state."""
+def vendor_sandbox(vendor_sandbox_server: Server, request: pytest.FixtureRequest) -> Iterator[SandboxHandle]:
+    """A fresh sandbox for the test: a session of its own on a running server (deleted afterwards,
+    or kept until its time-to-live when the test failed; a server without sessions is reset instead),
+    the in-process server reset to its start-up state."""
     admin = AdminClient(vendor_sandbox_server.url)
     created = None
     if isinstance(vendor_sandbox_server, RemoteServer):
@@ -144,8 +174,10 @@ def vendor_sandbox(vendor_sandbox_server: Server) -> Iterator[SandboxHandle]:
         admin.reset()
         yield SandboxHandle(vendor_sandbox_server.url, admin)
     else:
-        try:
-            yield SandboxHandle(created.base_url, admin.for_session(created))
-        finally:
+        own = admin.for_session(created)
+        yield SandboxHandle(created.base_url, own)
+        if request.node.stash.get(FAILED, False):
+            _keep_for_inspection(request.node, created, own)
+        else:
             admin.delete_session(created.name)
     admin.session.close()
