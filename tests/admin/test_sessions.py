@@ -149,3 +149,12 @@ def test_inline_fixtures_replace_a_vendors_defaults(client: TestClient) -> None:
     created = client.post("/__admin/sessions", json={"name": "f", "fixtures": candid, "seed": 5})
     assert created.status_code == 201
     assert client.get("/~s/f/__admin/fixtures").json()["data"] == defaults
+
+
+def test_generated_base_urls_carry_the_session_prefix(client: TestClient) -> None:
+    client.post("/__admin/sessions", json={"name": "urls"})
+    vendors = client.get("/~s/urls/__admin/vendors").json()["vendors"]
+    base_urls = [url for vendor in vendors for url in vendor["baseUrls"]]
+    assert base_urls and all(url.startswith("http://127.0.0.1:8080/~s/urls/") for url in base_urls)
+    by_header = client.get("/__admin/vendors", headers={"X-Sandbox-Session": "urls"}).json()["vendors"]
+    assert by_header == vendors  # a URL handed out under the header still carries the prefix
