@@ -6,6 +6,11 @@
 const SBX = (window.SBX = { views: {}, state: {} });
 const ADMIN = "/__admin";
 const PAGE = 200;
+// The session every view shows: "" is the default one, else "/~s/<name>" (the session picker sets it;
+// a dashboard opened at <session baseUrl>/__admin/ starts on that session).
+const OPENED_AT = location.pathname.match(/^\/~s\/([^/]+)\//);
+SBX.state.prefix = OPENED_AT ? "/~s/" + OPENED_AT[1] : "";
+SBX.adminBase = () => SBX.state.prefix + ADMIN;
 
 // -- helpers -------------------------------------------------------------------------------------
 function h(tag, attrs, ...children) {
@@ -32,7 +37,7 @@ async function api(method, path, body, contentType) {
     init.headers["Content-Type"] = contentType || "application/json";
     init.body = body === undefined ? (contentType ? "" : "{}") : contentType ? body : JSON.stringify(body);
   }
-  const response = await fetch(ADMIN + path, init);
+  const response = await fetch(SBX.adminBase() + path, init);
   const type = response.headers.get("content-type") || "";
   const data = type.includes("json") ? await response.json() : await response.text();
   if (!response.ok) {
@@ -353,10 +358,44 @@ SBX.views.clock = {
   },
 };
 
+// -- Session picker: shown once the server has sessions (POST /__admin/sessions) ----------------------
+async function refreshSessions() {
+  const slot = document.getElementById("session-slot");
+  let listed;
+  try {
+    const response = await fetch(ADMIN + "/sessions", { headers: { Accept: "application/json" }, credentials: "same-origin" });
+    if (!response.ok) return;
+    listed = (await response.json()).sessions.map((session) => session.name);
+  } catch (error) {
+    return;
+  }
+  const current = SBX.state.prefix ? decodeURIComponent(SBX.state.prefix.slice(4)) : "";
+  if (current && !listed.includes(current)) listed.push(current); // deleted or expired: its views say so
+  slot.hidden = listed.length === 0;
+  let select = document.getElementById("session-picker");
+  if (!select) {
+    select = h("select", { id: "session-picker", title: "session: every view shows this session's state" });
+    select.addEventListener("change", () => {
+      SBX.state.prefix = select.value ? "/~s/" + encodeURIComponent(select.value) : "";
+      show(SBX.state.view || "requests");
+      refreshClock();
+    });
+    slot.replaceChildren(h("label", {}, "session ", select));
+  }
+  const names = ["", ...listed];
+  const shown = Array.from(select.options).map((option) => option.value);
+  if (shown.join("\n") !== names.join("\n")) {
+    select.replaceChildren(...names.map((name) => h("option", { value: name }, name || "default")));
+  }
+  select.value = current;
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   window.addEventListener("hashchange", () => show(location.hash.slice(1)));
   // views.js registers its views on DOMContentLoaded too; run after it.
   setTimeout(() => show(location.hash.slice(1) || "requests"), 0);
   refreshClock();
+  refreshSessions();
   setInterval(refreshClock, 5000);
+  setInterval(refreshSessions, 5000);
 });

@@ -21,7 +21,7 @@
   async function showObject(info) {
     storage.selected = info.bucket + "/" + info.key;
     const panel = document.getElementById("object-preview");
-    const url = "/__admin/preview/" + objectPath(info);
+    const url = SBX.adminBase() + "/preview/" + objectPath(info);
     const kind = previewKind(info.contentType);
     let preview = h("p", { class: "meta" }, "No preview for this type; download it instead.");
     if (kind === "image") preview = h("img", { class: "preview-img", id: "preview-image", src: url, alt: info.key });
@@ -43,7 +43,7 @@
       h("h3", {}, "Metadata"),
       kvTable(info.metadata),
       h("div", { class: "row" },
-        h("a", { href: "/__admin/objects/" + objectPath(info), download: info.key.split("/").pop() }, "Download"),
+        h("a", { href: SBX.adminBase() + "/objects/" + objectPath(info), download: info.key.split("/").pop() }, "Download"),
         h("button", { type: "button", class: "danger", id: "delete-object", onclick: () => deleteObject(info) }, "Delete")),
       h("h3", {}, "Preview"),
       preview);
@@ -217,7 +217,7 @@
     decoda: (base) => `curl -s ${base}/user/patient/P1001 -H 'API-KEY: decoda-dev-key' -H 'TENANT: demo'`,
     saferme: (base) => `curl -s '${base}/api/v4/file_attachments/upload_authorization?content_type=image/png' -H 'Authorization: Token token=saferme-dev-token' -H 'X-AppId: com.thundermaps.saferme' -H 'X-TeamId: 1234' -H 'X-InstallationId: any'`,
     candid: (base) => `curl -s -X POST ${base}/api/auth/v2/token -H 'Content-Type: application/json' -d '{"client_id":"candid-dev-client","client_secret":"candid-dev-secret"}'`,
-    storage: (base) => `curl -s ${location.origin}/__admin/objects`,
+    storage: (base) => `curl -s ${location.origin}${SBX.adminBase()}/objects`,
   };
 
   function line(text) {
