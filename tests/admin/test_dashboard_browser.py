@@ -207,3 +207,20 @@ def test_a_loaded_scenario_can_be_edited_in_the_page(page: Any, server: LiveServ
     expect(page.locator("#scenario-text")).to_have_value(re.compile('"name": "slow-one"'))
     page.click("#scenario-validate")
     expect(page.locator("#scenario-validation")).to_contain_text("Valid: slow-one")
+
+
+def test_session_picker_switches_every_view_to_that_session(page: Any, server: LiveServer) -> None:
+    created = httpx.post(f"{server.url}/__admin/sessions", json={"name": "picked"})
+    assert created.status_code == 201
+    try:
+        httpx.post(f"{server.url}/~s/picked/__admin/clock", json={"advance": 7200})
+        open_view(page, server, "clock")
+        picker = page.locator("#session-picker")
+        expect(picker).to_be_visible()
+        expect(page.locator("#clock-offset")).to_contain_text("sandbox − real: 0 s")
+        with page.expect_response(lambda r: "/~s/picked/__admin/clock" in r.url):
+            picker.select_option("picked")
+        expect(page.locator("#clock-offset")).to_contain_text("7200")
+        assert httpx.get(f"{server.url}/__admin/clock").json()["offsetSeconds"] == 0
+    finally:
+        httpx.delete(f"{server.url}/__admin/sessions/picked")
