@@ -14,6 +14,7 @@ next looked up and by a sweep at most once a second, with their objects.
 from __future__ import annotations
 
 import re
+import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -124,7 +125,8 @@ class SessionRegistry:
     def _next_name(self) -> str:
         while True:
             self._counter += 1
-            name = f"s{self._counter}-{self.default.ids.token(6).lower()}"
+            # Not from the default session's seeded ids: naming a session must not shift its id stream.
+            name = f"s{self._counter}-{secrets.token_hex(3)}"
             if name not in self._sessions:
                 return name
 
