@@ -44,7 +44,7 @@ from mock_server.testing.admin_client import (
 URL_OPTION = "--vendor-sandbox-url"
 URL_INI = "vendor_sandbox_url"
 # A test's session outlives a test run killed midway by at most this long (real seconds).
-SESSION_TTL = 3600
+KEEP_SESSION_SECONDS = 3600
 
 
 class Server(Protocol):
@@ -166,7 +166,7 @@ def vendor_sandbox(vendor_sandbox_server: Server, request: pytest.FixtureRequest
     created = None
     if isinstance(vendor_sandbox_server, RemoteServer):
         try:
-            created = admin.create_session(ttl_seconds=SESSION_TTL)
+            created = admin.create_session(ttl_seconds=KEEP_SESSION_SECONDS)
         except AdminError as exc:
             if exc.status not in (404, 405):  # an older server without sessions: share it, reset
                 raise
