@@ -77,7 +77,10 @@ def _route_params(vendor: Vendor) -> dict[str, frozenset[str]]:
         for route in routes:
             if not isinstance(route, Route | Mount):
                 continue
-            found = inherited | frozenset(route.param_convertors)
+            own = set(route.param_convertors)
+            if isinstance(route, Mount):
+                own.discard("path")  # Mount's own catch-all for the rest of the URL, not a parameter
+            found = inherited | frozenset(own)
             name = getattr(route, "name", "") or ""
             if ":" in name:
                 params.setdefault(name.replace(":", ".", 1), set()).update(found)
