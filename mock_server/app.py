@@ -34,6 +34,7 @@ from mock_server.storage.routes import vendor as storage_vendor
 from mock_server.storage.s3 import ObjectStore
 from mock_server.storage.service import Storage
 from mock_server.storage.sigv4 import SigningCredentials
+from mock_server.transport import HeaderGuard
 
 VENDOR_MODULES = ("qubs", "decoda", "saferme", "candid")
 
@@ -72,7 +73,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(SandboxMiddleware, sandbox=sandbox, routes=routes)],
+        middleware=[
+            Middleware(HeaderGuard, sandbox=sandbox),
+            Middleware(SandboxMiddleware, sandbox=sandbox, routes=routes),
+        ],
     )
     app.state.sandbox = sandbox
     return app

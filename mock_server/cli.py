@@ -22,6 +22,7 @@ import uvicorn
 from mock_server import __version__, logs
 from mock_server.core.vendor import Vendor
 from mock_server.settings import OPTIONS, Settings
+from mock_server.transport import uvicorn_config
 
 
 def _add_serve_options(parser: argparse.ArgumentParser) -> None:
@@ -201,10 +202,7 @@ def serve(settings: Settings) -> int:
     buckets = list(sandbox.fixtures.get("storage", {}).get("buckets", []))
     logs.emit(settings.log_format, banner(settings, port, sandbox.vendors, buckets), event="started",
               **describe(settings, port, sandbox.vendors, buckets))
-    config = uvicorn.Config(
-        app, log_config=None, access_log=False, lifespan="on", proxy_headers=True,
-        forwarded_allow_ips="*", timeout_graceful_shutdown=settings.shutdown_grace,
-    )
+    config = uvicorn_config(app, settings)
     # uvicorn drains in-flight requests on SIGTERM/SIGINT (a second SIGINT stops at once), then
     # re-raises the signal against the handlers installed before it; these no-ops turn a graceful
     # stop into exit code 0.

@@ -34,6 +34,18 @@ class Settings:
     s3_access_key_id: str = "AKIASANDBOX000000001"
     s3_secret_access_key: str = "sandbox/secret/key/do-not-use-in-production"
     default_scenarios: bool = True
+    # Limits of a long-running shared service (README "Features and limitations").
+    max_header_bytes: int = 8192
+    max_header_count: int = 100
+    header_timeout: float = 20.0
+    body_timeout: float = 30.0
+    keep_alive_timeout: float = 5.0
+    admin_body_bytes: int = 1024 * 1024
+    admin_token: str | None = None
+    trusted_proxies: tuple[str, ...] = ()
+    max_records: int = 200_000
+    max_idempotency_keys: int = 100_000
+    max_objects: int = 10_000
 
     def replace(self, **changes: object) -> Settings:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
@@ -59,6 +71,10 @@ def _bool(raw: str) -> bool:
 
 def _optional(raw: str) -> str | None:
     return raw or None
+
+
+def _list(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
 
 
 @dataclass(frozen=True)
@@ -102,4 +118,15 @@ OPTIONS: tuple[Option, ...] = (
     _option("s3_access_key_id", str, "access key id the sandbox signs storage URLs with"),
     _option("s3_secret_access_key", str, "secret key the sandbox signs storage URLs with"),
     _option("default_scenarios", _bool, "load the built-in magic-id scenario rules (true/false)"),
+    _option("max_header_bytes", int, "largest request header section accepted (bytes); more answers 400"),
+    _option("max_header_count", int, "most request header lines accepted; more answers 400"),
+    _option("header_timeout", float, "seconds a client gets to send a whole request head"),
+    _option("body_timeout", float, "seconds a request body may stall between chunks before the cut-off"),
+    _option("keep_alive_timeout", float, "seconds an idle keep-alive connection stays open"),
+    _option("admin_body_bytes", int, "largest admin API request body (bytes); more answers 413"),
+    _option("admin_token", _optional, "require this token (Bearer, or Basic password) on /__admin"),
+    _option("trusted_proxies", _list, "comma-separated proxy addresses whose X-Forwarded-For is believed"),
+    _option("max_records", int, "most vendor records held before creations answer 507"),
+    _option("max_idempotency_keys", int, "most live idempotency keys held before new keys answer 507"),
+    _option("max_objects", int, "most stored objects held before uploads answer S3 507 StorageFull"),
 )
