@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 
+from mock_server.admin.guard import AdminGuard
 from mock_server.admin.routes import index_routes
 from mock_server.admin.routes import routes as admin_routes
 from mock_server.boundary import VendorApp, dotall
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware=[
             Middleware(HeaderGuard, sandbox=sandbox),
             Middleware(SandboxMiddleware, sandbox=sandbox, routes=routes),
+            Middleware(AdminGuard, sandbox=sandbox),
         ],
     )
     app.state.sandbox = sandbox

@@ -7,7 +7,6 @@ management lives in ``admin/scenarios.py``; the index page and the admin API's o
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
@@ -17,6 +16,7 @@ from starlette.routing import BaseRoute, Route
 from mock_server import __version__
 from mock_server.admin.index import index, openapi
 from mock_server.admin.scenarios import routes as scenario_routes
+from mock_server.core import jsontext
 from mock_server.core.fixtures import FixtureError
 from mock_server.core.sandbox import Sandbox
 from mock_server.storage.s3_errors import NoSuchKey
@@ -31,10 +31,14 @@ def admin_error(status: int, message: str) -> JSONResponse:
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
+    """The JSON object body (``{}`` when empty); ``AdminGuard`` already bounded its size.
+
+    Raises: ValueError for anything but a JSON object (too deep, not UTF-8 and surrogates included).
+    """
     raw = await request.body()
     if not raw.strip():
         return {}
-    data = json.loads(raw)
+    data = jsontext.loads(raw)
     if not isinstance(data, dict):
         raise ValueError("expected a JSON object")
     return data
@@ -63,21 +67,28 @@ async def set_clock(request: Request) -> Response:
     clock = _sandbox(request).clock
     try:
         body = await _json_body(request)
-        if "set" in body:
-            clock.set(body["set"])
-        if "freeze" in body and body["freeze"] is not False:
-            clock.freeze(None if body["freeze"] is True else body["freeze"])
-        if "advance" in body:
-            clock.advance(float(body["advance"]))
-        if body.get("unfreeze"):
-            clock.unfreeze()
         unknown = set(body) - {"set", "advance", "freeze", "unfreeze"}
-        if unknown:
+        if unknown:  # checked before anything moves: a refused request changes nothing
             return admin_error(400, f"unknown clock field(s): {', '.join(sorted(unknown))}")
+        if ("freeze" in body and body["freeze"] is None) or not isinstance(body.get("unfreeze", False), bool):
+            raise ValueError("freeze is true, false or an instant; unfreeze is true or false")
+        clock.update(
+            set_to=body.get("set"),
+            freeze=body.get("freeze", False),
+            advance=body.get("advance"),
+            unfreeze=body.get("unfreeze", False),
+        )
     except (ValueError, TypeError) as exc:
         return admin_error(400, f"invalid clock request: {exc}")
     return JSONResponse(clock.state())
 
+
+OBJECT_HEADERS = {
+    # Uploaded bytes are untrusted: never let a browser render them (script, HTML) on the admin origin.
+    "Content-Disposition": "attachment",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+}
 
 JOURNAL_FILTERS = {
     "vendor": "vendor",
@@ -124,7 +135,7 @@ async def get_object(request: Request) -> Response:
         info, chunks = store.open(request.path_params["bucket"], request.path_params["key"])
     except NoSuchKey:
         return admin_error(404, "no such object")
-    headers = {"ETag": info.etag, "Content-Length": str(info.size), "X-Sha256": info.sha256}
+    headers = {"ETag": info.etag, "Content-Length": str(info.size), "X-Sha256": info.sha256, **OBJECT_HEADERS}
     return StreamingResponse(chunks, media_type=info.content_type, headers=headers)
 
 

@@ -174,10 +174,23 @@ class ScenarioInfo:
 
 
 class AdminClient:
-    def __init__(self, base_url: str, session: requests.Session | None = None, timeout: float = 10) -> None:
+    """``AdminClient(url, token=None)``: ``token`` is the server's admin token (``--admin-token``),
+    sent as ``Authorization: Bearer <token>`` on every call; without it, a server that requires one
+    answers ``AdminError`` 401.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        session: requests.Session | None = None,
+        timeout: float = 10,
+        token: str | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.session = session or requests.Session()
         self.timeout = timeout
+        if token:
+            self.session.headers["Authorization"] = f"Bearer {token}"
 
     def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         response = self.session.request(
