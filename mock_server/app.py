@@ -97,10 +97,12 @@ def build_sandbox(settings: Settings, vendors: dict[str, Vendor]) -> Sandbox:
         settings=settings,
         clock=clock,
         ids=Ids(settings.seed),
-        store=Store(),
-        idempotency=IdempotencyStore(clock),
+        store=Store(settings.max_records),
+        idempotency=IdempotencyStore(clock, settings.max_idempotency_keys),
         journal=Journal(settings.journal_size),
-        storage=Storage(ObjectStore(settings.s3_region), credentials, clock),
+        storage=Storage(
+            ObjectStore(settings.s3_region, settings.max_objects, settings.max_object_bytes), credentials, clock
+        ),
         vendors=vendors,
     )
     for vendor in vendors.values():

@@ -46,6 +46,7 @@ class Settings:
     max_records: int = 200_000
     max_idempotency_keys: int = 100_000
     max_objects: int = 10_000
+    max_object_bytes: int = 2 * 1024 * 1024 * 1024
 
     def replace(self, **changes: object) -> Settings:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
@@ -129,4 +130,5 @@ OPTIONS: tuple[Option, ...] = (
     _option("max_records", int, "most vendor records held before creations answer 507"),
     _option("max_idempotency_keys", int, "most live idempotency keys held before new keys answer 507"),
     _option("max_objects", int, "most stored objects held before uploads answer S3 507 StorageFull"),
+    _option("max_object_bytes", int, "most bytes of stored objects held before uploads answer 507"),
 )

@@ -99,10 +99,12 @@ def create_attachments(
 ) -> list[dict[str, Any]]:
     """Store every file (and thumbnail) and then the records, all or nothing.
 
-    Raises: whatever the object store raises; objects already written by this call are removed first.
+    Raises: whatever the object store raises, StoreFull, or ResetDuringRequest when the sandbox was
+    reset meanwhile; objects already written by this call are removed first.
     """
     objects = sandbox.storage.objects
     now = sandbox.clock.now()
+    started = sandbox.generation  # a reset while the files are written voids the whole upload
     written: list[str] = []
     records: list[dict[str, Any]] = []
     try:
@@ -124,13 +126,15 @@ def create_attachments(
                 "contentType": item.content_type, "size": item.part.body.size, "objectKey": key,
                 "thumbnailKey": thumbnail_key, "createdAt": now, "annotations": [], "tags": [],
             })
+        with sandbox.store.transaction() as store:
+            sandbox.check_generation(started)
+            store.ensure_room(len(records))
+            for record in records:
+                store.put(VENDOR, tenant, "attachment", record["id"], record)
     except Exception:
         for key in written:
             objects.delete(BUCKET, key)
         raise
-    with sandbox.store.transaction() as store:
-        for record in records:
-            store.put(VENDOR, tenant, "attachment", record["id"], record)
     return records
 
 
