@@ -93,6 +93,7 @@ def build_sandbox(settings: Settings, vendors: dict[str, Vendor]) -> Sandbox:
     credentials = SigningCredentials(
         settings.s3_access_key_id, settings.s3_secret_access_key, settings.s3_region
     )
+    objects = ObjectStore(settings.s3_region, settings.max_objects, settings.max_object_bytes)
     sandbox = Sandbox(
         settings=settings,
         clock=clock,
@@ -100,9 +101,7 @@ def build_sandbox(settings: Settings, vendors: dict[str, Vendor]) -> Sandbox:
         store=Store(settings.max_records),
         idempotency=IdempotencyStore(clock, settings.max_idempotency_keys),
         journal=Journal(settings.journal_size),
-        storage=Storage(
-            ObjectStore(settings.s3_region, settings.max_objects, settings.max_object_bytes), credentials, clock
-        ),
+        storage=Storage(objects, credentials, clock),
         vendors=vendors,
     )
     for vendor in vendors.values():

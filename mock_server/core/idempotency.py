@@ -110,7 +110,10 @@ class IdempotencyStore:
                     del self._key_locks[slot]
 
     def _run_locked(
-        self, slot: tuple[Hashable, str], payload_fingerprint: str, ttl_seconds: float,
+        self,
+        slot: tuple[Hashable, str],
+        payload_fingerprint: str,
+        ttl_seconds: float,
         produce: Callable[[], StoredResponse],
     ) -> tuple[StoredResponse, bool]:
         entry = self._live_entry(slot)

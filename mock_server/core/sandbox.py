@@ -34,7 +34,7 @@ class ResetDuringRequest(SandboxError):
 
     status = 503
     code = "reset-during-request"
-    default_message = "The sandbox was reset while this request was being handled; nothing was stored. Retry it."
+    default_message = "The sandbox was reset while this request was being handled; nothing was stored."
 
 
 @dataclass
