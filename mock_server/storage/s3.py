@@ -163,7 +163,11 @@ class ObjectStore:
         with self._lock:
             if bucket not in self._buckets:
                 raise NoSuchBucket(BucketName=bucket)
-            self._check_room(bucket, key, body.size)
+            try:
+                self._check_room(bucket, key, body.size)
+            except StorageFull:
+                body.close()  # refused: nobody takes the spooled file over
+                raise
             self._dispose(bucket, key)
             fake = self._backend.put_object(self._internal(bucket), key, b"", etag=body.md5)
             self._adopt_body(fake, body)
