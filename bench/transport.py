@@ -213,7 +213,8 @@ def run_probes(port: int) -> dict[str, str]:
 
 
 # ------------------------------------------------------------------------------------- throughput
-def run_throughput(url: str, seconds: float) -> list[tuple[str, int, float, float, float, int]]:
+def run_throughput(urls: dict[str, str], seconds: float) -> dict[str, list[tuple]]:
+    """wrk rows per mode; the modes take turns row by row, so load from elsewhere hits them alike."""
     import requests
 
     from bench.load import RequestSpec, make_client, wrk_available
@@ -221,17 +222,21 @@ def run_throughput(url: str, seconds: float) -> list[tuple[str, int, float, floa
 
     client = make_client("wrk" if wrk_available() else "python")
     session = requests.Session()
+    any_url = next(iter(urls.values()))
     specs = [
         ("GET /__admin/health", RequestSpec("GET", "/__admin/health", {}, b"", (200,))),
-        ("QUBS create upload URLs, 1 item", qubs_create(1)(url, session)),
-        ("Candid OAuth token", candid_token(url, session)),
+        ("QUBS create upload URLs, 1 item", qubs_create(1)(any_url, session)),
+        ("Candid OAuth token", candid_token(any_url, session)),
     ]
-    rows = []
+    rows: dict[str, list[tuple]] = {mode: [] for mode in urls}
     for label, spec in specs:
         for conns in (1, 32):
-            client.run(url, spec, conns, 1)  # warm-up, not recorded
-            result = client.run(url, spec, conns, seconds)
-            rows.append((label, conns, result.rps, result.p50_ms, result.p99_ms, result.errors(spec.expect)))
+            for mode, url in urls.items():
+                client.run(url, spec, conns, 1)  # warm-up, not recorded
+                result = client.run(url, spec, conns, seconds)
+                rows[mode].append(
+                    (label, conns, result.rps, result.p50_ms, result.p99_ms, result.errors(spec.expect))
+                )
     return rows
 
 
@@ -256,21 +261,23 @@ def main(argv: list[str] | None = None) -> int:
     }
     probes: dict[str, dict[str, str]] = {}
     rows: dict[str, list] = {}
-    for mode, (python_args, extra) in modes.items():
-        server = Server.launch(
-            ROOT,
-            sys.executable,
-            ["--fixtures", str(fixtures), *extra],
-            work / f"{mode.replace(', ', '-')}.log",
-            python_args=python_args,
-        )
-        try:
-            port = int(server.url.rsplit(":", 1)[1])
-            if not a.no_probes:
-                probes[mode] = run_probes(port)
-            if not a.no_throughput:
-                rows[mode] = run_throughput(server.url, a.seconds)
-        finally:
+    servers: dict[str, Server] = {}
+    try:
+        for mode, (python_args, extra) in modes.items():
+            servers[mode] = Server.launch(
+                ROOT,
+                sys.executable,
+                ["--fixtures", str(fixtures), *extra],
+                work / f"{mode.replace(', ', '-')}.log",
+                python_args=python_args,
+            )
+        if not a.no_probes:
+            for mode, server in servers.items():
+                probes[mode] = run_probes(int(server.url.rsplit(":", 1)[1]))
+        if not a.no_throughput:
+            rows = run_throughput({mode: server.url for mode, server in servers.items()}, a.seconds)
+    finally:
+        for server in servers.values():
             server.stop()
     print(report(probes, rows, a.seconds))
     return 0

@@ -92,8 +92,14 @@ class _Deadlines:
 
     def on_response_complete(self) -> None:
         self._disarm()
-        self._reading_head, self._head_bytes, self._head_tail = True, 0, b""
+        cycle = self.cycle  # type: ignore[attr-defined]
+        if cycle is None or not cycle.more_body:
+            self._start_head()
+        # else: answered before its body was in (e.g. 413); the next head starts when the body ends
         super().on_response_complete()  # type: ignore[misc]  # arms uvicorn's keep-alive timer
+
+    def _start_head(self) -> None:
+        self._reading_head, self._head_bytes, self._head_tail = True, 0, b""
 
     def _arm(self, seconds: float) -> None:
         self._disarm()
@@ -128,6 +134,11 @@ class GuardedHttpToolsProtocol(_Deadlines, HttpToolsProtocol):
     """uvicorn's httptools protocol (its fastest) with the deadlines and a request-head byte bound."""
 
     head_limit: int | None = 8192 + 16 * 1024
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        if self.cycle is not None and self.cycle.response_complete:
+            self._start_head()  # the body of a request answered early has ended
 
 
 class GuardedH11Protocol(_Deadlines, H11Protocol):

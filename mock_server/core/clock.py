@@ -24,7 +24,7 @@ def _in_range(epoch: float) -> float:
     return epoch
 
 
-def seconds(value: object) -> float:
+def finite_seconds(value: object) -> float:
     """A finite number of seconds (``"nan"``, infinities, booleans and text are refused).
 
     Raises: ValueError.
@@ -127,7 +127,7 @@ class Clock:
         """
         target = None if set_to is None else _parse_instant(set_to)
         freeze_at = None if freeze is False or freeze is True else _parse_instant(freeze)
-        step = None if advance is None else seconds(advance)
+        step = None if advance is None else finite_seconds(advance)
         with self._lock:
             real = time.time()
             frozen_at, offset = self._frozen_at, self._offset
