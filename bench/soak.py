@@ -3,6 +3,7 @@
     python bench/soak.py                      # 100,000 requests (tens of minutes on a shared 2-core machine)
     python bench/soak.py --requests 20000     # shorter
     python bench/soak.py --max-seconds 900    # stop early (the figures say so) after this long
+    python bench/soak.py --server-args "--max-records 20000 --max-objects 2000"   # smaller caps
 
 The server is ``mock-server serve`` with its default limits (``--fixtures``: the defaults with Candid's
 rate limit off, as in bench/run.py), never reset. The mix, in turn from 4 client threads on keep-alive
@@ -158,12 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     a = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="bench-soak-"))
-    server = Server.launch(
-        ROOT,
-        sys.executable,
-        ["--fixtures", str(bench_fixtures(work)), "--log-level", "warning"],
-        work / "server.log",
-    )
+    server_args = ["--fixtures", str(bench_fixtures(work)), "--log-level", "warning", *a.server_args.split()]
+    server = Server.launch(ROOT, sys.executable, server_args, work / "server.log")
     try:
         samples, seconds, stopped = soak(server, a.requests, a.max_seconds)
     finally:
@@ -173,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         f"## Soak: {done} mixed requests in {seconds:.0f} s ({done / seconds:.0f} req/s), RSS every "
         f"{SAMPLE_EVERY} requests" + (f" (stopped at --max-seconds {a.max_seconds:g})" if stopped else "")
     )
+    print()
+    print(f"server flags: `{' '.join(server_args[2:])}`")
     print()
     print("| requests | RSS MB | elapsed s | statuses since the previous sample |")
     print("|---|---|---|---|")

@@ -43,8 +43,8 @@ class Settings:
     admin_body_bytes: int = 1024 * 1024
     admin_token: str | None = None
     trusted_proxies: tuple[str, ...] = ()
-    max_records: int = 200_000
-    max_idempotency_keys: int = 100_000
+    max_records: int = 100_000
+    max_idempotency_keys: int = 50_000
     max_objects: int = 10_000
     max_object_bytes: int = 2 * 1024 * 1024 * 1024
 

@@ -58,7 +58,7 @@ class IdempotencyStoreFull(SandboxError):
     default_message = "The sandbox holds its maximum of live idempotency keys; retry later or reset it."
 
 
-DEFAULT_MAX_KEYS = 100_000
+DEFAULT_MAX_KEYS = 50_000
 SWEEP_EVERY = 1024
 
 

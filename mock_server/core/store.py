@@ -17,7 +17,7 @@ from typing import Any
 from mock_server.core.errors import SandboxError
 
 Group = tuple[str, str, str]
-DEFAULT_MAX_RECORDS = 200_000
+DEFAULT_MAX_RECORDS = 100_000
 
 
 class StoreFull(SandboxError):
