@@ -157,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--max-seconds", type=float, default=3600.0, help="stop after this long (default 1 h)"
     )
+    parser.add_argument("--server-args", default="", help="extra `mock-server serve` flags (smaller caps)")
     a = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="bench-soak-"))
     server_args = ["--fixtures", str(bench_fixtures(work)), "--log-level", "warning", *a.server_args.split()]
