@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
@@ -77,7 +78,8 @@ class IdempotencyStore:
         self._guard = threading.Lock()
         self._entries: dict[tuple[Hashable, str], _Entry] = {}
         self._key_locks: dict[tuple[Hashable, str], _KeyLock] = {}
-        self._stored = 0
+        self._calls = 0
+        self._next_expiry = math.inf  # no entry expires before this (the earliest expiry, or later)
 
     def run(
         self,
@@ -124,13 +126,17 @@ class IdempotencyStore:
         self._make_room()
         response = produce()
         with self._guard:
-            self._entries[slot] = _Entry(payload_fingerprint, response, self._clock.time() + ttl_seconds)
-            self._stored += 1
+            expires_at = self._clock.time() + ttl_seconds
+            self._entries[slot] = _Entry(payload_fingerprint, response, expires_at)
+            self._next_expiry = min(self._next_expiry, expires_at)
         return response, False
 
     def _make_room(self) -> None:
         with self._guard:
-            if self._stored % SWEEP_EVERY == 0 or len(self._entries) >= self.max_keys:
+            self._calls += 1
+            full = len(self._entries) >= self.max_keys
+            # At the cap, a sweep can free nothing before the earliest expiry: refuse in O(1) until then.
+            if self._calls % SWEEP_EVERY == 0 or (full and self._clock.expired(self._next_expiry)):
                 self._sweep()
             if len(self._entries) >= self.max_keys:
                 raise IdempotencyStoreFull(
@@ -141,6 +147,7 @@ class IdempotencyStore:
     def _sweep(self) -> None:
         for slot in [slot for slot, entry in self._entries.items() if self._clock.expired(entry.expires_at)]:
             del self._entries[slot]
+        self._next_expiry = min((entry.expires_at for entry in self._entries.values()), default=math.inf)
 
     def held(self) -> tuple[int, int]:
         """``(entries, locks)`` held right now, expired entries not yet swept included (for tests)."""
@@ -161,4 +168,5 @@ class IdempotencyStore:
 
     def reset(self) -> None:
         with self._guard:
+            self._next_expiry = math.inf
             self._entries.clear()  # locks in use stay: their holders release them (and drop them)
