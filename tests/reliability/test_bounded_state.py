@@ -231,3 +231,58 @@ def test_reset_during_a_decoda_upload_leaves_no_half_state(
     assert [info for info in objects.list("decoda-attachments")] == []
     assert _decoda_upload(client_of).status_code == 200
     _every_record_has_its_file(sandbox)
+
+
+SAFERME = {
+    "Authorization": "Token token=saferme-dev-token",
+    "X-AppId": "com.thundermaps.saferme",
+    "X-TeamId": "1234",
+    "X-InstallationId": "install-0001",
+}
+
+
+@pytest.mark.parametrize("app_with", [{}], indirect=True)
+def test_reset_while_saferme_styles_are_made_does_not_resurrect_the_attachment(
+    app_with: Starlette, client_of: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from PIL import Image
+
+    from mock_server.vendors.saferme import styles
+
+    sandbox: Sandbox = app_with.state.sandbox
+    grant = client_of.get(
+        "/saferme/api/v4/file_attachments/upload_authorization",
+        params={"content_type": "image/png"},
+        headers=SAFERME,
+    ).json()["upload_authorization"]
+    image = io.BytesIO()
+    Image.new("RGB", (64, 48), (1, 2, 3)).save(image, "PNG")
+    key = grant["key_prefix"] + "p.png"
+    uploaded = client_of.post(
+        grant["url"].removeprefix("http://127.0.0.1:8080"),
+        data={**grant["fields"], "key": key},
+        files={"file": ("p.png", image.getvalue(), "image/png")},
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    created = client_of.post(
+        "/saferme/api/v4/file_attachments", json={"file_attachment": {"key": key}}, headers=SAFERME
+    )
+    assert created.status_code == 202
+    sandbox.clock.advance(3600)
+    derive = styles.derive_styles
+
+    def derive_then_reset(*args: object) -> dict[str, str]:
+        made = derive(*args)  # type: ignore[arg-type]
+        assert made, "the styles were written"
+        sandbox.reset()  # what POST /__admin/reset does while the worker thread runs
+        return made
+
+    monkeypatch.setattr(styles, "derive_styles", derive_then_reset)
+    response = client_of.get(f"/saferme/api/v4/file_attachments/{created.json()['id']}", headers=SAFERME)
+    monkeypatch.undo()
+
+    assert response.status_code == 503, response.text
+    assert sandbox.store.list("saferme", "1234", "file_attachment") == []
+    assert [info.key for info in sandbox.storage.objects.list(prefix="async_uploads/")] == []
