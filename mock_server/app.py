@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount, Route
 
+from mock_server.admin.guard import AdminGuard
 from mock_server.admin.routes import http_error, index_routes
 from mock_server.admin.routes import routes as admin_routes
 from mock_server.boundary import VendorApp, dotall
@@ -36,6 +37,7 @@ from mock_server.storage import s3_api
 from mock_server.storage.s3 import ObjectStore
 from mock_server.storage.service import Storage
 from mock_server.storage.sigv4 import SigningCredentials
+from mock_server.transport import HeaderGuard
 from mock_server.vendors import available_vendors
 
 
@@ -61,8 +63,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=routes,
         middleware=[
+            Middleware(HeaderGuard, sandbox=sandbox),
             Middleware(CorsMiddleware, sandbox=sandbox),
             Middleware(SandboxMiddleware, sandbox=sandbox, routes=routes),
+            Middleware(AdminGuard, sandbox=sandbox),
         ],
         exception_handlers={HTTPException: http_error},
     )
@@ -79,14 +83,15 @@ def build_sandbox(settings: Settings, vendors: dict[str, Vendor]) -> Sandbox:
     credentials = SigningCredentials(
         settings.s3_access_key_id, settings.s3_secret_access_key, settings.s3_region
     )
+    objects = ObjectStore(settings.s3_region, settings.max_objects, settings.max_object_bytes)
     sandbox = Sandbox(
         settings=settings,
         clock=clock,
         ids=Ids(settings.seed),
-        store=Store(),
-        idempotency=IdempotencyStore(clock),
+        store=Store(settings.max_records),
+        idempotency=IdempotencyStore(clock, settings.max_idempotency_keys),
         journal=Journal(settings.journal_size),
-        storage=Storage(ObjectStore(settings.s3_region), credentials, clock),
+        storage=Storage(objects, credentials, clock),
         vendors=vendors,
     )
     for vendor in vendors.values():

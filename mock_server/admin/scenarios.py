@@ -53,6 +53,14 @@ async def add_scenarios(request: Request) -> Response:
         return _error(400, "the body is not UTF-8 text", file=source, path="(top level)", reason="not UTF-8")
     except ScenarioError as exc:
         return _error(400, str(exc), **exc.as_dict())
+    except RecursionError:  # a parser that recursed on deep nesting: bad input, not a server fault
+        return _error(
+            400,
+            "the document is nested too deeply",
+            file=source,
+            path="(top level)",
+            reason="nested too deeply",
+        )
     live = [engine.describe(item) for name in names if (item := engine.get(name)) is not None]
     return JSONResponse({"loaded": names, "scenarios": live}, status_code=201)
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from starlette.requests import HTTPConnection
 
 from mock_server.core.clock import Clock
+from mock_server.core.errors import SandboxError
 from mock_server.core.fixtures import load_fixtures
 from mock_server.core.idempotency import IdempotencyStore
 from mock_server.core.ids import Ids
@@ -31,6 +32,14 @@ class ScenarioEngine(Protocol):
         """Back to the start-up scenarios, counters and states."""
 
 
+class ResetDuringRequest(SandboxError):
+    """The sandbox was reset while this request was being handled; nothing it did was kept."""
+
+    status = 503
+    code = "reset-during-request"
+    default_message = "The sandbox was reset while this request was being handled; nothing was stored."
+
+
 @dataclass
 class Sandbox:
     """All state of one app, built by ``create_app`` and reset by ``POST /__admin/reset``: settings,
@@ -47,6 +56,8 @@ class Sandbox:
     vendors: dict[str, Vendor]
     fixtures: dict[str, dict[str, Any]] = field(default_factory=dict)
     scenarios: ScenarioEngine | None = None
+    generation: int = 0
+    """How many resets happened; work that spans an ``await`` or a thread commits only if unchanged."""
 
     def load_fixtures(self) -> None:
         """(Re)load the fixture files and hand each vendor its section.
@@ -75,8 +86,25 @@ class Sandbox:
         override = getattr(request.state, "lifetime_override", None)
         return default if override is None else float(override)
 
+    def check_generation(self, started: int) -> None:
+        """Call inside ``store.transaction()`` before committing work begun at generation ``started``.
+
+        Raises: ResetDuringRequest when a reset happened since (the caller then undoes its writes).
+        """
+        if self.generation != started:
+            raise ResetDuringRequest()
+
     def reset(self) -> None:
-        """Back to the state right after start: data, journal, keys, objects, clock, fixtures."""
+        """Back to the state right after start: data, journal, keys, objects, clock, fixtures.
+
+        Runs inside the store's transaction, so a commit guarded by ``check_generation`` lands either
+        wholly before the reset (and is wiped by it) or is refused.
+        """
+        with self.store.transaction():
+            self.generation += 1
+            self._reset_all()
+
+    def _reset_all(self) -> None:
         self.clock.reset()
         self.ids.reset()
         self.store.reset()
