@@ -30,6 +30,7 @@ TOP_LEVEL = {
     "middleware": {"core", "logs", "scenarios"},
     "client": {"core", "testing"},
     "cors_middleware": {"core", "middleware", "storage"},
+    "transport": {"core"},
 }
 ASSEMBLERS = {"app", "cli", "__init__", "__main__"}
 
