@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -15,6 +16,8 @@ from typing import Any
 
 import yaml
 from jsonschema import Draft202012Validator
+
+from mock_server.core.fast_schema import compile_valid_check
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
@@ -41,6 +44,7 @@ class OpenApiDocument:
         self.path = path
         self._lock = threading.Lock()
         self._validators: dict[tuple[str, ...], Draft202012Validator | None] = {}
+        self._valid_checks: dict[tuple[str, ...], Callable[[Any], bool]] = {}
 
     @cached_property
     def document(self) -> dict[str, Any]:
@@ -135,9 +139,25 @@ class OpenApiDocument:
     ) -> list[ValidationIssue]:
         """Every way ``body`` breaks the operation's request schema for ``media_type`` (none: valid)."""
         validator = self.request_validator(operation_id, media_type)
-        if validator is None:
+        if validator is None or self._known_valid(("request", operation_id, media_type), validator, body):
             return []
         return issues_of(validator, body)
+
+    def _known_valid(self, key: tuple[str, ...], validator: Draft202012Validator, body: Any) -> bool:
+        """The compiled check first: valid bodies skip ``jsonschema``, kept for the error details."""
+        check = self._valid_checks.get(key)
+        if check is None:
+            try:
+                check = compile_valid_check(validator.schema)
+            except ValueError:  # a schema jsonschema-rs refuses: jsonschema alone, as before
+                check = _never_known_valid
+            with self._lock:
+                self._valid_checks[key] = check
+        return check(body)
+
+
+def _never_known_valid(_: Any) -> bool:
+    return False
 
 
 def issues_of(validator: Draft202012Validator, instance: Any) -> list[ValidationIssue]:
