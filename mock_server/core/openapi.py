@@ -10,7 +10,7 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +49,7 @@ class OpenApiDocument:
     @cached_property
     def document(self) -> dict[str, Any]:
         """The parsed YAML document (loaded on first use)."""
-        with self.path.open(encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
+        return parsed_document(self.path)
 
     @cached_property
     def json_bytes(self) -> bytes:
@@ -154,6 +153,15 @@ class OpenApiDocument:
             with self._lock:
                 self._valid_checks[key] = check
         return check(body)
+
+
+@lru_cache(maxsize=32)
+def parsed_document(path: Path) -> dict[str, Any]:
+    """The YAML at ``path``, parsed once per process (libyaml when present); callers never mutate it,
+    so every ``OpenApiDocument`` of one vendor spec (the vendor's, the scenario catalog's, each
+    sandbox's) shares one parse. Raises: OSError, yaml.YAMLError."""
+    with path.open(encoding="utf-8") as handle:
+        return yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def _never_known_valid(_: Any) -> bool:
