@@ -12,6 +12,7 @@ visible only once complete: nothing half-written is ever listed or served.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import itertools
 import threading
 from collections.abc import Iterator
@@ -25,6 +26,8 @@ from mock_server.core.bodies import CHUNK, SpooledBody
 from mock_server.storage.s3_errors import NoSuchBucket, NoSuchKey
 
 _instances = itertools.count(1)
+# Stored objects between two gc.freeze() calls (see ObjectStore.put).
+FREEZE_EVERY = 1000
 
 
 class _Untracked(list):  # type: ignore[type-arg]
@@ -82,6 +85,7 @@ class ObjectStore:
         self._lock = threading.RLock()
         self._buckets: set[str] = set()
         self._index: dict[tuple[str, str], ObjectInfo] = {}
+        self._stored_since_freeze = 0
 
     def _internal(self, bucket: str) -> str:
         return self._prefix + bucket
@@ -139,6 +143,14 @@ class ObjectStore:
                 dict(checksums or {}),
             )
             self._index[(bucket, key)] = info
+            self._stored_since_freeze += 1
+            if self._stored_since_freeze >= FREEZE_EVERY:
+                # Stored objects live until deleted or reset (~15 GC-tracked objects each, moto's
+                # included): freezing them keeps full collections from walking them all, which
+                # otherwise stalls the event loop for 100+ ms once tens of thousands pile up.
+                # Reference counting still frees a frozen object when it is deleted.
+                self._stored_since_freeze = 0
+                gc.freeze()
         return info
 
     def head(self, bucket: str, key: str) -> ObjectInfo | None:
@@ -192,6 +204,8 @@ class ObjectStore:
                 self._dispose(bucket, key)
                 self._backend.delete_object(self._internal(bucket), key)
             self._index.clear()
+        # Let the collector see what the reset dropped (cycles among frozen objects included).
+        gc.unfreeze()
 
     def _dispose(self, bucket: str, key: str) -> None:
         # moto drops replaced or deleted keys without closing their spooled files; close them now
