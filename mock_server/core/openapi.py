@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 from jsonschema import Draft202012Validator
+
+from mock_server.core.fast_schema import compile_valid_check
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
@@ -41,12 +44,12 @@ class OpenApiDocument:
         self.path = path
         self._lock = threading.Lock()
         self._validators: dict[tuple[str, ...], Draft202012Validator | None] = {}
+        self._valid_checks: dict[tuple[str, ...], Callable[[Any], bool]] = {}
 
     @cached_property
     def document(self) -> dict[str, Any]:
         """The parsed YAML document (loaded on first use)."""
-        with self.path.open(encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
+        return parsed_document(self.path)
 
     @cached_property
     def json_bytes(self) -> bytes:
@@ -135,9 +138,34 @@ class OpenApiDocument:
     ) -> list[ValidationIssue]:
         """Every way ``body`` breaks the operation's request schema for ``media_type`` (none: valid)."""
         validator = self.request_validator(operation_id, media_type)
-        if validator is None:
+        if validator is None or self._known_valid(("request", operation_id, media_type), validator, body):
             return []
         return issues_of(validator, body)
+
+    def _known_valid(self, key: tuple[str, ...], validator: Draft202012Validator, body: Any) -> bool:
+        """The compiled check first: valid bodies skip ``jsonschema``, kept for the error details."""
+        check = self._valid_checks.get(key)
+        if check is None:
+            try:
+                check = compile_valid_check(validator.schema)
+            except ValueError:  # a schema jsonschema-rs refuses: jsonschema alone, as before
+                check = _never_known_valid
+            with self._lock:
+                self._valid_checks[key] = check
+        return check(body)
+
+
+@lru_cache(maxsize=32)
+def parsed_document(path: Path) -> dict[str, Any]:
+    """The YAML at ``path``, parsed once per process (libyaml when present); callers never mutate it,
+    so every ``OpenApiDocument`` of one vendor spec (the vendor's, the scenario catalog's, each
+    sandbox's) shares one parse. Raises: OSError, yaml.YAMLError."""
+    with path.open(encoding="utf-8") as handle:
+        return yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+def _never_known_valid(_: Any) -> bool:
+    return False
 
 
 def issues_of(validator: Draft202012Validator, instance: Any) -> list[ValidationIssue]:

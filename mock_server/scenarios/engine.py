@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from mock_server.scenarios.actions import perform
 from mock_server.scenarios.body import BODY_CAP, ReplayReceive, load_body_facts
 from mock_server.scenarios.catalog import Catalog
+from mock_server.scenarios.index import RouteIndexes
 from mock_server.scenarios.matching import RequestFacts
 from mock_server.scenarios.model import Rule, Scenario, ScenarioError, parse_scenarios, parse_text
 from mock_server.scenarios.runtime import Candidate, Candidates, Decision, Live
@@ -52,6 +53,7 @@ class ScenarioEngine:
         self._removed: set[str] = set()
         self._active: tuple[Live, ...] = ()
         self._routes: dict[tuple[str | None, str | None, str], Candidates] = {}
+        self._indexes = RouteIndexes()  # narrows a route's rules by the path, headers and query sent
         self._checked_at = float("-inf")
         self.files.load_all()  # raises ScenarioError at start-up
         self._rebuild_from_files(keep_state=False)
@@ -75,7 +77,7 @@ class ScenarioEngine:
             return
         self.reload_if_changed()
         facts = RequestFacts(scope)
-        candidates, body_candidates = self._candidates(facts)
+        candidates, body_candidates = self._indexes.select(self._candidates(facts), facts)
         if not candidates:
             await app(scope, receive, send)
             return

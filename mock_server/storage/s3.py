@@ -18,6 +18,7 @@ objects and ``max_bytes`` bytes; past either, ``put`` raises S3-shaped ``Storage
 from __future__ import annotations
 
 import dataclasses
+import gc
 import itertools
 import os
 import shutil
@@ -38,6 +39,8 @@ DEFAULT_MAX_OBJECTS = 10_000
 DEFAULT_MAX_BYTES = 2 * 1024 * 1024 * 1024
 
 _instances = itertools.count(1)
+# Stored objects between two gc.freeze() calls (see ObjectStore.put).
+FREEZE_EVERY = 1000
 
 
 class _Untracked(list):  # type: ignore[type-arg]
@@ -132,6 +135,7 @@ class ObjectStore:
         self._files = itertools.count(1)
         self._directory = tempfile.mkdtemp(prefix="vendor-sandbox-objects-")
         weakref.finalize(self, shutil.rmtree, self._directory, True)
+        self._stored_since_freeze = 0
 
     def _internal(self, bucket: str) -> str:
         return self._prefix + bucket
@@ -196,6 +200,14 @@ class ObjectStore:
                 dict(checksums or {}),
             )
             self._index[(bucket, key)] = info
+            self._stored_since_freeze += 1
+            if self._stored_since_freeze >= FREEZE_EVERY:
+                # Stored objects live until deleted or reset (~15 GC-tracked objects each, moto's
+                # included): freezing them keeps full collections from walking them all, which
+                # otherwise stalls the event loop for 100+ ms once tens of thousands pile up.
+                # Reference counting still frees a frozen object when it is deleted.
+                self._stored_since_freeze = 0
+                gc.freeze()
         return info
 
     def _check_room(self, bucket: str, key: str, size: int) -> None:
@@ -277,6 +289,8 @@ class ObjectStore:
                 self._backend.delete_object(self._internal(bucket), key)
             self._index.clear()
             self._bytes = 0
+        # Let the collector see what the reset dropped (cycles among frozen objects included).
+        gc.unfreeze()
 
     def _dispose(self, bucket: str, key: str) -> None:
         # moto drops replaced or deleted keys without closing their spooled files; close them now
