@@ -27,7 +27,7 @@ from starlette.routing import Match, Route
 from starlette.types import Scope
 
 from mock_server.core.bodies import BodyWriter
-from mock_server.storage import cors, multipart_upload
+from mock_server.storage import checksums, cors, multipart_upload, object_headers
 from mock_server.storage.api_auth import (
     S3_NS,
     authenticate,
@@ -296,22 +296,30 @@ async def object_operation(request: Request) -> Response:
     raise InvalidRequest("A POST request on an object needs ?uploads or ?uploadId.")
 
 
-def metadata_of(request: Request) -> dict[str, str]:
-    return {name[11:]: value for name, value in request.headers.items() if name.startswith("x-amz-meta-")}
-
-
 async def _put_object(request: Request, bucket: str, key: str, auth: Any) -> Response:
+    """PutObject: the same stored headers and integrity checks (Content-MD5, x-amz-checksum-*) as a
+    presigned PUT. Raises: InvalidDigest, InvalidRequest, BadDigest, MetadataTooLarge (nothing stored)."""
     sandbox = sandbox_of(request)
-    body = await read_body(request, auth, S3_MAX_OBJECT)
+    integrity = checksums.expect(request.headers)
+    stored = object_headers.stored_headers(request.headers.items())
+    body = await read_body(request, auth, S3_MAX_OBJECT, integrity.hashers)
+    try:
+        integrity.verify(body)
+    except S3Error:
+        body.close()
+        raise
     info = sandbox.storage.objects.put(
         bucket,
         key,
         body,
         content_type=request.headers.get("content-type"),
         uploaded_at=sandbox.clock.now(),
-        metadata=metadata_of(request),
+        metadata=object_headers.metadata(stored),
+        headers=stored,
+        checksums=integrity.stored(body),
     )
-    return Response(status_code=200, headers={"ETag": info.etag})
+    echoed = checksums.response_headers(info.checksums) if integrity.supplied else {}
+    return Response(status_code=200, headers={"ETag": info.etag, **echoed})
 
 
 def _copy_object(request: Request, bucket: str, key: str) -> Response:
@@ -331,13 +339,15 @@ def _copy_object(request: Request, bucket: str, key: str) -> Response:
     for chunk in chunks:
         writer.write(chunk)
     replace = request.headers.get("x-amz-metadata-directive", "COPY").upper() == "REPLACE"
+    stored = object_headers.stored_headers(request.headers.items())
     copied = objects.put(
         bucket,
         key,
         writer.finish(),
         uploaded_at=sandbox.clock.now(),
         content_type=request.headers.get("content-type") if replace else info.content_type,
-        metadata=metadata_of(request) if replace else info.metadata,
+        metadata=object_headers.metadata(stored) if replace else info.metadata,
+        headers=stored if replace else info.headers,
     )
     result = root("CopyObjectResult")
     element(result, "LastModified", timestamp(copied.uploaded_at))

@@ -97,6 +97,37 @@ class TestObjects:
         s3.put_object(Bucket=BUCKET, Key="m.txt", Body=b"x", Metadata={"owner": "qa"})
         assert live.sandbox.storage.objects.head(BUCKET, "m.txt").metadata == {"owner": "qa"}  # type: ignore[union-attr]
 
+    def test_stored_headers_come_back_on_head_get_and_copy(self, s3: BaseClient) -> None:
+        s3.put_object(
+            Bucket=BUCKET,
+            Key="h.txt",
+            Body=b"x",
+            Metadata={"owner": "qa"},
+            CacheControl="no-cache",
+            ContentDisposition="attachment",
+        )
+        s3.copy_object(Bucket=BUCKET, Key="h2.txt", CopySource={"Bucket": BUCKET, "Key": "h.txt"})
+        for key in ("h.txt", "h2.txt"):
+            for read in (s3.head_object(Bucket=BUCKET, Key=key), s3.get_object(Bucket=BUCKET, Key=key)):
+                assert read["Metadata"] == {"owner": "qa"}, key
+                assert (read["CacheControl"], read["ContentDisposition"]) == ("no-cache", "attachment")
+
+    @pytest.mark.parametrize(
+        ("promise", "code"),
+        [
+            ({"ContentMD5": "AAAAAAAAAAAAAAAAAAAAAA=="}, "BadDigest"),
+            ({"ContentMD5": "not-base64"}, "InvalidDigest"),
+            ({"ChecksumCRC32": "AAAAAA=="}, "BadDigest"),
+        ],
+    )
+    def test_integrity_promises_are_checked(
+        self, s3: BaseClient, live: LiveServer, promise: dict[str, str], code: str
+    ) -> None:
+        with pytest.raises(ClientError) as excinfo:
+            s3.put_object(Bucket=BUCKET, Key="d.txt", Body=b"x", **promise)  # type: ignore[arg-type]
+        assert error_of(excinfo)[:2] == (400, code)
+        assert live.sandbox.storage.objects.head(BUCKET, "d.txt") is None
+
 
 class TestListings:
     @pytest.fixture(autouse=True)
