@@ -8,7 +8,7 @@ signatures checked) on the way, and a hex ``x-amz-content-sha256`` is compared o
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, quote
 from xml.etree import ElementTree
@@ -88,6 +88,19 @@ def authenticate(request: Request) -> HeaderAuth | sigv4.VerifiedPresign:
         now=sandbox.clock.now(),
         credentials=credentials,
     )
+
+
+# S3 subresources the sandbox does not emulate: answered 501 rather than with a listing or an object's bytes.
+UNEMULATED = frozenset(
+    "accelerate acl attributes encryption legal-hold lifecycle logging notification object-lock "
+    "ownershipControls policy publicAccessBlock replication requestPayment restore retention select "
+    "tagging torrent versioning versions website".split()
+)
+
+
+def unemulated(params: Iterable[str]) -> str | None:
+    """The first query parameter naming a subresource in ``UNEMULATED`` (None: there is none)."""
+    return next((name for name in sorted(params) if name in UNEMULATED), None)
 
 
 async def read_body(

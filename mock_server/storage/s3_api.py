@@ -30,6 +30,7 @@ from mock_server.core.bodies import BodyWriter
 from mock_server.storage import checksums, cors, multipart_upload, object_headers
 from mock_server.storage.api_auth import (
     S3_NS,
+    UNEMULATED,
     authenticate,
     element,
     query,
@@ -38,6 +39,7 @@ from mock_server.storage.api_auth import (
     root,
     sandbox_of,
     timestamp,
+    unemulated,
     xml_response,
 )
 from mock_server.storage.s3_errors import InvalidArgument, InvalidRequest, S3Error
@@ -92,7 +94,7 @@ def _object_api_request(scope: Scope) -> bool:
     if method in ("OPTIONS", "POST", "DELETE"):
         return True
     names = {part.split(b"=", 1)[0].decode("latin-1") for part in scope.get("query_string", b"").split(b"&")}
-    if names & OBJECT_SUBRESOURCES:
+    if names & (OBJECT_SUBRESOURCES | UNEMULATED):
         return True
     return method == "PUT" and _header_signed(scope)
 
@@ -133,6 +135,8 @@ async def bucket_operation(request: Request) -> Response:
         sandbox.storage.objects.ensure_bucket(bucket)  # CreateBucket; re-creating one's own bucket is fine
         return Response(status_code=200, headers={"Location": f"/{bucket}"})
     require_bucket(sandbox, bucket)
+    if name := unemulated(params):
+        raise NotImplementedS3(f"The {name} subresource is not emulated by the sandbox")
     if "cors" in params:
         return await _bucket_cors(request, bucket, auth)
     handler = _BUCKET_GETS.get(next((p for p in _BUCKET_GETS if p in params), ""))
@@ -284,6 +288,8 @@ async def object_operation(request: Request) -> Response:
         return _preflight(request, bucket, "OBJECT")
     auth = authenticate(request)
     require_bucket(sandbox_of(request), bucket)
+    if name := unemulated(params):
+        raise NotImplementedS3(f"The {name} subresource is not emulated by the sandbox")
     if "uploads" in params or "uploadId" in params:
         return await multipart_upload.dispatch(request, bucket, key, params, auth)
     if request.method == "PUT" and "x-amz-copy-source" in request.headers:

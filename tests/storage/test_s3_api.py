@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import pytest
@@ -127,6 +128,23 @@ class TestObjects:
             s3.put_object(Bucket=BUCKET, Key="d.txt", Body=b"x", **promise)  # type: ignore[arg-type]
         assert error_of(excinfo)[:2] == (400, code)
         assert live.sandbox.storage.objects.head(BUCKET, "d.txt") is None
+
+    @pytest.mark.parametrize(
+        "call",
+        [
+            lambda s3: s3.get_object_tagging(Bucket=BUCKET, Key="t.txt"),
+            lambda s3: s3.get_object_acl(Bucket=BUCKET, Key="t.txt"),
+            lambda s3: s3.list_object_versions(Bucket=BUCKET),
+            lambda s3: s3.get_bucket_tagging(Bucket=BUCKET),
+            lambda s3: s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"}),
+        ],
+        ids=["get-object-tagging", "get-object-acl", "list-versions", "get-bucket-tagging", "put-versioning"],
+    )
+    def test_unemulated_subresources_are_not_implemented(self, s3: BaseClient, call: Any) -> None:
+        s3.put_object(Bucket=BUCKET, Key="t.txt", Body=b"x")
+        with pytest.raises(ClientError) as excinfo:
+            call(s3)
+        assert error_of(excinfo)[:2] == (501, "NotImplemented")
 
 
 class TestListings:
