@@ -137,6 +137,16 @@ def test_validate_checks_without_loading(client: TestClient, sandbox: Sandbox) -
     assert bad.status_code == 400 and {"file", "path", "reason"} <= set(bad.json()["error"])
 
 
+def test_validate_checks_names_against_the_operation_catalog(client: TestClient) -> None:
+    headers = {"Content-Type": "application/yaml"}
+    typo = SCENARIO.replace("qubs.createToken", "qubs.createReportAttachment")
+    checked = client.post("/__admin/scenarios/validate", content=typo, headers=headers)
+    loaded = client.post("/__admin/scenarios", content=typo, headers=headers)
+    assert checked.status_code == loaded.status_code == 400
+    assert "did you mean qubs.createReportAttachments?" in checked.json()["error"]["reason"]
+    assert checked.json()["error"]["problems"] == loaded.json()["error"]["problems"]
+
+
 def test_dashboard_page_and_files(client: TestClient) -> None:
     page = client.get("/__admin/")
     policy = page.headers["content-security-policy"]
