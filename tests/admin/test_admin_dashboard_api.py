@@ -3,6 +3,9 @@ bodies, signature explanations), object previews and deletion, scenario validati
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 from starlette.testclient import TestClient
 
@@ -145,6 +148,15 @@ def test_validate_checks_names_against_the_operation_catalog(client: TestClient)
     assert checked.status_code == loaded.status_code == 400
     assert "did you mean qubs.createReportAttachments?" in checked.json()["error"]["reason"]
     assert checked.json()["error"]["problems"] == loaded.json()["error"]["problems"]
+
+
+def test_the_scenario_example_on_the_page_is_valid(client: TestClient) -> None:
+    page = client.get("/__admin/").text
+    example = html.unescape(re.search(r'id="scenario-text"[^>]*placeholder="([^"]*)"', page).group(1))  # type: ignore[union-attr]
+    checked = client.post(
+        "/__admin/scenarios/validate", content=example, headers={"Content-Type": "application/yaml"}
+    )
+    assert checked.json() == {"valid": True, "scenarios": ["qubs-busy"]}, checked.text
 
 
 def test_dashboard_page_and_files(client: TestClient) -> None:
