@@ -21,7 +21,6 @@ The token is compared in constant time. Nothing here reads the clock or any vend
 from __future__ import annotations
 
 import base64
-import binascii
 import hmac
 
 from starlette.datastructures import Headers
@@ -51,7 +50,7 @@ def token_matches(authorization: str, token: str) -> bool:
     elif scheme.lower() == "basic":
         try:
             decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # binascii.Error, UnicodeDecodeError, or non-ASCII text b64decode refuses
             return False
         offered = decoded.partition(":")[2]
     else:

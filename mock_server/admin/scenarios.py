@@ -66,13 +66,17 @@ async def add_scenarios(request: Request) -> Response:
 
 
 async def validate_scenarios(request: Request) -> Response:
-    """Parse without loading: 200 ``{"valid": true, "scenarios": [names]}`` or the 400 ``add`` answers."""
+    """Check without loading, against the same operation catalog as ``add``: 200 ``{"valid": true,
+    "scenarios": [names]}`` or the 400 ``add`` answers."""
+    engine = _engine(request)
+    if engine is None:
+        return _missing()
     raw = await request.body()
     if len(raw) > MAX_DOCUMENT:
         return _error(413, f"scenario documents are limited to {MAX_DOCUMENT} bytes")
     source = request.query_params.get("source") or "request body"
     try:
-        parsed = parse_text(raw.decode("utf-8"), source)
+        parsed = parse_text(raw.decode("utf-8"), source, engine.catalog)
     except UnicodeDecodeError:
         return _error(400, "the body is not UTF-8 text", file=source, path="(top level)", reason="not UTF-8")
     except ScenarioError as exc:

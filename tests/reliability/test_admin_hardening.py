@@ -195,6 +195,12 @@ def test_token_as_bearer_or_basic_password(guarded: TestClient, authorization: s
     assert guarded.get("/__admin/requests", headers={"Authorization": authorization}).status_code == 200
 
 
+@pytest.mark.parametrize("authorization", ["Basic \xff\xfe==", "Basic !!!", "Basic " + "w6k=", "Bearer \xff"])
+def test_unreadable_credentials_are_401(guarded: TestClient, authorization: str) -> None:
+    response = guarded.get("/__admin/requests", headers={"Authorization": authorization.encode("latin-1")})
+    assert response.status_code == 401
+
+
 def test_vendor_routes_need_no_admin_token(guarded: TestClient) -> None:
     assert guarded.get("/qubs/openapi.json").status_code == 200
 

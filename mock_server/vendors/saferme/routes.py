@@ -41,12 +41,22 @@ async def _json(request: Request) -> Any:
     )
 
 
-def _problems(issues: Iterable[ValidationIssue]) -> list[Problem]:
-    """OpenAPI issues as Rails-style attribute errors (``blank`` for missing/empty, else ``invalid``)."""
+def _root(operation_id: str) -> str:
+    """The Rails parameter key wrapping an operation's JSON body (``file_attachment``, ``report``,
+    ``session``): the first required member of its request schema."""
+    _, _, operation = DOCUMENT.operations[operation_id]
+    content = operation.get("requestBody", {}).get("content", {})
+    schema = DOCUMENT.resolve(content.get("application/json", {}).get("schema", {}))
+    return next(iter(schema.get("required", [])), "base")
+
+
+def _problems(issues: Iterable[ValidationIssue], root: str) -> list[Problem]:
+    """OpenAPI issues as Rails-style attribute errors (``blank`` for missing/empty, else ``invalid``);
+    an issue with the body as a whole (not an object) is charged to ``root``."""
     problems: list[Problem] = []
     for issue in issues:
         named = [part for part in issue.loc if isinstance(part, str)]
-        attribute = named[-1] if named else "file_attachment"
+        attribute = named[-1] if named else root
         if issue.keyword == "required" and (match := _REQUIRED.match(issue.message)):
             problems.append(Problem(match.group(1), "can't be blank", "blank"))
         elif issue.keyword == "minLength":
@@ -58,7 +68,7 @@ def _problems(issues: Iterable[ValidationIssue]) -> list[Problem]:
 
 async def _validated(request: Request, operation_id: str) -> Any:
     body = await (read_form(request, MAX_JSON_BYTES) if is_form(request) else _json(request))
-    problems = _problems(DOCUMENT.validate_request(operation_id, body))
+    problems = _problems(DOCUMENT.validate_request(operation_id, body), _root(operation_id))
     if problems:
         raise UnprocessableEntity(problems)
     return body

@@ -316,6 +316,29 @@ def test_update_body_errors(reports: Reports, client: TestClient, validate_respo
     validate_response("saferme", "updateReport", broken)
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "operation", "root"),
+    [
+        ("POST", "/reports", "createReport", "report"),
+        ("PATCH", "/reports/49", "updateReport", "report"),
+        ("POST", "/session", "createV4Session", "session"),
+    ],
+)
+def test_a_body_that_is_not_an_object_names_its_own_root(
+    reports: Reports,
+    client: TestClient,
+    validate_response: Validate,
+    method: str,
+    path: str,
+    operation: str,
+    root: str,
+) -> None:
+    reports.create(report())
+    response = client.request(method, f"{API}{path}", json=[], headers=HEADERS)
+    assert response.status_code == 422, response.text
+    assert code_of(validate_response("saferme", operation, response), root) == "invalid"
+
+
 def test_fetch_a_form(client: TestClient, validate_response: Validate) -> None:
     response = client.get(f"{API}/forms/2222", headers=HEADERS)
     assert response.status_code == 200
