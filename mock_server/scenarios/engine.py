@@ -119,6 +119,8 @@ class ScenarioEngine:
                 live, rule = candidate.live, candidate.rule
                 if not live.enabled or (rule.state is not None and rule.state != live.state):
                     continue
+                if candidate.position in live.disabled:
+                    continue
                 if not any(alternative.matches(facts) for alternative in candidate.alternatives):
                     continue
                 position = candidate.position
@@ -197,6 +199,23 @@ class ScenarioEngine:
             live.enabled = enabled
             return True
 
+    def set_rule_enabled(self, name: str, rule: str, enabled: bool) -> Live | None:
+        """Switch one rule of scenario ``name`` on or off; ``rule`` is its ``id`` or its index (as text).
+
+        A disabled rule is skipped as if absent (its counters do not move); the setting survives
+        ``reset_counters`` and lasts until the scenario is reloaded or replaced.
+        Raises: KeyError when the scenario has no such rule. Returns None for an unknown scenario.
+        """
+        with self._lock:
+            live = self.get(name)
+            if live is None:
+                return None
+            found = next((r for r in live.scenario.rules if rule in (r.id, str(r.index))), None)
+            if found is None:
+                raise KeyError(rule)
+            (live.disabled.discard if enabled else live.disabled.add)(found.index)
+            return live
+
     def reset_counters(self) -> None:
         """Counters, states and random streams back to their start; scenarios stay as they are."""
         with self._lock:
@@ -269,6 +288,7 @@ class ScenarioEngine:
                     "seen": live.seen[rule.index],
                     "hits": live.hits[rule.index],
                     **dict(rule.spec),
+                    "enabled": rule.index not in live.disabled,
                 }
                 for rule in scenario.rules
             ]
