@@ -17,7 +17,6 @@ from mock_server.vendors.decoda.models import BUCKET
 DEMO = {"TENANT": "demo", "API-KEY": "decoda-dev-key"}
 OTHER = {"TENANT": "other", "API-KEY": "decoda-other-key"}
 BOUNDARY = "decodaboundary"
-FileSpec = tuple[str, bytes, str]
 
 
 def png(width: int = 640, height: int = 480) -> bytes:
