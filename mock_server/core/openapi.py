@@ -7,8 +7,9 @@ the tests check every response body against (the spec is the contract, stripe-mo
 from __future__ import annotations
 
 import json
+import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -181,3 +182,107 @@ def issues_of(validator: Draft202012Validator, instance: Any) -> list[Validation
         )
         for error in errors
     ]
+
+
+# -- parameters (path, query, header) ------------------------------------------------------------
+# Every vendor's path, query and header parameters are checked here, against the operation's declared
+# parameters, before its handler does any work (stripe-mock validates each request against the spec
+# before dispatch). The vendor only turns the issues into its own error (see ``check_parameters``).
+PARAMETER_LOCATIONS = ("path", "query", "header")
+_INTEGER = re.compile(r"^-?(?:0|[1-9]\d*)$")
+_NUMBER = re.compile(r"^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$")
+
+
+def declared_parameters(document: OpenApiDocument, operation_id: str) -> list[dict[str, Any]]:
+    """The operation's parameter objects (path-level ones first, operation-level ones override by
+    ``(in, name)``), references followed. Raises: KeyError for an unknown operationId."""
+    _, template, operation = document.operations[operation_id]
+    item = document.document["paths"][template]
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for parameter in [*item.get("parameters", []), *operation.get("parameters", [])]:
+        parameter = document.resolve(parameter)
+        merged[(parameter["in"], parameter["name"])] = parameter
+    return list(merged.values())
+
+
+def coerce_parameter(raw: str, schema: dict[str, Any]) -> Any:
+    """A parameter's text as the JSON value its schema types allow (``"5"`` -> 5 where integer is
+    allowed, ``"true"`` -> True where boolean is); text that fits no such type stays text, so the
+    schema's ``type``/``pattern`` rule reports it."""
+    types = schema.get("type", "string")
+    allowed = set(types) if isinstance(types, list) else {types}
+    if "integer" in allowed and _INTEGER.match(raw):
+        return int(raw)
+    if "number" in allowed and _NUMBER.match(raw):
+        return float(raw)
+    if "boolean" in allowed and raw in ("true", "false"):
+        return raw == "true"
+    return raw
+
+
+def validate_parameters(
+    document: OpenApiDocument,
+    operation_id: str,
+    sources: dict[str, Mapping[str, str]],
+    *,
+    empty_is_absent: bool = True,
+) -> tuple[dict[str, Any], list[ValidationIssue]]:
+    """Check the operation's declared parameters found in ``sources`` (location -> name -> text; only
+    the locations given are checked, header names case-insensitively through the mapping).
+
+    Returns ``(values, issues)``: values by parameter name, coerced (``coerce_parameter``) and with
+    the schema's ``default`` for an absent optional one; issues have ``loc = (location, name)`` and
+    the failing keyword (``required`` for a missing required parameter). An empty query value counts
+    as absent (``?pageSize=``) unless ``empty_is_absent`` is False.
+    Raises: KeyError for an unknown operationId.
+    """
+    values: dict[str, Any] = {}
+    issues: list[ValidationIssue] = []
+    for parameter in declared_parameters(document, operation_id):
+        location, name = parameter["in"], parameter["name"]
+        if location not in sources:
+            continue
+        schema = document.resolve(parameter.get("schema", {}))
+        raw = sources[location].get(name)
+        if raw is None or (raw == "" and empty_is_absent and location == "query"):
+            if parameter.get("required"):
+                issues.append(ValidationIssue((location, name), "required", f"{name} is required", raw, True))
+            elif "default" in schema:
+                values[name] = schema["default"]
+            continue
+        value = coerce_parameter(raw, schema)
+        validator = document._cached(("parameter", operation_id, location, name), schema)
+        found = issues_of(validator, value) if validator is not None else []
+        issues.extend(ValidationIssue((location, name), i.keyword, i.message, raw, i.rule) for i in found[:1])
+        if not found:
+            values[name] = value
+    return values, issues
+
+
+def check_parameters(
+    document: OpenApiDocument,
+    operation_id: str,
+    request: Any,
+    error: Callable[[list[ValidationIssue]], Exception],
+    locations: tuple[str, ...] = PARAMETER_LOCATIONS,
+) -> dict[str, Any]:
+    """``validate_parameters`` over a Starlette request's ``path_params``, ``query_params`` and
+    ``headers`` (only ``locations``); returns the values.
+
+    Raises: ``error(issues)`` (the vendor's own error class, rendered in its format) when any fails.
+    """
+    mappings = {"path": request.path_params, "query": request.query_params, "header": request.headers}
+    values, issues = validate_parameters(document, operation_id, {k: mappings[k] for k in locations})
+    if issues:
+        raise error(issues)
+    return values
+
+
+def parameter_schema_of(
+    document: OpenApiDocument, operation_id: str, location: str, name: str
+) -> dict[str, Any]:
+    """The schema of one declared parameter (refs followed). Raises: KeyError when not declared."""
+    for parameter in declared_parameters(document, operation_id):
+        if (parameter["in"], parameter["name"]) == (location, name):
+            return document.resolve(parameter.get("schema", {}))
+    raise KeyError(f"{operation_id} declares no {location} parameter {name!r}")

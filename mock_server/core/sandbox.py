@@ -116,5 +116,8 @@ class Sandbox:
         self.load_fixtures()
 
     def close(self) -> None:
-        """Release what outlives the app otherwise: this sandbox's buckets in moto's process-wide state."""
+        """Release what outlives the app otherwise: this sandbox's buckets in moto's process-wide state
+        and the scenario engine's file watcher."""
         self.storage.objects.close()
+        if self.scenarios is not None:
+            self.scenarios.close()

@@ -234,6 +234,13 @@ class AdminClient:
         action = "enable" if enabled else "disable"
         return ScenarioInfo.from_json(self._json("POST", f"/scenarios/{quote(name, safe='')}/{action}"))
 
+    def enable_rule(self, name: str, rule: str | int, enabled: bool = True) -> ScenarioInfo:
+        """Enable (or, with ``enabled=False``, disable) one rule of scenario ``name``, given by its
+        ``id`` or its index; a disabled rule is skipped as if absent. Raises: AdminError (404) for an
+        unknown scenario or rule."""
+        path = f"/scenarios/{quote(name, safe='')}/rules/{quote(str(rule), safe='')}"
+        return ScenarioInfo.from_json(self._json("PATCH", path, json={"enabled": enabled}))
+
     def remove_scenario(self, name: str) -> None:
         """Remove scenario ``name`` until the next reset."""
         self._send("DELETE", f"/scenarios/{quote(name, safe='')}")

@@ -207,3 +207,17 @@ def test_a_loaded_scenario_can_be_edited_in_the_page(page: Any, server: LiveServ
     expect(page.locator("#scenario-text")).to_have_value(re.compile('"name": "slow-one"'))
     page.click("#scenario-validate")
     expect(page.locator("#scenario-validation")).to_contain_text("Valid: slow-one")
+
+
+def test_one_rule_is_switched_off_and_on_in_the_page(page: Any, server: LiveServer) -> None:
+    open_view(page, server, "scenarios")
+    row = page.locator('.scenario[data-name="slow-one"] tr[data-rule="0"]')
+    row.locator(".rule-toggle").click()
+    expect(row).to_have_class(re.compile(r"\boff\b"))
+    expect(row.locator(".rule-toggle")).to_have_text("Enable")
+    assert server.sandbox.scenarios.get("slow-one").disabled == {0}
+    comments = f"{server.url}/qubs/integrations/v1/acme/reporting/appointments/A123456/comments"
+    assert httpx.post(comments, headers=BEARER).status_code == 400  # the rule's 503 no longer answers
+    row.locator(".rule-toggle").click()
+    expect(row.locator(".rule-toggle")).to_have_text("Disable")
+    assert server.sandbox.scenarios.get("slow-one").disabled == set()
