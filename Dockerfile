@@ -2,6 +2,11 @@
 # vendor-sandbox image: `docker build -t vendor-sandbox .` (or `make docker`), then
 #   docker run --rm -p 8080:8080 vendor-sandbox
 # Every setting is a MOCK_SERVER_* environment variable (see the README's configuration table).
+# The admin API (/__admin: journal, uploaded files, fixtures with test credentials, clock, reset) is open
+# to anyone who reaches the port unless a token is set:
+#   docker run --rm -p 8080:8080 -e MOCK_SERVER_ADMIN_TOKEN=choose-a-secret vendor-sandbox
+# then send "Authorization: Bearer choose-a-secret" (or HTTP Basic, the token as password) to /__admin;
+# /__admin/health stays open, so the HEALTHCHECK below needs no token.
 
 # --- build: the project and all its dependencies as wheels -------------------------------------
 FROM python:3.11-slim AS builder

@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount, Route
 
+from mock_server.admin.guard import AdminGuard
 from mock_server.admin.routes import http_error, index_routes
 from mock_server.admin.routes import routes as admin_routes
 from mock_server.boundary import VendorApp, dotall
@@ -46,6 +47,7 @@ from mock_server.storage import s3_api
 from mock_server.storage.s3 import ObjectStore
 from mock_server.storage.service import Storage
 from mock_server.storage.sigv4 import SigningCredentials
+from mock_server.transport import HeaderGuard
 from mock_server.vendors import available_vendors
 
 
@@ -73,8 +75,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=routes,
         middleware=[
             Middleware(SessionMiddleware, sessions=sessions),
+            Middleware(HeaderGuard, sandbox=sandbox),
             Middleware(CorsMiddleware, sandbox=sandbox),
             Middleware(SandboxMiddleware, sandbox=sandbox, routes=routes),
+            Middleware(AdminGuard, sandbox=sandbox),
         ],
         exception_handlers={HTTPException: http_error},
     )
@@ -100,21 +104,22 @@ def build_sandbox(
     credentials = SigningCredentials(
         settings.s3_access_key_id, settings.s3_secret_access_key, settings.s3_region
     )
+    objects = ObjectStore(settings.s3_region, settings.max_objects, settings.max_object_bytes)
     sandbox = Sandbox(
         settings=settings,
         clock=clock,
         ids=Ids(settings.seed),
-        store=Store(),
-        idempotency=IdempotencyStore(clock),
+        store=Store(settings.max_records),
+        idempotency=IdempotencyStore(clock, settings.max_idempotency_keys),
         journal=Journal(settings.journal_size),
-        storage=Storage(ObjectStore(settings.s3_region), credentials, clock),
+        storage=Storage(objects, credentials, clock),
         vendors=vendors,
         name=name,
         path_prefix="" if name == DEFAULT_SESSION else f"{PATH_MARK}{name}",
         fixture_data=fixture_data,
     )
     if name != DEFAULT_SESSION:
-        sandbox.storage.objects.max_bytes = settings.session_max_bytes or None
+        sandbox.storage.objects.session_max_bytes = settings.session_max_bytes or None
     for vendor in vendors.values():
         for bucket in vendor.buckets:
             sandbox.storage.objects.ensure_bucket(bucket)

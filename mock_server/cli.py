@@ -21,6 +21,7 @@ import uvicorn
 from mock_server import __version__, logs
 from mock_server.core.vendor import Vendor
 from mock_server.settings import OPTIONS, Option, SettingError, Settings
+from mock_server.transport import uvicorn_config
 
 
 def display_base(settings: Settings, port: int) -> str:
@@ -178,15 +179,7 @@ def serve(settings: Settings) -> int:
         event="started",
         **describe(settings, port, sandbox.vendors, buckets),
     )
-    config = uvicorn.Config(
-        app,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-        proxy_headers=True,
-        forwarded_allow_ips="*",
-        timeout_graceful_shutdown=settings.shutdown_grace,
-    )
+    config = uvicorn_config(app, settings)
     # uvicorn drains in-flight requests on SIGTERM/SIGINT (a second SIGINT stops at once), then
     # re-raises the signal against the handlers installed before it; these no-ops turn a graceful
     # stop into exit code 0.

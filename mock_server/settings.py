@@ -60,6 +60,17 @@ class PathList(click.ParamType):
         return parts
 
 
+class CommaList(click.ParamType):
+    """Comma-separated words (blanks around each dropped, empty items ignored)."""
+
+    name = "list"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, tuple):
+            return value
+        return tuple(part.strip() for part in str(value).split(",") if part.strip())
+
+
 class BaseUrl(click.ParamType):
     """An absolute http(s) URL (generated URLs are built on it)."""
 
@@ -124,6 +135,47 @@ class Settings:
     )
     session_max_bytes: int = setting(
         256 * 1024**2, click.IntRange(min=0), "bytes of stored objects each session may hold (0: no cap)"
+    )
+    # Limits of a long-running shared service (README "Features and limitations").
+    max_header_bytes: int = setting(
+        8192, click.IntRange(min=1), "largest request header section accepted (bytes); more answers 400"
+    )
+    max_header_count: int = setting(
+        100, click.IntRange(min=1), "most request header lines accepted; more answers 400"
+    )
+    header_timeout: float = setting(
+        20.0, click.FloatRange(min=0, min_open=True), "seconds a client gets to send a whole request head"
+    )
+    body_timeout: float = setting(
+        30.0,
+        click.FloatRange(min=0, min_open=True),
+        "seconds a request body may stall between chunks before the cut-off",
+    )
+    keep_alive_timeout: float = setting(
+        5.0, click.FloatRange(min=0, min_open=True), "seconds an idle keep-alive connection stays open"
+    )
+    admin_body_bytes: int = setting(
+        1024 * 1024, click.IntRange(min=1), "largest admin API request body (bytes); more answers 413"
+    )
+    admin_token: str | None = setting(
+        None, str, "require this token (Bearer, or Basic password) on /__admin", "none (open)"
+    )
+    trusted_proxies: tuple[str, ...] = setting(
+        (), CommaList(), "comma-separated proxy addresses whose X-Forwarded-For is believed", "none"
+    )
+    max_records: int = setting(
+        100_000, click.IntRange(min=1), "most vendor records held before creations answer 507"
+    )
+    max_idempotency_keys: int = setting(
+        50_000, click.IntRange(min=1), "most live idempotency keys held before new keys answer 507"
+    )
+    max_objects: int = setting(
+        10_000, click.IntRange(min=1), "most stored objects held before uploads answer S3 507 StorageFull"
+    )
+    max_object_bytes: int = setting(
+        2 * 1024 * 1024 * 1024,
+        click.IntRange(min=1),
+        "most bytes of stored objects held before uploads answer 507",
     )
 
     def replace(self, **changes: object) -> Settings:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
 from mock_server.settings import OPTIONS
 
@@ -40,3 +41,10 @@ def test_snippets_are_the_tested_files(snippet: str) -> None:
 @pytest.mark.parametrize("example", sorted((ROOT / "scenarios").glob("*.yaml")), ids=lambda path: path.name)
 def test_every_example_scenario_is_listed(example: Path) -> None:
     assert f"`{example.name}`" in README
+
+
+def test_every_operation_name_is_listed(client: TestClient) -> None:
+    listed = README.split("### Operation names", 1)[1].split("### ", 1)[0]
+    served = {row["operation"] for row in client.get("/__admin/operations").json()["operations"]}
+    missing = sorted(name for name in served if f"`{name}`" not in listed and not name.endswith(".openapi"))
+    assert not missing, missing

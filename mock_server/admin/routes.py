@@ -8,7 +8,6 @@ dashboard's files in ``admin/dashboard.py``; the index page and the admin API's 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -23,6 +22,7 @@ from mock_server.admin.journal import routes as journal_routes
 from mock_server.admin.objects import routes as object_routes
 from mock_server.admin.scenarios import routes as scenario_routes
 from mock_server.admin.sessions import routes as session_routes
+from mock_server.core import jsontext
 from mock_server.core.fixtures import FixtureError
 from mock_server.core.requests import sandbox_of as _request_sandbox
 from mock_server.core.sandbox import Sandbox
@@ -60,10 +60,14 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
+    """The JSON object body (``{}`` when empty); ``AdminGuard`` already bounded its size.
+
+    Raises: ValueError for anything but a JSON object (too deep, not UTF-8 and surrogates included).
+    """
     raw = await request.body()
     if not raw.strip():
         return {}
-    data = json.loads(raw)
+    data = jsontext.loads(raw)
     if not isinstance(data, dict):
         raise ValueError("expected a JSON object")
     return data
@@ -94,17 +98,17 @@ async def set_clock(request: Request) -> Response:
     clock = _sandbox(request).clock
     try:
         body = await _json_body(request)
-        if "set" in body:
-            clock.set(body["set"])
-        if "freeze" in body and body["freeze"] is not False:
-            clock.freeze(None if body["freeze"] is True else body["freeze"])
-        if "advance" in body:
-            clock.advance(float(body["advance"]))
-        if body.get("unfreeze"):
-            clock.unfreeze()
         unknown = set(body) - {"set", "advance", "freeze", "unfreeze"}
-        if unknown:
+        if unknown:  # checked before anything moves: a refused request changes nothing
             return admin_error(400, f"unknown clock field(s): {', '.join(sorted(unknown))}")
+        if ("freeze" in body and body["freeze"] is None) or not isinstance(body.get("unfreeze", False), bool):
+            raise ValueError("freeze is true, false or an instant; unfreeze is true or false")
+        clock.update(
+            set_to=body.get("set"),
+            freeze=body.get("freeze", False),
+            advance=body.get("advance"),
+            unfreeze=body.get("unfreeze", False),
+        )
     except (ValueError, TypeError) as exc:
         return admin_error(400, f"invalid clock request: {exc}")
     return JSONResponse(clock.state())

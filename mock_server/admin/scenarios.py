@@ -1,4 +1,5 @@
-"""``/__admin/scenarios`` and ``/__admin/operations``: list, add, enable, disable, remove, reset.
+"""``/__admin/scenarios`` and ``/__admin/operations``: list, add, enable, disable (a scenario or one
+rule), remove, reset.
 
 Bodies may be YAML or JSON (a ``scenarios:`` document or one scenario). An invalid document is
 refused with 400 and ``{"error": {"status", "message", "file", "line", "path", "reason", "problems"}}``:
@@ -6,6 +7,8 @@ every problem found, each with file, line (when known), path and reason; ``messa
 """
 
 from __future__ import annotations
+
+import json
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -54,18 +57,30 @@ async def add_scenarios(request: Request) -> Response:
         return _error(400, "the body is not UTF-8 text", file=source, path="(top level)", reason="not UTF-8")
     except ScenarioError as exc:
         return _error(400, str(exc), **exc.as_dict())
+    except RecursionError:  # a parser that recursed on deep nesting: bad input, not a server fault
+        return _error(
+            400,
+            "the document is nested too deeply",
+            file=source,
+            path="(top level)",
+            reason="nested too deeply",
+        )
     live = [engine.describe(item) for name in names if (item := engine.get(name)) is not None]
     return JSONResponse({"loaded": names, "scenarios": live}, status_code=201)
 
 
 async def validate_scenarios(request: Request) -> Response:
-    """Parse without loading: 200 ``{"valid": true, "scenarios": [names]}`` or the 400 ``add`` answers."""
+    """Check without loading, against the same operation catalog as ``add``: 200 ``{"valid": true,
+    "scenarios": [names]}`` or the 400 ``add`` answers."""
+    engine = _engine(request)
+    if engine is None:
+        return _missing()
     raw = await request.body()
     if len(raw) > MAX_DOCUMENT:
         return _error(413, f"scenario documents are limited to {MAX_DOCUMENT} bytes")
     source = request.query_params.get("source") or "request body"
     try:
-        parsed = parse_text(raw.decode("utf-8"), source)
+        parsed = parse_text(raw.decode("utf-8"), source, engine.catalog)
     except UnicodeDecodeError:
         return _error(400, "the body is not UTF-8 text", file=source, path="(top level)", reason="not UTF-8")
     except ScenarioError as exc:
@@ -121,6 +136,27 @@ async def _toggle(request: Request, enabled: bool) -> Response:
     return JSONResponse(engine.describe(live))
 
 
+async def set_rule(request: Request) -> Response:
+    """Body ``{"enabled": true|false}``: switch one rule (by id or index) on or off."""
+    engine = _engine(request)
+    if engine is None:
+        return _missing()
+    try:
+        body = json.loads(await request.body())
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or set(body) != {"enabled"} or not isinstance(body["enabled"], bool):
+        return _error(400, 'the body must be {"enabled": true} or {"enabled": false}')
+    name, rule = request.path_params["name"], request.path_params["rule"]
+    try:
+        live = engine.set_rule_enabled(name, rule, body["enabled"])
+    except KeyError:
+        return _error(404, f"scenario {name!r} has no rule {rule!r} (give its id or index)")
+    if live is None:
+        return _error(404, f"no scenario named {name!r}")
+    return JSONResponse(engine.describe(live))
+
+
 async def enable_scenario(request: Request) -> Response:
     return await _toggle(request, True)
 
@@ -144,5 +180,6 @@ routes: list[BaseRoute] = [
     Route("/scenarios/{name}", delete_scenario, methods=["DELETE"], name="admin:deleteScenario"),
     Route("/scenarios/{name}/enable", enable_scenario, methods=["POST"], name="admin:enableScenario"),
     Route("/scenarios/{name}/disable", disable_scenario, methods=["POST"], name="admin:disableScenario"),
+    Route("/scenarios/{name}/rules/{rule}", set_rule, methods=["PATCH"], name="admin:setScenarioRule"),
     Route("/operations", list_operations, methods=["GET"], name="admin:listOperations"),
 ]

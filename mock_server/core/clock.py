@@ -7,24 +7,56 @@ Nothing else in the package may call ``time.time``, ``datetime.now`` or ``time.m
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 
+EARLIEST = 0.0
+"""The earliest instant the sandbox clock may show (1970-01-01T00:00:00Z), in epoch seconds."""
+LATEST = 253402300799.0
+"""The latest instant (9999-12-31T23:59:59Z): beyond it, dates cannot be formatted."""
+
+
+def _in_range(epoch: float) -> float:
+    if not math.isfinite(epoch) or not EARLIEST <= epoch <= LATEST:
+        raise ValueError("the sandbox clock must stay between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z")
+    return epoch
+
+
+def finite_seconds(value: object) -> float:
+    """A finite number of seconds (``"nan"``, infinities, booleans and text are refused).
+
+    Raises: ValueError.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"seconds must be a number, not {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"seconds must be finite, not {value!r}")
+    return float(value)
+
 
 def _parse_instant(value: str | datetime | float | int) -> float:
+    """Epoch seconds of an ISO 8601 text, a datetime or an epoch number within [EARLIEST, LATEST].
+
+    Raises: ValueError (TypeError for other types).
+    """
     if isinstance(value, datetime):
         instant = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return instant.timestamp()
+        return _in_range(instant.timestamp())
+    if isinstance(value, bool):
+        raise TypeError("an instant is ISO 8601 text or epoch seconds, not a boolean")
     if isinstance(value, int | float):
-        return float(value)
+        return _in_range(float(value))
+    if not isinstance(value, str):
+        raise TypeError(f"an instant is ISO 8601 text or epoch seconds, not {type(value).__name__}")
     text = value.strip()
     if text.endswith("Z"):
         text = text[:-1] + "+00:00"
     instant = datetime.fromisoformat(text)
     if instant.tzinfo is None:
         instant = instant.replace(tzinfo=UTC)
-    return instant.timestamp()
+    return _in_range(instant.timestamp())
 
 
 class Clock:
@@ -81,27 +113,56 @@ class Clock:
 
     # -- moving --------------------------------------------------------------------------
     def advance(self, seconds: float) -> None:
-        """Move the sandbox's time forward (or back, with a negative number)."""
+        """Move the sandbox's time forward (or back, with a negative number).
+
+        Raises: ValueError when ``seconds`` is not finite or would leave [EARLIEST, LATEST].
+        """
+        self.update(advance=seconds)
+
+    def update(
+        self,
+        *,
+        set_to: str | datetime | float | None = None,
+        freeze: bool | str | datetime | float = False,
+        advance: float | None = None,
+        unfreeze: bool = False,
+    ) -> None:
+        """Set, freeze, advance, unfreeze, in that order, as one change: all of it or nothing.
+
+        Raises: ValueError/TypeError (and nothing changes) when a value is invalid or the result
+        would leave [EARLIEST, LATEST].
+        """
+        target = None if set_to is None else _parse_instant(set_to)
+        freeze_at = None if freeze is False or freeze is True else _parse_instant(freeze)
+        step = None if advance is None else finite_seconds(advance)
         with self._lock:
-            if self._frozen_at is not None:
-                self._frozen_at += seconds
-            else:
-                self._offset += seconds
+            real = time.time()
+            frozen_at, offset = self._frozen_at, self._offset
+            if target is not None:
+                frozen_at, offset = (target, offset) if frozen_at is not None else (None, target - real)
+            if freeze is not False:
+                frozen_at = (
+                    freeze_at
+                    if freeze_at is not None
+                    else (frozen_at if frozen_at is not None else real + offset)
+                )
+            if step is not None:
+                if frozen_at is not None:
+                    frozen_at += step
+                else:
+                    offset += step
+            _in_range(frozen_at if frozen_at is not None else real + offset)
+            if unfreeze and frozen_at is not None:
+                offset, frozen_at = frozen_at - real, None
+            self._frozen_at, self._offset = frozen_at, offset
 
     def set(self, instant: str | datetime | float) -> None:
         """Jump to ``instant``; a frozen clock stays frozen there."""
-        target = _parse_instant(instant)
-        with self._lock:
-            if self._frozen_at is not None:
-                self._frozen_at = target
-            else:
-                self._offset = target - time.time()
+        self.update(set_to=instant)
 
     def freeze(self, instant: str | datetime | float | None = None) -> None:
         """Stop time at ``instant`` (default: the current sandbox time)."""
-        target = _parse_instant(instant) if instant is not None else self.time()
-        with self._lock:
-            self._frozen_at = target
+        self.update(freeze=True if instant is None else instant)
 
     def unfreeze(self) -> None:
         """Let time run again from the frozen instant."""

@@ -7,14 +7,18 @@ the tests check every response body against (the spec is the contract, stripe-mo
 from __future__ import annotations
 
 import json
+import re
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 from jsonschema import Draft202012Validator
+
+from mock_server.core.fast_schema import compile_valid_check
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
@@ -41,12 +45,12 @@ class OpenApiDocument:
         self.path = path
         self._lock = threading.Lock()
         self._validators: dict[tuple[str, ...], Draft202012Validator | None] = {}
+        self._valid_checks: dict[tuple[str, ...], Callable[[Any], bool]] = {}
 
     @cached_property
     def document(self) -> dict[str, Any]:
         """The parsed YAML document (loaded on first use)."""
-        with self.path.open(encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
+        return parsed_document(self.path)
 
     @cached_property
     def json_bytes(self) -> bytes:
@@ -135,9 +139,34 @@ class OpenApiDocument:
     ) -> list[ValidationIssue]:
         """Every way ``body`` breaks the operation's request schema for ``media_type`` (none: valid)."""
         validator = self.request_validator(operation_id, media_type)
-        if validator is None:
+        if validator is None or self._known_valid(("request", operation_id, media_type), validator, body):
             return []
         return issues_of(validator, body)
+
+    def _known_valid(self, key: tuple[str, ...], validator: Draft202012Validator, body: Any) -> bool:
+        """The compiled check first: valid bodies skip ``jsonschema``, kept for the error details."""
+        check = self._valid_checks.get(key)
+        if check is None:
+            try:
+                check = compile_valid_check(validator.schema)
+            except ValueError:  # a schema jsonschema-rs refuses: jsonschema alone, as before
+                check = _never_known_valid
+            with self._lock:
+                self._valid_checks[key] = check
+        return check(body)
+
+
+@lru_cache(maxsize=32)
+def parsed_document(path: Path) -> dict[str, Any]:
+    """The YAML at ``path``, parsed once per process (libyaml when present); callers never mutate it,
+    so every ``OpenApiDocument`` of one vendor spec (the vendor's, the scenario catalog's, each
+    sandbox's) shares one parse. Raises: OSError, yaml.YAMLError."""
+    with path.open(encoding="utf-8") as handle:
+        return yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+def _never_known_valid(_: Any) -> bool:
+    return False
 
 
 def issues_of(validator: Draft202012Validator, instance: Any) -> list[ValidationIssue]:
@@ -153,3 +182,107 @@ def issues_of(validator: Draft202012Validator, instance: Any) -> list[Validation
         )
         for error in errors
     ]
+
+
+# -- parameters (path, query, header) ------------------------------------------------------------
+# Every vendor's path, query and header parameters are checked here, against the operation's declared
+# parameters, before its handler does any work (stripe-mock validates each request against the spec
+# before dispatch). The vendor only turns the issues into its own error (see ``check_parameters``).
+PARAMETER_LOCATIONS = ("path", "query", "header")
+_INTEGER = re.compile(r"^-?(?:0|[1-9]\d*)$")
+_NUMBER = re.compile(r"^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$")
+
+
+def declared_parameters(document: OpenApiDocument, operation_id: str) -> list[dict[str, Any]]:
+    """The operation's parameter objects (path-level ones first, operation-level ones override by
+    ``(in, name)``), references followed. Raises: KeyError for an unknown operationId."""
+    _, template, operation = document.operations[operation_id]
+    item = document.document["paths"][template]
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for parameter in [*item.get("parameters", []), *operation.get("parameters", [])]:
+        parameter = document.resolve(parameter)
+        merged[(parameter["in"], parameter["name"])] = parameter
+    return list(merged.values())
+
+
+def coerce_parameter(raw: str, schema: dict[str, Any]) -> Any:
+    """A parameter's text as the JSON value its schema types allow (``"5"`` -> 5 where integer is
+    allowed, ``"true"`` -> True where boolean is); text that fits no such type stays text, so the
+    schema's ``type``/``pattern`` rule reports it."""
+    types = schema.get("type", "string")
+    allowed = set(types) if isinstance(types, list) else {types}
+    if "integer" in allowed and _INTEGER.match(raw):
+        return int(raw)
+    if "number" in allowed and _NUMBER.match(raw):
+        return float(raw)
+    if "boolean" in allowed and raw in ("true", "false"):
+        return raw == "true"
+    return raw
+
+
+def validate_parameters(
+    document: OpenApiDocument,
+    operation_id: str,
+    sources: dict[str, Mapping[str, str]],
+    *,
+    empty_is_absent: bool = True,
+) -> tuple[dict[str, Any], list[ValidationIssue]]:
+    """Check the operation's declared parameters found in ``sources`` (location -> name -> text; only
+    the locations given are checked, header names case-insensitively through the mapping).
+
+    Returns ``(values, issues)``: values by parameter name, coerced (``coerce_parameter``) and with
+    the schema's ``default`` for an absent optional one; issues have ``loc = (location, name)`` and
+    the failing keyword (``required`` for a missing required parameter). An empty query value counts
+    as absent (``?pageSize=``) unless ``empty_is_absent`` is False.
+    Raises: KeyError for an unknown operationId.
+    """
+    values: dict[str, Any] = {}
+    issues: list[ValidationIssue] = []
+    for parameter in declared_parameters(document, operation_id):
+        location, name = parameter["in"], parameter["name"]
+        if location not in sources:
+            continue
+        schema = document.resolve(parameter.get("schema", {}))
+        raw = sources[location].get(name)
+        if raw is None or (raw == "" and empty_is_absent and location == "query"):
+            if parameter.get("required"):
+                issues.append(ValidationIssue((location, name), "required", f"{name} is required", raw, True))
+            elif "default" in schema:
+                values[name] = schema["default"]
+            continue
+        value = coerce_parameter(raw, schema)
+        validator = document._cached(("parameter", operation_id, location, name), schema)
+        found = issues_of(validator, value) if validator is not None else []
+        issues.extend(ValidationIssue((location, name), i.keyword, i.message, raw, i.rule) for i in found[:1])
+        if not found:
+            values[name] = value
+    return values, issues
+
+
+def check_parameters(
+    document: OpenApiDocument,
+    operation_id: str,
+    request: Any,
+    error: Callable[[list[ValidationIssue]], Exception],
+    locations: tuple[str, ...] = PARAMETER_LOCATIONS,
+) -> dict[str, Any]:
+    """``validate_parameters`` over a Starlette request's ``path_params``, ``query_params`` and
+    ``headers`` (only ``locations``); returns the values.
+
+    Raises: ``error(issues)`` (the vendor's own error class, rendered in its format) when any fails.
+    """
+    mappings = {"path": request.path_params, "query": request.query_params, "header": request.headers}
+    values, issues = validate_parameters(document, operation_id, {k: mappings[k] for k in locations})
+    if issues:
+        raise error(issues)
+    return values
+
+
+def parameter_schema_of(
+    document: OpenApiDocument, operation_id: str, location: str, name: str
+) -> dict[str, Any]:
+    """The schema of one declared parameter (refs followed). Raises: KeyError when not declared."""
+    for parameter in declared_parameters(document, operation_id):
+        if (parameter["in"], parameter["name"]) == (location, name):
+            return document.resolve(parameter.get("schema", {}))
+    raise KeyError(f"{operation_id} declares no {location} parameter {name!r}")

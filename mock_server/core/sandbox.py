@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from starlette.requests import HTTPConnection
 
 from mock_server.core.clock import Clock
+from mock_server.core.errors import SandboxError
 from mock_server.core.fixtures import load_fixtures
 from mock_server.core.idempotency import IdempotencyStore
 from mock_server.core.ids import Ids
@@ -30,6 +31,14 @@ class ScenarioEngine(Protocol):
 
     def reset(self) -> None:
         """Back to the start-up scenarios, counters and states."""
+
+
+class ResetDuringRequest(SandboxError):
+    """The sandbox was reset while this request was being handled; nothing it did was kept."""
+
+    status = 503
+    code = "reset-during-request"
+    default_message = "The sandbox was reset while this request was being handled; nothing was stored."
 
 
 @dataclass
@@ -53,6 +62,8 @@ class Sandbox:
     name: str = "default"
     path_prefix: str = ""
     fixture_data: dict[str, dict[str, Any]] | None = None
+    generation: int = 0
+    """How many resets happened; work that spans an ``await`` or a thread commits only if unchanged."""
 
     def load_fixtures(self) -> None:
         """(Re)load the fixture files and hand each vendor its section.
@@ -87,8 +98,25 @@ class Sandbox:
         override = getattr(request.state, "lifetime_override", None)
         return default if override is None else float(override)
 
+    def check_generation(self, started: int) -> None:
+        """Call inside ``store.transaction()`` before committing work begun at generation ``started``.
+
+        Raises: ResetDuringRequest when a reset happened since (the caller then undoes its writes).
+        """
+        if self.generation != started:
+            raise ResetDuringRequest()
+
     def reset(self) -> None:
-        """Back to the state right after start: data, journal, keys, objects, clock, fixtures."""
+        """Back to the state right after start: data, journal, keys, objects, clock, fixtures.
+
+        Runs inside the store's transaction, so a commit guarded by ``check_generation`` lands either
+        wholly before the reset (and is wiped by it) or is refused.
+        """
+        with self.store.transaction():
+            self.generation += 1
+            self._reset_all()
+
+    def _reset_all(self) -> None:
         self.clock.reset()
         self.ids.reset()
         self.store.reset()
@@ -100,5 +128,8 @@ class Sandbox:
         self.load_fixtures()
 
     def close(self) -> None:
-        """Release what outlives the app otherwise: this sandbox's buckets in moto's process-wide state."""
+        """Release what outlives the app otherwise: this sandbox's buckets in moto's process-wide state
+        and the scenario engine's file watcher."""
         self.storage.objects.close()
+        if self.scenarios is not None:
+            self.scenarios.close()

@@ -15,6 +15,9 @@ from typing import Any
 
 import yaml
 
+# libyaml's parser where PyYAML was built with it: the same documents, several times faster. Text it
+# refuses is parsed again by the pure-Python parser, whose messages (and lines) users see.
+FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 64
 MAX_VALUES = 100_000
@@ -68,11 +71,11 @@ def decode(raw: bytes, max_bytes: int = MAX_BYTES) -> str:
         ) from None
 
 
-def _bound(text: str) -> None:
+def _bound(text: str, loader: type = yaml.SafeLoader) -> None:
     depth = values = 0
     open_anchors: list[tuple[str | None, int]] = []
     sizes: dict[str, int] = {}
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+    for event in yaml.parse(text, Loader=loader):
         line = event.start_mark.line + 1 if event.start_mark else None
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
@@ -102,9 +105,18 @@ def load(text: str) -> Document:
 
     Raises: YamlProblem with the reason and line (syntax errors, bounds, several documents).
     """
+    if FAST_LOADER is not yaml.SafeLoader:
+        try:
+            return _load(text, FAST_LOADER)
+        except (yaml.YAMLError, YamlProblem, RecursionError):
+            pass  # the pure-Python parser below gives the reason and line
+    return _load(text, yaml.SafeLoader)
+
+
+def _load(text: str, loader_class: type) -> Document:
     try:
-        _bound(text)
-        loader = yaml.SafeLoader(text)
+        _bound(text, loader_class)
+        loader = loader_class(text)
         try:
             node = loader.get_single_node()
             data = loader.construct_document(node) if node is not None else None

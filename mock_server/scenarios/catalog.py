@@ -18,7 +18,6 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-import yaml
 from starlette.routing import Mount, Route
 
 from mock_server.core.openapi import OpenApiDocument
@@ -62,12 +61,7 @@ def _document(path: Path) -> OpenApiDocument:
     Parsed with libyaml when present (about ten times faster than the pure-Python loader): the
     catalog is built at every start, so it must not add seconds to it.
     """
-    document = OpenApiDocument(path)
-    with path.open(encoding="utf-8") as handle:
-        document.__dict__["document"] = yaml.load(
-            handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        )
-    return document
+    return OpenApiDocument(path)  # the parse itself is shared: openapi.parsed_document
 
 
 def _route_params(vendor: Vendor) -> dict[str, frozenset[str]]:
@@ -77,7 +71,10 @@ def _route_params(vendor: Vendor) -> dict[str, frozenset[str]]:
         for route in routes:
             if not isinstance(route, Route | Mount):
                 continue
-            found = inherited | frozenset(route.param_convertors)
+            own = set(route.param_convertors)
+            if isinstance(route, Mount):
+                own.discard("path")  # Mount's own catch-all for the rest of the URL, not a parameter
+            found = inherited | frozenset(own)
             name = getattr(route, "name", "") or ""
             if ":" in name:
                 params.setdefault(name.replace(":", ".", 1), set()).update(found)

@@ -6,7 +6,8 @@ Scenarios are kept in precedence order: added through the admin API (in the orde
 first rule that matches, is in its scenario's state and is allowed by its counters
 (``after``/``times``/``probability``) applies; later rules are not consulted (nor counted).
 Counters, states and the seeded random streams live here, per scenario; ``reset()`` returns to the
-start-up state, and files that change on disk are reloaded while the server runs.
+start-up state, and files that change on disk (noticed by a ``watchfiles`` thread, scenarios/watch.py)
+are reloaded at the next request while the server runs.
 """
 
 from __future__ import annotations
@@ -23,10 +24,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from mock_server.scenarios.actions import perform
 from mock_server.scenarios.body import BODY_CAP, ReplayReceive, load_body_facts
 from mock_server.scenarios.catalog import Catalog
+from mock_server.scenarios.index import RouteIndexes
 from mock_server.scenarios.matching import RequestFacts
 from mock_server.scenarios.model import Rule, Scenario, ScenarioError, parse_scenarios, parse_text
 from mock_server.scenarios.runtime import Candidate, Candidates, Decision, Live
 from mock_server.scenarios.sources import FileSet
+from mock_server.scenarios.watch import FileWatcher
 
 if TYPE_CHECKING:
     from mock_server.core.sandbox import Sandbox
@@ -52,7 +55,10 @@ class ScenarioEngine:
         self._removed: set[str] = set()
         self._active: tuple[Live, ...] = ()
         self._routes: dict[tuple[str | None, str | None, str], Candidates] = {}
+        self._indexes = RouteIndexes()  # narrows a route's rules by the path, headers and query sent
         self._checked_at = float("-inf")
+        self.watcher: FileWatcher | None = None  # started at the first request that has files to watch
+        self._watch_started = False
         self.files.load_all()  # raises ScenarioError at start-up
         self._rebuild_from_files(keep_state=False)
 
@@ -86,7 +92,7 @@ class ScenarioEngine:
             return
         self.reload_if_changed()
         facts = RequestFacts(scope)
-        candidates, body_candidates = self._candidates(facts)
+        candidates, body_candidates = self._indexes.select(self._candidates(facts), facts)
         if not candidates:
             await app(scope, receive, send)
             return
@@ -129,6 +135,8 @@ class ScenarioEngine:
             for candidate in candidates:
                 live, rule = candidate.live, candidate.rule
                 if not live.enabled or (rule.state is not None and rule.state != live.state):
+                    continue
+                if candidate.position in live.disabled:
                     continue
                 if not any(alternative.matches(facts) for alternative in candidate.alternatives):
                     continue
@@ -208,6 +216,23 @@ class ScenarioEngine:
             live.enabled = enabled
             return True
 
+    def set_rule_enabled(self, name: str, rule: str, enabled: bool) -> Live | None:
+        """Switch one rule of scenario ``name`` on or off; ``rule`` is its ``id`` or its index (as text).
+
+        A disabled rule is skipped as if absent (its counters do not move); the setting survives
+        ``reset_counters`` and lasts until the scenario is reloaded or replaced.
+        Raises: KeyError when the scenario has no such rule. Returns None for an unknown scenario.
+        """
+        with self._lock:
+            live = self.get(name)
+            if live is None:
+                return None
+            found = next((r for r in live.scenario.rules if rule in (r.id, str(r.index))), None)
+            if found is None:
+                raise KeyError(rule)
+            (live.disabled.discard if enabled else live.disabled.add)(found.index)
+            return live
+
     def reset_counters(self) -> None:
         """Counters, states and random streams back to their start; scenarios stay as they are."""
         with self._lock:
@@ -223,11 +248,15 @@ class ScenarioEngine:
             self._rebuild_from_files(keep_state=False)
 
     def reload_if_changed(self, force: bool = False) -> bool:
-        """Re-read scenario files edited, added or deleted on disk (at most every ``reload_interval`` s)."""
-        clock = self.sandbox.clock.monotonic() if self.sandbox is not None else 0.0  # no sandbox: once
-        if not force and clock - self._checked_at < self.reload_interval:
+        """Re-read scenario files edited, added or deleted on disk.
+
+        Normally a ``watchfiles`` thread (scenarios/watch.py) marks the files dirty and this only reads
+        that flag; ``force`` checks modification times now. Where no watcher runs (watchfiles missing,
+        nothing on disk to watch) times are checked at most every ``reload_interval`` seconds, and a
+        ``reload_interval`` of 0 checks on every call (a synchronous path for tests).
+        """
+        if not force and not self._due():
             return False
-        self._checked_at = clock
         if not self.files.changed():
             return False
         with self._lock:
@@ -235,6 +264,28 @@ class ScenarioEngine:
             if changed_sources:
                 self._rebuild_from_files(keep_state=True, changed=changed_sources)
         return bool(changed_sources)
+
+    def _due(self) -> bool:
+        """Whether to compare modification times now (see ``reload_if_changed``)."""
+        if self.reload_interval == 0:
+            return True
+        if not self._watch_started:
+            self._watch_started = True
+            watcher = FileWatcher(self.files.paths)
+            self.watcher = watcher if watcher.start() else None
+        if self.watcher is not None and self.watcher.running:
+            return self.watcher.take()
+        clock = self.sandbox.clock.monotonic() if self.sandbox is not None else 0.0  # no sandbox: once
+        if clock - self._checked_at < self.reload_interval:
+            return False
+        self._checked_at = clock
+        return True
+
+    def close(self) -> None:
+        """Stop watching files (the server is shutting down)."""
+        if self.watcher is not None:
+            self.watcher.close()
+            self.watcher = None
 
     def _rebuild_from_files(self, keep_state: bool, changed: set[str] | None = None) -> None:
         """Live scenarios for the files' current contents; unchanged files keep their counters if asked."""
@@ -280,6 +331,7 @@ class ScenarioEngine:
                     "seen": live.seen[rule.index],
                     "hits": live.hits[rule.index],
                     **dict(rule.spec),
+                    "enabled": rule.index not in live.disabled,
                 }
                 for rule in scenario.rules
             ]

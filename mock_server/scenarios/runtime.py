@@ -19,6 +19,7 @@ class Live:
     seen: list[int] = field(default_factory=list)
     hits: list[int] = field(default_factory=list)
     rng: random.Random = field(default_factory=random.Random)
+    disabled: set[int] = field(default_factory=set)  # rule positions switched off (kept across restart)
 
     @classmethod
     def of(cls, scenario: Scenario) -> Live:

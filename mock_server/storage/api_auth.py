@@ -8,7 +8,7 @@ signatures checked) on the way, and a hex ``x-amz-content-sha256`` is compared o
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, quote
 from xml.etree import ElementTree
@@ -16,7 +16,7 @@ from xml.etree import ElementTree
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mock_server.core.bodies import SpooledBody, declared_length, read_capped
+from mock_server.core.bodies import Hasher, SpooledBody, declared_length, read_capped
 from mock_server.core.errors import BodyTooLarge, MalformedBody
 from mock_server.core.requests import sandbox_of as _request_sandbox
 from mock_server.core.sandbox import Sandbox
@@ -91,8 +91,23 @@ def authenticate(request: Request) -> HeaderAuth | sigv4.VerifiedPresign:
     )
 
 
-async def read_body(request: Request, auth: HeaderAuth | sigv4.VerifiedPresign, cap: int) -> SpooledBody:
-    """The request body, spooled, at most ``cap`` bytes.
+# S3 subresources the sandbox does not emulate: answered 501 rather than with a listing or an object's bytes.
+UNEMULATED = frozenset(
+    "accelerate acl attributes encryption legal-hold lifecycle logging notification object-lock "
+    "ownershipControls policy publicAccessBlock replication requestPayment restore retention select "
+    "tagging torrent versioning versions website".split()
+)
+
+
+def unemulated(params: Iterable[str]) -> str | None:
+    """The first query parameter naming a subresource in ``UNEMULATED`` (None: there is none)."""
+    return next((name for name in sorted(params) if name in UNEMULATED), None)
+
+
+async def read_body(
+    request: Request, auth: HeaderAuth | sigv4.VerifiedPresign, cap: int, hashers: Sequence[Hasher] = ()
+) -> SpooledBody:
+    """The request body, spooled, at most ``cap`` bytes, each chunk fed to ``hashers`` as well.
 
     Raises: MissingContentLength (411), EntityTooLarge, IncompleteBody, XAmzContentSHA256Mismatch,
     SignatureDoesNotMatch (a bad chunk signature).
@@ -106,7 +121,7 @@ async def read_body(request: Request, auth: HeaderAuth | sigv4.VerifiedPresign, 
     if declared is None:
         raise MissingContentLength()
     try:
-        body = await read_capped(stream, cap, declared)
+        body = await read_capped(stream, cap, declared, hashers)
     except BodyTooLarge as exc:
         raise EntityTooLarge(ProposedSize=exc.declared or exc.received, MaxSizeAllowed=cap) from exc
     except MalformedBody as exc:

@@ -27,9 +27,10 @@ from starlette.routing import Match, Route
 from starlette.types import Scope
 
 from mock_server.core.bodies import BodyWriter
-from mock_server.storage import cors, multipart_upload
+from mock_server.storage import checksums, cors, multipart_upload, object_headers
 from mock_server.storage.api_auth import (
     S3_NS,
+    UNEMULATED,
     authenticate,
     element,
     query,
@@ -38,6 +39,7 @@ from mock_server.storage.api_auth import (
     root,
     sandbox_of,
     timestamp,
+    unemulated,
     xml_response,
 )
 from mock_server.storage.s3_errors import InvalidArgument, InvalidRequest, S3Error
@@ -92,7 +94,7 @@ def _object_api_request(scope: Scope) -> bool:
     if method in ("OPTIONS", "POST", "DELETE"):
         return True
     names = {part.split(b"=", 1)[0].decode("latin-1") for part in scope.get("query_string", b"").split(b"&")}
-    if names & OBJECT_SUBRESOURCES:
+    if names & (OBJECT_SUBRESOURCES | UNEMULATED):
         return True
     return method == "PUT" and _header_signed(scope)
 
@@ -133,6 +135,8 @@ async def bucket_operation(request: Request) -> Response:
         sandbox.storage.objects.ensure_bucket(bucket)  # CreateBucket; re-creating one's own bucket is fine
         return Response(status_code=200, headers={"Location": f"/{bucket}"})
     require_bucket(sandbox, bucket)
+    if name := unemulated(params):
+        raise NotImplementedS3(f"The {name} subresource is not emulated by the sandbox")
     if "cors" in params:
         return await _bucket_cors(request, bucket, auth)
     handler = _BUCKET_GETS.get(next((p for p in _BUCKET_GETS if p in params), ""))
@@ -284,6 +288,8 @@ async def object_operation(request: Request) -> Response:
         return _preflight(request, bucket, "OBJECT")
     auth = authenticate(request)
     require_bucket(sandbox_of(request), bucket)
+    if name := unemulated(params):
+        raise NotImplementedS3(f"The {name} subresource is not emulated by the sandbox")
     if "uploads" in params or "uploadId" in params:
         return await multipart_upload.dispatch(request, bucket, key, params, auth)
     if request.method == "PUT" and "x-amz-copy-source" in request.headers:
@@ -296,22 +302,30 @@ async def object_operation(request: Request) -> Response:
     raise InvalidRequest("A POST request on an object needs ?uploads or ?uploadId.")
 
 
-def metadata_of(request: Request) -> dict[str, str]:
-    return {name[11:]: value for name, value in request.headers.items() if name.startswith("x-amz-meta-")}
-
-
 async def _put_object(request: Request, bucket: str, key: str, auth: Any) -> Response:
+    """PutObject: the same stored headers and integrity checks (Content-MD5, x-amz-checksum-*) as a
+    presigned PUT. Raises: InvalidDigest, InvalidRequest, BadDigest, MetadataTooLarge (nothing stored)."""
     sandbox = sandbox_of(request)
-    body = await read_body(request, auth, S3_MAX_OBJECT)
+    integrity = checksums.expect(request.headers)
+    stored = object_headers.stored_headers(request.headers.items())
+    body = await read_body(request, auth, S3_MAX_OBJECT, integrity.hashers)
+    try:
+        integrity.verify(body)
+    except S3Error:
+        body.close()
+        raise
     info = sandbox.storage.objects.put(
         bucket,
         key,
         body,
         content_type=request.headers.get("content-type"),
         uploaded_at=sandbox.clock.now(),
-        metadata=metadata_of(request),
+        metadata=object_headers.metadata(stored),
+        headers=stored,
+        checksums=integrity.stored(body),
     )
-    return Response(status_code=200, headers={"ETag": info.etag})
+    echoed = checksums.response_headers(info.checksums) if integrity.supplied else {}
+    return Response(status_code=200, headers={"ETag": info.etag, **echoed})
 
 
 def _copy_object(request: Request, bucket: str, key: str) -> Response:
@@ -331,13 +345,15 @@ def _copy_object(request: Request, bucket: str, key: str) -> Response:
     for chunk in chunks:
         writer.write(chunk)
     replace = request.headers.get("x-amz-metadata-directive", "COPY").upper() == "REPLACE"
+    stored = object_headers.stored_headers(request.headers.items())
     copied = objects.put(
         bucket,
         key,
         writer.finish(),
         uploaded_at=sandbox.clock.now(),
         content_type=request.headers.get("content-type") if replace else info.content_type,
-        metadata=metadata_of(request) if replace else info.metadata,
+        metadata=object_headers.metadata(stored) if replace else info.metadata,
+        headers=stored if replace else info.headers,
     )
     result = root("CopyObjectResult")
     element(result, "LastModified", timestamp(copied.uploaded_at))

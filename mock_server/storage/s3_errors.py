@@ -219,6 +219,17 @@ class ServiceUnavailable(S3Error):
     default_message = "Service is unable to handle request."
 
 
+class StorageFull(S3Error):
+    """The sandbox's own cap on stored objects (count or bytes) is reached; real S3 has none.
+
+    507 (not 503) so SDKs do not retry: it lasts until objects are deleted or the sandbox is reset.
+    """
+
+    status = 507
+    code = "StorageFull"
+    default_message = "The sandbox holds its maximum of stored objects; reset it (POST /__admin/reset)."
+
+
 ERRORS_BY_STATUS: dict[int, type[S3Error]] = {
     400: InvalidRequest,
     403: AccessDenied,

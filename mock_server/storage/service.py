@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from urllib.parse import quote
 
 from mock_server.core.clock import Clock
-from mock_server.storage import post_policy, signed_urls, sigv4
+from mock_server.storage import post_policy, presign, signed_urls
 from mock_server.storage.s3 import ObjectStore
 from mock_server.storage.s3_errors import AccessDenied
 from mock_server.storage.sigv4 import SigningCredentials
@@ -95,7 +95,7 @@ class Storage:
     ) -> IssuedUrl:
         signed_at, expires = self._signing_time(expires_in)
         headers = {"content-type": content_type} if content_type else None
-        url = sigv4.presign_url(
+        url = presign.presign_url(
             method="PUT",
             base_url=base_url,
             path=object_path(STORAGE_PREFIX, bucket, key),
@@ -133,7 +133,7 @@ class Storage:
         """A presigned GET; ``content_disposition`` is signed in as ``response-content-disposition``."""
         signed_at, expires = self._signing_time(expires_in)
         query = {"response-content-disposition": content_disposition} if content_disposition else None
-        url = sigv4.presign_url(
+        url = presign.presign_url(
             method="GET",
             base_url=base_url,
             path=object_path(STORAGE_PREFIX, bucket, key),

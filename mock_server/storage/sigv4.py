@@ -1,8 +1,6 @@
-"""S3 query-string authentication (SigV4): issue presigned URLs and verify the ones that come back.
+"""S3 query-string authentication (SigV4): the signing building blocks and verifying presigned URLs.
 
-Issuing drives botocore's ``S3SigV4QueryAuth`` canonicalisation with the caller's ``now`` as the
-timestamp (its ``add_auth`` reads the wall clock, which only ``core/clock.py`` may do), so a URL is
-byte-for-byte what ``generate_presigned_url`` returns at that instant.
+Issuing lives in ``storage/presign.py`` (byte-for-byte botocore's ``generate_presigned_url``).
 
 Verifying rebuilds the canonical request from the request as received: S3 does not re-normalise
 the path, while query parameters are decoded and RFC 3986 re-encoded. Checks run in S3's order:
@@ -20,11 +18,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from urllib.parse import parse_qsl, quote, urlsplit
-
-from botocore.auth import S3SigV4QueryAuth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import ReadOnlyCredentials
-from botocore.utils import percent_encode_sequence
 
 from mock_server.core.clock import iso_z
 from mock_server.storage.s3_errors import (
@@ -154,45 +147,6 @@ def whole_seconds(expires_in: int) -> int:
     if isinstance(expires_in, bool) or int(expires_in) != expires_in or expires_in < 0:
         raise ValueError(f"expires_in must be a whole number of seconds >= 0, got {expires_in!r}")
     return int(expires_in)
-
-
-# -- issuing ----------------------------------------------------------------------------------
-def presign_url(
-    *, method: str, base_url: str, path: str, credentials: SigningCredentials, now: datetime,
-    expires_in: int, signed_headers: Mapping[str, str] | None = None, query: Mapping[str, str] | None = None,
-) -> str:
-    """A presigned URL for ``method`` on ``base_url + path``, valid from ``now`` for ``expires_in`` s.
-
-    ``path`` is the wire path, already percent-encoded. ``signed_headers`` are headers (besides
-    ``host``) the client must send with exactly these values, e.g. ``{"content-type": "image/png"}``.
-    ``query`` adds signed parameters, e.g. ``response-content-disposition`` on a GET.
-    An ``expires_in`` above 604800 is issued as asked, as botocore does, and refused when used.
-
-    Raises: ValueError if ``now`` is naive or ``expires_in`` is negative or fractional.
-    """
-    amz_date = utc(now).strftime(AMZ_DATE_FORMAT)
-    expires = whole_seconds(expires_in)
-    keys = ReadOnlyCredentials(
-        credentials.access_key_id, credentials.secret_access_key, credentials.session_token
-    )
-    signer = S3SigV4QueryAuth(keys, "s3", credentials.region, expires=expires)
-    headers = {name.lower(): value for name, value in (signed_headers or {}).items()}
-    request = AWSRequest(method=method.upper(), url=f"{base_url}{path}", headers=headers)
-    request.context["timestamp"] = amz_date
-    params: dict[str, str | int] = {
-        "X-Amz-Algorithm": ALGORITHM,
-        "X-Amz-Credential": signer.scope(request),
-        "X-Amz-Date": amz_date,
-        "X-Amz-Expires": expires,
-        "X-Amz-SignedHeaders": signer.signed_headers(signer.headers_to_sign(request)),
-    }
-    if credentials.session_token is not None:
-        params["X-Amz-Security-Token"] = credentials.session_token
-    params.update(query or {})
-    request.url = f"{base_url}{path}?{percent_encode_sequence(params)}"
-    to_sign = signer.string_to_sign(request, signer.canonical_request(request))
-    key = signing_key(credentials.secret_access_key, amz_date[:8], credentials.region)
-    return f"{request.url}&X-Amz-Signature={hmac_hex(key, to_sign)}"
 
 
 # -- verifying --------------------------------------------------------------------------------

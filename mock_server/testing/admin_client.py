@@ -43,13 +43,23 @@ from mock_server.testing.admin_records import (
 class AdminClient:
     """Typed client of a running sandbox's admin API (``/__admin``), over ``requests``.
 
-    Every method raises :class:`AdminError` (status and body) when the server refuses the call, and
+    ``token`` is the server's admin token (``--admin-token``), sent as ``Authorization: Bearer <token>``
+    on every call; without it, a server that requires one answers ``AdminError`` 401. Every method
+    raises :class:`AdminError` (status and body) when the server refuses the call, and
     ``requests.RequestException`` when it cannot be reached within ``timeout`` seconds."""
 
-    def __init__(self, base_url: str, session: requests.Session | None = None, timeout: float = 10) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        session: requests.Session | None = None,
+        timeout: float = 10,
+        token: str | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.session = session or requests.Session()
         self.timeout = timeout
+        if token:
+            self.session.headers["Authorization"] = f"Bearer {token}"
 
     def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         response = self.session.request(
@@ -228,6 +238,13 @@ class AdminClient:
         """Enable (or, with ``enabled=False``, disable) scenario ``name``."""
         action = "enable" if enabled else "disable"
         return ScenarioInfo.from_json(self._json("POST", f"/scenarios/{quote(name, safe='')}/{action}"))
+
+    def enable_rule(self, name: str, rule: str | int, enabled: bool = True) -> ScenarioInfo:
+        """Enable (or, with ``enabled=False``, disable) one rule of scenario ``name``, given by its
+        ``id`` or its index; a disabled rule is skipped as if absent. Raises: AdminError (404) for an
+        unknown scenario or rule."""
+        path = f"/scenarios/{quote(name, safe='')}/rules/{quote(str(rule), safe='')}"
+        return ScenarioInfo.from_json(self._json("PATCH", path, json={"enabled": enabled}))
 
     def remove_scenario(self, name: str) -> None:
         """Remove scenario ``name`` until the next reset."""

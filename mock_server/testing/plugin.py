@@ -15,6 +15,9 @@ Fixtures:
   ``--vendor-sandbox-url URL``, a sandbox that is already running (a CI service container).
 - ``vendor_sandbox_settings`` (session): the ``Settings`` the in-process server starts with;
   override it in your ``conftest.py`` to use your own fixture or scenario files.
+- ``vendor_sandbox_admin_token`` (session): the admin token the ``AdminClient`` sends:
+  ``--vendor-sandbox-admin-token`` (ini ``vendor_sandbox_admin_token``), else the in-process
+  server's ``Settings.admin_token``; ``None`` when the admin API is open.
 
 PYTEST_DONT_REWRITE: the module asserts nothing, and may be imported (for ``SandboxHandle``) before
 pytest registers it.
@@ -45,6 +48,8 @@ URL_OPTION = "--vendor-sandbox-url"
 URL_INI = "vendor_sandbox_url"
 # A test's session outlives a test run killed midway by at most this long (real seconds).
 KEEP_SESSION_SECONDS = 3600
+TOKEN_OPTION = "--vendor-sandbox-admin-token"
+TOKEN_INI = "vendor_sandbox_admin_token"
 
 
 class Server(Protocol):
@@ -106,6 +111,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     help_text = "use the vendor-sandbox running at this URL instead of starting one in-process"
     group.addoption(URL_OPTION, dest="vendor_sandbox_url", default=None, metavar="URL", help=help_text)
     parser.addini(URL_INI, help_text, default="")
+    token_help = "admin token of the vendor-sandbox (its --admin-token / MOCK_SERVER_ADMIN_TOKEN)"
+    group.addoption(
+        TOKEN_OPTION, dest="vendor_sandbox_admin_token", default=None, metavar="TOKEN", help=token_help
+    )
+    parser.addini(TOKEN_INI, token_help, default="")
 
 
 @pytest.fixture(scope="session")
@@ -115,8 +125,17 @@ def vendor_sandbox_settings() -> Settings:
 
 
 @pytest.fixture(scope="session")
-def vendor_sandbox_server(
+def vendor_sandbox_admin_token(
     request: pytest.FixtureRequest, vendor_sandbox_settings: Settings
+) -> str | None:
+    """The admin token to send (option, then ini, then the in-process server's settings)."""
+    given = request.config.getoption("vendor_sandbox_admin_token") or request.config.getini(TOKEN_INI)
+    return given or vendor_sandbox_settings.admin_token
+
+
+@pytest.fixture(scope="session")
+def vendor_sandbox_server(
+    request: pytest.FixtureRequest, vendor_sandbox_settings: Settings, vendor_sandbox_admin_token: str | None
 ) -> Iterator[Server]:
     """One sandbox per test session: the running one at the configured URL (checked healthy,
     else the session fails), or an in-process server on a free port."""
@@ -124,7 +143,7 @@ def vendor_sandbox_server(
     if url:
         remote = RemoteServer(url.rstrip("/"))
         try:
-            AdminClient(remote.url).health()
+            AdminClient(remote.url, token=vendor_sandbox_admin_token).health()
         except (requests.RequestException, AdminError) as exc:
             pytest.fail(f"no healthy vendor-sandbox answers at {remote.url}: {exc}", pytrace=False)
         yield remote
@@ -158,11 +177,13 @@ def _keep_for_inspection(node: pytest.Item, session: SessionInfo, admin: AdminCl
 
 
 @pytest.fixture
-def vendor_sandbox(vendor_sandbox_server: Server, request: pytest.FixtureRequest) -> Iterator[SandboxHandle]:
+def vendor_sandbox(
+    vendor_sandbox_server: Server, vendor_sandbox_admin_token: str | None, request: pytest.FixtureRequest
+) -> Iterator[SandboxHandle]:
     """A fresh sandbox for the test: a session of its own on a running server (deleted afterwards,
     or kept until its time-to-live when the test failed; a server without sessions is reset instead),
     the in-process server reset to its start-up state."""
-    admin = AdminClient(vendor_sandbox_server.url)
+    admin = AdminClient(vendor_sandbox_server.url, token=vendor_sandbox_admin_token)
     created = None
     if isinstance(vendor_sandbox_server, RemoteServer):
         try:

@@ -12,6 +12,7 @@ from mock_server.app import create_app
 from mock_server.cli import bind_socket
 from mock_server.core.sandbox import Sandbox
 from mock_server.settings import Settings
+from mock_server.transport import uvicorn_config
 
 
 class LiveServer:
@@ -23,14 +24,9 @@ class LiveServer:
         self._socket = bind_socket(host, 0)
         self.port: int = self._socket.getsockname()[1]
         self.url = f"http://{host}:{self.port}"
-        # log_config=None: leave the host process's logging alone (uvicorn would reconfigure it).
-        config = uvicorn.Config(
-            self.app,
-            log_config=None,
-            access_log=False,
-            lifespan="on",
-            timeout_graceful_shutdown=self.settings.shutdown_grace,
-        )
+        # The CLI's transport settings (limits, deadlines, trusted proxies); log_config=None in there
+        # leaves the host process's logging alone.
+        config = uvicorn_config(self.app, self.settings)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run,

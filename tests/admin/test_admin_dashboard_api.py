@@ -3,6 +3,9 @@ bodies, signature explanations), object previews and deletion, scenario validati
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 from starlette.testclient import TestClient
 
@@ -135,6 +138,25 @@ def test_validate_checks_without_loading(client: TestClient, sandbox: Sandbox) -
     assert sandbox.scenarios.get("busy") is None
     bad = client.post("/__admin/scenarios/validate", content="name: x\n", headers=headers)
     assert bad.status_code == 400 and {"file", "path", "reason"} <= set(bad.json()["error"])
+
+
+def test_validate_checks_names_against_the_operation_catalog(client: TestClient) -> None:
+    headers = {"Content-Type": "application/yaml"}
+    typo = SCENARIO.replace("qubs.createToken", "qubs.createReportAttachment")
+    checked = client.post("/__admin/scenarios/validate", content=typo, headers=headers)
+    loaded = client.post("/__admin/scenarios", content=typo, headers=headers)
+    assert checked.status_code == loaded.status_code == 400
+    assert "did you mean qubs.createReportAttachments?" in checked.json()["error"]["reason"]
+    assert checked.json()["error"]["problems"] == loaded.json()["error"]["problems"]
+
+
+def test_the_scenario_example_on_the_page_is_valid(client: TestClient) -> None:
+    page = client.get("/__admin/").text
+    example = html.unescape(re.search(r'id="scenario-text"[^>]*placeholder="([^"]*)"', page).group(1))  # type: ignore[union-attr]
+    checked = client.post(
+        "/__admin/scenarios/validate", content=example, headers={"Content-Type": "application/yaml"}
+    )
+    assert checked.json() == {"valid": True, "scenarios": ["qubs-busy"]}, checked.text
 
 
 def test_dashboard_page_and_files(client: TestClient) -> None:

@@ -224,3 +224,17 @@ def test_session_picker_switches_every_view_to_that_session(page: Any, server: L
         assert httpx.get(f"{server.url}/__admin/clock").json()["offsetSeconds"] == 0
     finally:
         httpx.delete(f"{server.url}/__admin/sessions/picked")
+
+
+def test_one_rule_is_switched_off_and_on_in_the_page(page: Any, server: LiveServer) -> None:
+    open_view(page, server, "scenarios")
+    row = page.locator('.scenario[data-name="slow-one"] tr[data-rule="0"]')
+    row.locator(".rule-toggle").click()
+    expect(row).to_have_class(re.compile(r"\boff\b"))
+    expect(row.locator(".rule-toggle")).to_have_text("Enable")
+    assert server.sandbox.scenarios.get("slow-one").disabled == {0}
+    comments = f"{server.url}/qubs/integrations/v1/acme/reporting/appointments/A123456/comments"
+    assert httpx.post(comments, headers=BEARER).status_code == 400  # the rule's 503 no longer answers
+    row.locator(".rule-toggle").click()
+    expect(row.locator(".rule-toggle")).to_have_text("Disable")
+    assert server.sandbox.scenarios.get("slow-one").disabled == set()

@@ -202,3 +202,59 @@ def test_admin_client_loads_and_clears_over_http(live: LiveServer) -> None:
     assert requests.put(url, data=b"x", timeout=10).status_code == 503
     admin.clear_scenarios()
     assert requests.put(url, data=b"x", timeout=10).status_code == 200
+
+
+TWO_RULES = """
+scenarios:
+  - name: two-rules
+    description: uploads answer 503, then 500
+    rules:
+      - {id: first, match: {operation: storage.putObject}, respond: 503}
+      - {match: {operation: storage.putObject}, respond: 500}
+"""
+
+
+def test_one_rule_is_switched_off_and_on(client: TestClient, sandbox: Sandbox) -> None:
+    client.post("/__admin/scenarios", content=TWO_RULES, headers={"content-type": "application/yaml"})
+    assert upload_status(client, sandbox) == 503
+    off = client.patch("/__admin/scenarios/two-rules/rules/first", json={"enabled": False})
+    assert off.status_code == 200
+    assert [rule["enabled"] for rule in off.json()["rules"]] == [False, True]
+    assert upload_status(client, sandbox) == 500  # the next rule answers; the disabled one is not counted
+    hits = [rule["hits"] for rule in client.get("/__admin/scenarios/two-rules").json()["rules"]]
+    assert hits == [1, 1]
+    client.post("/__admin/scenarios/reset")  # counters restart, the switch stays
+    assert client.get("/__admin/scenarios/two-rules").json()["rules"][0]["enabled"] is False
+    by_index = client.patch("/__admin/scenarios/two-rules/rules/0", json={"enabled": True})
+    assert by_index.json()["rules"][0]["enabled"] is True
+    assert upload_status(client, sandbox) == 503
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status"),
+    [
+        ("/__admin/scenarios/nope/rules/0", {"enabled": False}, 404),
+        ("/__admin/scenarios/two-rules/rules/7", {"enabled": False}, 404),
+        ("/__admin/scenarios/two-rules/rules/first", {"enabled": "no"}, 400),
+        ("/__admin/scenarios/two-rules/rules/first", {"enabled": True, "x": 1}, 400),
+        ("/__admin/scenarios/two-rules/rules/first", [], 400),
+    ],
+    ids=["unknown-scenario", "unknown-rule", "not-a-boolean", "extra-field", "not-an-object"],
+)
+def test_rule_switch_refusals(client: TestClient, path: str, body: object, status: int) -> None:
+    client.post("/__admin/scenarios", content=TWO_RULES, headers={"content-type": "application/yaml"})
+    response = client.patch(path, json=body)
+    assert response.status_code == status
+    assert response.json()["error"]["status"] == status
+
+
+def test_admin_client_switches_a_rule(live: LiveServer) -> None:
+    admin = AdminClient(live.url)
+    admin.reset()
+    try:
+        admin.load_scenario(TWO_RULES)
+        info = admin.enable_rule("two-rules", "first", enabled=False)
+        assert [rule["enabled"] for rule in info.raw["rules"]] == [False, True]
+        assert admin.enable_rule("two-rules", 0).raw["rules"][0]["enabled"] is True
+    finally:
+        admin.reset()

@@ -61,7 +61,8 @@ BILLION_LAUGHS = (
         (
             "{match: {operation: decoda.uploadAttachment, form: {patientId: p}}, respond: 500}",
             "f.yaml:5: scenarios/0/rules/0/match/form/patientId: decoda.uploadAttachment has no form field "
-            "'patientId' (did you mean patient_id?); it has: attachment, name, note_id, patient_id",
+            "'patientId' (did you mean patient_id?); it has: answer_id, attachment, external_id, name, "
+            "note_id, patient_id",
         ),
         (
             "{match: {operation: qubs.createReportAttachments, json: {item.0.fileName: a}}, respond: 400}",
@@ -71,7 +72,7 @@ BILLION_LAUGHS = (
         (
             "{match: {operation: decoda.listAttachments, query: {patient: p}}, respond: 500}",
             "f.yaml:5: scenarios/0/rules/0/match/query/patient: decoda.listAttachments has no query parameter "  # noqa: E501
-            "'patient' (did you mean patient_id?); it has: date, note_id, patient_id, tz",
+            "'patient' (did you mean patient_id?); it has: date, note_id, patient_id, tagIds, tag_ids, tz",
         ),
         (
             "{match: {operation: qubs.createReportAttachments, method: GET}, respond: 400}",

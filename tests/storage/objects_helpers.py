@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 
 from mock_server.core.sandbox import Sandbox
-from mock_server.storage import sigv4
+from mock_server.storage import presign
 from mock_server.storage.service import STORAGE_PREFIX, object_path
 
 BASE = "http://127.0.0.1:8080"
@@ -31,7 +31,7 @@ def signed_path(
     expires_in: int = 900,
 ) -> str:
     """Path and query of a presigned ``method`` URL signing ``headers`` and ``query`` too."""
-    url = sigv4.presign_url(
+    url = presign.presign_url(
         method=method,
         base_url=BASE,
         path=object_path(STORAGE_PREFIX, BUCKET, key),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import pytest
@@ -96,6 +97,54 @@ class TestObjects:
     def test_user_metadata_is_kept(self, s3: BaseClient, live: LiveServer) -> None:
         s3.put_object(Bucket=BUCKET, Key="m.txt", Body=b"x", Metadata={"owner": "qa"})
         assert live.sandbox.storage.objects.head(BUCKET, "m.txt").metadata == {"owner": "qa"}  # type: ignore[union-attr]
+
+    def test_stored_headers_come_back_on_head_get_and_copy(self, s3: BaseClient) -> None:
+        s3.put_object(
+            Bucket=BUCKET,
+            Key="h.txt",
+            Body=b"x",
+            Metadata={"owner": "qa"},
+            CacheControl="no-cache",
+            ContentDisposition="attachment",
+        )
+        s3.copy_object(Bucket=BUCKET, Key="h2.txt", CopySource={"Bucket": BUCKET, "Key": "h.txt"})
+        for key in ("h.txt", "h2.txt"):
+            for read in (s3.head_object(Bucket=BUCKET, Key=key), s3.get_object(Bucket=BUCKET, Key=key)):
+                assert read["Metadata"] == {"owner": "qa"}, key
+                assert (read["CacheControl"], read["ContentDisposition"]) == ("no-cache", "attachment")
+
+    @pytest.mark.parametrize(
+        ("promise", "code"),
+        [
+            ({"ContentMD5": "AAAAAAAAAAAAAAAAAAAAAA=="}, "BadDigest"),
+            ({"ContentMD5": "not-base64"}, "InvalidDigest"),
+            ({"ChecksumCRC32": "AAAAAA=="}, "BadDigest"),
+        ],
+    )
+    def test_integrity_promises_are_checked(
+        self, s3: BaseClient, live: LiveServer, promise: dict[str, str], code: str
+    ) -> None:
+        with pytest.raises(ClientError) as excinfo:
+            s3.put_object(Bucket=BUCKET, Key="d.txt", Body=b"x", **promise)  # type: ignore[arg-type]
+        assert error_of(excinfo)[:2] == (400, code)
+        assert live.sandbox.storage.objects.head(BUCKET, "d.txt") is None
+
+    @pytest.mark.parametrize(
+        "call",
+        [
+            lambda s3: s3.get_object_tagging(Bucket=BUCKET, Key="t.txt"),
+            lambda s3: s3.get_object_acl(Bucket=BUCKET, Key="t.txt"),
+            lambda s3: s3.list_object_versions(Bucket=BUCKET),
+            lambda s3: s3.get_bucket_tagging(Bucket=BUCKET),
+            lambda s3: s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"}),
+        ],
+        ids=["get-object-tagging", "get-object-acl", "list-versions", "get-bucket-tagging", "put-versioning"],
+    )
+    def test_unemulated_subresources_are_not_implemented(self, s3: BaseClient, call: Any) -> None:
+        s3.put_object(Bucket=BUCKET, Key="t.txt", Body=b"x")
+        with pytest.raises(ClientError) as excinfo:
+            call(s3)
+        assert error_of(excinfo)[:2] == (501, "NotImplemented")
 
 
 class TestListings:

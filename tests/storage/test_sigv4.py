@@ -14,7 +14,7 @@ from botocore.config import Config
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from mock_server.storage import sigv4
+from mock_server.storage import presign, sigv4
 from mock_server.storage.s3_errors import (
     AccessDenied,
     AuthorizationQueryParametersError,
@@ -163,7 +163,7 @@ POLICY_VECTORS = [
 def test_presign_url_reproduces_vector(
     method: str, base: str, path: str, expires: int, headers: dict[str, str], url: str
 ) -> None:
-    issued = sigv4.presign_url(
+    issued = presign.presign_url(
         method=method,
         base_url=base,
         path=path,
@@ -230,7 +230,7 @@ def test_signing_key_is_cached() -> None:
 
 def test_naive_now_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        sigv4.presign_url(
+        presign.presign_url(
             method="GET",
             base_url=BASE,
             path=PATH,
@@ -284,7 +284,7 @@ def test_boto3_presigned_put_is_accepted_and_matches_ours(
         credentials={AKID: creds},
     )
     assert verified.signed_at == signed_at
-    ours = sigv4.presign_url(
+    ours = presign.presign_url(
         method="PUT",
         base_url=BASE,
         path=f"/s3/qubs-attachments/{quote(key, safe='/~')}",
@@ -331,7 +331,7 @@ class Req:
 
 
 def issued(*, now: datetime = T0, expires_in: int = 900, content_type: str | None = "application/pdf") -> Req:
-    url = sigv4.presign_url(
+    url = presign.presign_url(
         method="PUT",
         base_url=BASE,
         path=PATH,
@@ -518,7 +518,7 @@ def test_header_signed_empty_must_still_be_sent() -> None:
 
 def test_signed_content_sha256_is_the_payload_hash() -> None:
     digest = "44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072"
-    url = sigv4.presign_url(
+    url = presign.presign_url(
         method="PUT",
         base_url=BASE,
         path=PATH,
@@ -724,7 +724,9 @@ def test_loopback_vector_tamper_cases(
 
 def test_session_token_is_signed() -> None:
     creds = replace(CREDS, session_token="FwoGZXIvYXdzEBY+token/=")
-    url = sigv4.presign_url(method="GET", base_url=BASE, path=PATH, credentials=creds, now=T0, expires_in=60)
+    url = presign.presign_url(
+        method="GET", base_url=BASE, path=PATH, credentials=creds, now=T0, expires_in=60
+    )
     parts = urlsplit(url)
     assert dict(parse_qsl(parts.query))["X-Amz-Security-Token"] == creds.session_token
     req = Req("GET", parts.path, parse_qsl(parts.query), {"host": HOST})

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from starlette.datastructures import Headers
 
-from mock_server.storage import post_policy, signed_urls, sigv4
+from mock_server.storage import post_policy, presign, signed_urls, sigv4
 from mock_server.storage.s3_errors import (
     AccessDenied,
     EntityTooLarge,
@@ -111,7 +111,7 @@ def presigned(draw: st.DrawFn, method: str | None = None) -> Presigned:
     signed_at = T0 + timedelta(seconds=draw(st.integers(0, 3 * 365 * 86400), label="signed_at"))
     content_type = draw(st.none() | media_types, label="content_type") if method == "PUT" else None
     disposition = draw(st.none() | query_text.filter(bool), label="disposition") if method == "GET" else None
-    url = sigv4.presign_url(
+    url = presign.presign_url(
         method=method,
         base_url=BASE,
         path=object_path(STORAGE_PREFIX, BUCKET, key),

@@ -90,3 +90,23 @@ def test_no_sandbox_at_the_url_is_a_clear_error(project: Path, installed_env: di
         result = run_pytest(project, installed_env, "--vendor-sandbox-url", url)
     assert result.returncode == 1
     assert f"no healthy vendor-sandbox answers at {url}" in result.stdout
+
+
+def test_example_passes_against_a_sandbox_with_an_admin_token(
+    project: Path, installed_env: dict[str, str]
+) -> None:
+    from mock_server.settings import Settings
+
+    with LiveServer(Settings(admin_token="plugin-token")) as guarded:
+        result = run_pytest(
+            project,
+            installed_env,
+            "--vendor-sandbox-url",
+            guarded.url,
+            "--vendor-sandbox-admin-token",
+            "plugin-token",
+        )
+        refused = run_pytest(project, installed_env, "--vendor-sandbox-url", guarded.url)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert refused.returncode != 0
+    assert "401" in refused.stdout

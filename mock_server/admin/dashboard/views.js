@@ -140,8 +140,21 @@
     });
     const rules = scenario.rules.map((rule) => {
       const left = typeof rule.times === "number" ? Math.max(rule.times - rule.hits, 0) : "∞";
-      return h("tr", {}, h("td", { title: rule.label }, rule.id || String(rule.index)), h("td", {}, rule.hits),
-        h("td", {}, rule.seen), h("td", {}, left), h("td", { title: JSON.stringify(rule.match || {}) }, JSON.stringify(rule.match || {})));
+      const key = rule.id || String(rule.index);
+      const on = rule.enabled !== false;
+      const switcher = h("button", { type: "button", class: "rule-toggle", "data-rule": key }, on ? "Disable" : "Enable");
+      switcher.addEventListener("click", async () => {
+        try {
+          await api("PATCH", `/scenarios/${enc(scenario.name)}/rules/${enc(key)}`, { enabled: !on });
+        } catch (error) {
+          status(error.message);
+        }
+        await loadScenarios();
+      });
+      return h("tr", { class: on ? "rule" : "rule off", "data-rule": key },
+        h("td", { title: rule.label }, key), h("td", {}, rule.hits),
+        h("td", {}, rule.seen), h("td", {}, left), h("td", { title: JSON.stringify(rule.match || {}) }, JSON.stringify(rule.match || {})),
+        h("td", {}, h("span", { class: on ? "tag" : "tag off" }, on ? "on" : "off"), " ", switcher));
     });
     return h("div", { class: "card scenario", "data-name": scenario.name },
       h("div", { class: "row" }, h("b", {}, scenario.name),
@@ -149,14 +162,14 @@
         h("span", { class: "tag" }, `${scenario.hits} hits`), toggle, edit),
       h("p", { class: "meta" }, `${scenario.source || ""} ${scenario.description ? "— " + scenario.description : ""}`),
       h("table", { class: "grid" },
-        h("thead", {}, h("tr", {}, h("th", {}, "rule"), h("th", {}, "hits"), h("th", {}, "seen"), h("th", {}, "times left"), h("th", {}, "match"))),
+        h("thead", {}, h("tr", {}, h("th", {}, "rule"), h("th", {}, "hits"), h("th", {}, "seen"), h("th", {}, "times left"), h("th", {}, "match"), h("th", {}, "rule on"))),
         h("tbody", {}, rules)));
   }
 
   // The scenario as a document again (JSON is YAML): its own fields, without the live counters.
   function editable(scenario) {
     const rules = scenario.rules.map((rule) => {
-      const { index, id, label, seen, hits, ...spec } = rule;
+      const { index, id, label, seen, hits, enabled, ...spec } = rule;
       return spec.id === undefined && id && !/^\d+$/.test(String(id)) ? { id, ...spec } : spec;
     });
     const doc = { name: scenario.name, description: scenario.description || scenario.name };

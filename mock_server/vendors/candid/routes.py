@@ -7,10 +7,13 @@ models -> render; every refusal is raised as a Candid error and rendered by erro
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from mock_server.core.openapi import ValidationIssue, check_parameters
 from mock_server.core.requests import sandbox_of
 from mock_server.vendors.candid import models
 from mock_server.vendors.candid.auth import authenticate, check_rate_limit, client_for, issue_token
@@ -21,21 +24,24 @@ from mock_server.vendors.candid.spec import DOCUMENT
 V1 = "/api/encounter-attachments/v1"
 
 
-def _path_uuid(request: Request, name: str) -> str:
-    """Raises: HttpRequestValidationError when the path parameter is not a UUID."""
-    value = request.path_params[name]
-    if not models.is_uuid(value):
-        raise HttpRequestValidationError(name, f"{name} must be a UUID; got {value!r}.")
-    return value.lower()
+def _path(request: Request, operation_id: str) -> dict[str, Any]:
+    """The operation's path parameters, checked against openapi.yaml by core.openapi (``encounter_id``
+    a UUID, lower-cased here; ``charge_capture_external_id`` not empty).
 
+    Raises: HttpRequestValidationError naming the first failing parameter (422).
+    """
 
-def _external_id(request: Request) -> str:
-    value = request.path_params["charge_capture_external_id"]
-    if not value:
-        raise HttpRequestValidationError(
-            "charge_capture_external_id", "charge_capture_external_id is required."
-        )
-    return value
+    def error(issues: list[ValidationIssue]) -> HttpRequestValidationError:
+        issue = issues[0]
+        name = str(issue.loc[1])
+        if issue.keyword == "format":
+            return HttpRequestValidationError(name, f"{name} must be a UUID; got {issue.value!r}.")
+        return HttpRequestValidationError(name, f"{name} is required.")
+
+    values = check_parameters(DOCUMENT, operation_id, request, error, locations=("path",))
+    if "encounter_id" in values:
+        values["encounter_id"] = values["encounter_id"].lower()
+    return values
 
 
 def _attachments(request: Request, attachments: list[models.Attachment], *, for_encounter: bool) -> Response:
@@ -66,7 +72,7 @@ async def get_token(request: Request) -> Response:
 async def get_encounter_attachments(request: Request) -> Response:
     sandbox = sandbox_of(request)
     principal = authenticate(sandbox, request)
-    encounter_id = _path_uuid(request, "encounter_id")
+    encounter_id = _path(request, "getEncounterAttachments")["encounter_id"]
     return _attachments(
         request, models.encounter_attachments(sandbox, principal, encounter_id), for_encounter=True
     )
@@ -75,7 +81,7 @@ async def get_encounter_attachments(request: Request) -> Response:
 async def _create_on_encounter(request: Request, operation_id: str, *, with_description: bool) -> Response:
     sandbox = sandbox_of(request)
     principal = authenticate(sandbox, request)
-    encounter_id = _path_uuid(request, "encounter_id")
+    encounter_id = _path(request, operation_id)["encounter_id"]
     models.find_encounter(sandbox, principal, encounter_id)
     upload, _ = await receive_upload(request, DOCUMENT, operation_id, with_description=with_description)
     attachment = models.create_attachment(sandbox, principal, upload, encounter_id=encounter_id)
@@ -105,14 +111,16 @@ async def create_attachment_from_charge_capture(request: Request) -> Response:
 async def get_charge_capture_attachments(request: Request) -> Response:
     sandbox = sandbox_of(request)
     principal = authenticate(sandbox, request)
-    attachments = models.charge_capture_attachments(sandbox, principal, _external_id(request))
+    attachments = models.charge_capture_attachments(
+        sandbox, principal, _path(request, "getChargeCaptureAttachments")["charge_capture_external_id"]
+    )
     return _attachments(request, attachments, for_encounter=False)
 
 
 async def delete_charge_capture_attachment(request: Request) -> Response:
     sandbox = sandbox_of(request)
     principal = authenticate(sandbox, request)
-    external_id = _external_id(request)
+    external_id = _path(request, "deleteChargeCaptureAttachment")["charge_capture_external_id"]
     body = await read_json_body(request, DOCUMENT, "deleteChargeCaptureAttachment")
     attachment_id = body["attachment_id"].lower()
     models.delete_attachment(sandbox, principal, attachment_id, charge_capture_external_id=external_id)
@@ -122,7 +130,7 @@ async def delete_charge_capture_attachment(request: Request) -> Response:
 async def delete_encounter_attachment(request: Request) -> Response:
     sandbox = sandbox_of(request)
     principal = authenticate(sandbox, request)
-    encounter_id = _path_uuid(request, "encounter_id")
+    encounter_id = _path(request, "deleteEncounterAttachment")["encounter_id"]
     body = await read_json_body(request, DOCUMENT, "deleteEncounterAttachment")
     models.delete_attachment(sandbox, principal, body["attachment_id"].lower(), encounter_id=encounter_id)
     return Response(status_code=200)
@@ -132,7 +140,7 @@ async def convert_charge_capture(request: Request) -> Response:
     """Sandbox-only: the charge capture becomes an encounter (Candid does this when it creates one)."""
     sandbox = sandbox_of(request)
     principal = authenticate(sandbox, request, rate_limited=False)
-    external_id = _external_id(request)
+    external_id = _path(request, "convertChargeCapture")["charge_capture_external_id"]
     body = await read_json_body(request, DOCUMENT, "convertChargeCapture", optional=True)
     requested = body.get("encounter_id", "").lower() or None
     capture, attachments = models.convert_charge_capture(sandbox, principal, external_id, requested)

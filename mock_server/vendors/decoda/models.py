@@ -168,10 +168,12 @@ def create_attachments(
 ) -> list[dict[str, Any]]:
     """Store every file (and thumbnail) and then the records, all or nothing.
 
-    Raises: whatever the object store raises; objects already written by this call are removed first.
+    Raises: whatever the object store raises, StoreFull, or ResetDuringRequest when the sandbox was
+    reset meanwhile; objects already written by this call are removed first.
     """
     objects = sandbox.storage.objects
     now = sandbox.clock.now()
+    started = sandbox.generation  # a reset while the files are written voids the whole upload
     written: list[str] = []
     records: list[dict[str, Any]] = []
     try:
@@ -212,6 +214,11 @@ def create_attachments(
                     "revision": 0,
                 }
             )
+        with sandbox.store.transaction() as store:
+            sandbox.check_generation(started)
+            store.ensure_room(len(records))
+            for record in records:
+                store.put(VENDOR, tenant, "attachment", record["id"], record)
     except Exception:
         for key in written:
             objects.delete(BUCKET, key)
@@ -219,9 +226,6 @@ def create_attachments(
     finally:
         for item in planned:
             item.part.body.close()  # no-op for bodies the object store took over
-    with sandbox.store.transaction() as store:
-        for record in records:
-            store.put(VENDOR, tenant, "attachment", record["id"], record)
     return records
 
 

@@ -8,7 +8,6 @@ fixture tokens (``qubs-dev-token``) are accepted as-is and never expire.
 from __future__ import annotations
 
 import base64
-import binascii
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -88,7 +87,7 @@ def parse_token_form(content_type: str, raw: bytes, authorization: str | None) -
         try:
             decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode("utf-8")
             basic_id, _, basic_secret = decoded.partition(":")
-        except (binascii.Error, UnicodeDecodeError) as exc:
+        except ValueError as exc:  # binascii.Error, UnicodeDecodeError, or non-ASCII text
             raise InvalidClient("Malformed HTTP Basic client credentials.") from exc
         client_id, client_secret = unquote(basic_id), unquote(basic_secret)
     if not client_id or not client_secret:

@@ -40,12 +40,6 @@ APPOINTMENT_STATUSES = (
     "PEER REVIEW",
     "SECOND OPINION",
 )
-_PAGE_SIZE = DOCUMENT.parameter_schema("listPendingAppointments", "pageSize")
-PAGE_SIZE_DEFAULT, PAGE_SIZE_MIN, PAGE_SIZE_MAX = (
-    _PAGE_SIZE["default"],
-    _PAGE_SIZE["minimum"],
-    _PAGE_SIZE["maximum"],
-)
 # JSON Schema counts characters; QUBS caps reportText in UTF-8 bytes (an extension keyword).
 REPORT_TEXT_MAX_BYTES = DOCUMENT.component("SubmitReportRequest")["properties"]["reportText"][
     "x-max-utf8-bytes"
@@ -108,21 +102,6 @@ def _decode_cursor(token: str) -> str:
     if not isinstance(data, dict) or not isinstance(data.get("after"), str):
         raise BadRequest("nextToken: is not a continuation token returned by this endpoint.")
     return data["after"]
-
-
-def page_size(raw: str | None) -> int:
-    """Raises: BadRequest unless an integer between 1 and 500 (default 100)."""
-    if raw is None or raw == "":
-        return PAGE_SIZE_DEFAULT
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise BadRequest(f"pageSize: must be an integer (type); got {raw!r}.") from exc
-    if not PAGE_SIZE_MIN <= value <= PAGE_SIZE_MAX:
-        raise BadRequest(
-            f"pageSize: must be between {PAGE_SIZE_MIN} and {PAGE_SIZE_MAX} (range); got {value}."
-        )
-    return value
 
 
 # -- reports -------------------------------------------------------------------------------

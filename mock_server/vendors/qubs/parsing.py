@@ -15,13 +15,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mock_server.core.idempotency import IdempotencyConflict, StoredResponse, fingerprint
-from mock_server.core.openapi import ValidationIssue
+from mock_server.core.openapi import ValidationIssue, check_parameters, parameter_schema_of
 from mock_server.core.requests import read_json, sandbox_of
 from mock_server.vendors.qubs.auth import Principal
 from mock_server.vendors.qubs.errors import BadRequest, Conflict
 from mock_server.vendors.qubs.spec import DOCUMENT
 
-IDEMPOTENCY_KEY = re.compile(r"^[\x20-\x7e]{1,128}$")
 REPLAY_HEADER = "Idempotent-Replayed"
 _REQUIRED = re.compile(r"^'(?P<name>.+)' is a required property$")
 
@@ -50,14 +49,31 @@ def _malformed(exc: Exception) -> BadRequest:
     return BadRequest(f"The request body is not valid JSON: {exc}.")
 
 
-def idempotency_key(request: Request) -> str | None:
-    """Raises: BadRequest unless absent or 1-128 printable ASCII characters."""
-    key = request.headers.get("idempotency-key")
-    if key is None:
-        return None
-    if not IDEMPOTENCY_KEY.match(key):
-        raise BadRequest("Idempotency-Key: must be printable ASCII, at most 128 characters (format).")
-    return key
+def parameters(request: Request, operation_id: str) -> dict[str, Any]:
+    """The operation's path, query and header parameters as openapi.yaml declares them (coerced, with
+    defaults). Raises: BadRequest naming the first parameter that breaks its schema."""
+
+    def error(issues: list[ValidationIssue]) -> BadRequest:
+        return BadRequest(_describe_parameter(operation_id, issues[0]))
+
+    return check_parameters(DOCUMENT, operation_id, request, error)
+
+
+def _describe_parameter(operation_id: str, issue: ValidationIssue) -> str:
+    location, name = issue.loc
+    schema = parameter_schema_of(DOCUMENT, operation_id, str(location), str(name))
+    types = schema.get("type")
+    if issue.keyword in ("type", "pattern") and "integer" in (types if isinstance(types, list) else [types]):
+        return f"{name}: must be an integer (type); got {issue.value!r}."
+    if issue.keyword in ("minimum", "maximum"):
+        return (
+            f"{name}: must be between {schema['minimum']} and {schema['maximum']} (range); got {issue.value}."
+        )
+    if issue.keyword == "enum":
+        return f"{name}: must be one of {', '.join(schema['enum'])} (enum); got {issue.value!r}."
+    if issue.keyword in ("pattern", "maxLength"):  # Idempotency-Key, the one patterned text parameter
+        return f"{name}: must be printable ASCII, at most {schema['maxLength']} characters (format)."
+    return f"{name}: {issue.message} ({issue.keyword})."
 
 
 def check_body(operation_id: str, body: Any) -> None:

@@ -21,9 +21,9 @@ from mock_server.vendors.qubs.limits import LIMITS
 from mock_server.vendors.qubs.parsing import (
     DOCUMENT,
     check_body,
-    idempotency_key,
     json_body,
     json_reply,
+    parameters,
     run_idempotent,
 )
 
@@ -60,12 +60,9 @@ async def create_token(request: Request) -> Response:
 
 async def list_pending_appointments(request: Request) -> Response:
     _principal(request)
-    size = models.page_size(request.query_params.get("pageSize"))
+    query = parameters(request, "listPendingAppointments")
     page = models.list_pending(
-        sandbox_of(request),
-        request.path_params["domain"],
-        size,
-        request.query_params.get("nextToken") or None,
+        sandbox_of(request), request.path_params["domain"], query["pageSize"], query.get("nextToken")
     )
     return json_reply(page)
 
@@ -103,7 +100,7 @@ async def _idempotent(
     operation's schema, then ``make`` run once per key (for the operation's idempotency lifetime)."""
     sandbox, domain, appointment_id = _target(request)
     principal = _principal(request)
-    key = idempotency_key(request)
+    key = parameters(request, operation).get("Idempotency-Key")
     body = await json_body(request, limit)
     check_body(operation, body)
     call = Call(sandbox, principal, domain, appointment_id, body)
@@ -144,16 +141,16 @@ async def create_comment(request: Request) -> Response:
     return await _idempotent(request, "createComment", JSON_LIMIT, make)
 
 
-def _read_options(request: Request) -> tuple[float, str]:
-    ttl = attachments.url_ttl(request.query_params.get("urlTtlSeconds"))
-    disposition = attachments.disposition_of(request.query_params.get("disposition"))
-    return sandbox_of(request).lifetime(request, ttl), disposition
+def _read_options(request: Request, operation: str) -> tuple[float, str]:
+    query = parameters(request, operation)
+    ttl = attachments.url_ttl(query["urlTtlSeconds"])
+    return sandbox_of(request).lifetime(request, ttl), query.get("disposition", "inline")
 
 
 async def list_appointment_attachments(request: Request) -> Response:
     _principal(request)
     sandbox, params = sandbox_of(request), request.path_params
-    lifetime, disposition = _read_options(request)
+    lifetime, disposition = _read_options(request, "listAppointmentAttachments")
     records = attachments.for_appointment(sandbox, params["domain"], params["appointmentId"], pending=False)
     base_url = sandbox.base_url(request)
     return json_reply([attachments.read_view(sandbox, r, base_url, lifetime, disposition) for r in records])
@@ -162,7 +159,7 @@ async def list_appointment_attachments(request: Request) -> Response:
 async def get_appointment_attachment(request: Request) -> Response:
     _principal(request)
     sandbox, params = sandbox_of(request), request.path_params
-    lifetime, disposition = _read_options(request)
+    lifetime, disposition = _read_options(request, "getAppointmentAttachment")
     record = attachments.get(sandbox, params["domain"], params["appointmentId"], params["attachmentGuid"])
     return json_reply(
         attachments.read_view(sandbox, record, sandbox.base_url(request), lifetime, disposition)

@@ -118,16 +118,6 @@ def _take_id(sandbox: Sandbox) -> int:
 
 
 # -- upload authorizations ----------------------------------------------------------------
-def check_content_type(value: str | None) -> str:
-    """The requested type, lower-cased. Raises: UnprocessableEntity (blank / not in the allowlist)."""
-    if value is None or not value.strip():
-        raise invalid("content_type", "can't be blank", "blank")
-    normalized = value.strip().lower()
-    if normalized not in ALLOWED_CONTENT_TYPES:
-        raise invalid("content_type", "is not included in the list", "inclusion", value=value)
-    return normalized
-
-
 def policy_conditions(content_type: str, max_upload_bytes: int | None) -> list[object]:
     """Conditions after bucket and key, in the order of SaferMe's 2022 policy (AWS Ruby SDK)."""
     conditions: list[object] = [

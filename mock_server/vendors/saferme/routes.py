@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from mock_server.core.openapi import ValidationIssue
+from mock_server.core.openapi import ValidationIssue, validate_parameters
 from mock_server.core.requests import read_json, sandbox_of
 from mock_server.vendors.saferme import models
 from mock_server.vendors.saferme.auth import authenticate, check_app_id, login
@@ -41,12 +41,22 @@ async def _json(request: Request) -> Any:
     )
 
 
-def _problems(issues: Iterable[ValidationIssue]) -> list[Problem]:
-    """OpenAPI issues as Rails-style attribute errors (``blank`` for missing/empty, else ``invalid``)."""
+def _root(operation_id: str) -> str:
+    """The Rails parameter key wrapping an operation's JSON body (``file_attachment``, ``report``,
+    ``session``): the first required member of its request schema."""
+    _, _, operation = DOCUMENT.operations[operation_id]
+    content = operation.get("requestBody", {}).get("content", {})
+    schema = DOCUMENT.resolve(content.get("application/json", {}).get("schema", {}))
+    return next(iter(schema.get("required", [])), "base")
+
+
+def _problems(issues: Iterable[ValidationIssue], root: str) -> list[Problem]:
+    """OpenAPI issues as Rails-style attribute errors (``blank`` for missing/empty, else ``invalid``);
+    an issue with the body as a whole (not an object) is charged to ``root``."""
     problems: list[Problem] = []
     for issue in issues:
         named = [part for part in issue.loc if isinstance(part, str)]
-        attribute = named[-1] if named else "file_attachment"
+        attribute = named[-1] if named else root
         if issue.keyword == "required" and (match := _REQUIRED.match(issue.message)):
             problems.append(Problem(match.group(1), "can't be blank", "blank"))
         elif issue.keyword == "minLength":
@@ -56,9 +66,35 @@ def _problems(issues: Iterable[ValidationIssue]) -> list[Problem]:
     return problems
 
 
+def _query(request: Request, operation_id: str) -> dict[str, Any]:
+    """The operation's query parameters, checked against openapi.yaml by core.openapi (headers are
+    credentials: auth checks them first, with its own 401/403). MIME types compare case-insensitively
+    (module docstring), so ``content_type`` is trimmed and lower-cased before its enum is checked.
+
+    Raises: UnprocessableEntity (``blank`` when missing or empty, ``inclusion`` outside an enum).
+    """
+    raw = request.query_params
+    query = {name: raw[name] for name in raw}
+    if "content_type" in query:
+        query["content_type"] = query["content_type"].strip().lower()
+    values, issues = validate_parameters(DOCUMENT, operation_id, {"query": query})
+    problems = []
+    for issue in issues:
+        name = str(issue.loc[1])
+        if issue.keyword == "required":
+            problems.append(Problem(name, "can't be blank", "blank"))
+        elif issue.keyword == "enum":
+            problems.append(Problem(name, "is not included in the list", "inclusion", {"value": raw[name]}))
+        else:
+            problems.append(Problem(name, "is invalid", "invalid"))
+    if problems:
+        raise UnprocessableEntity(problems)
+    return values
+
+
 async def _validated(request: Request, operation_id: str) -> Any:
     body = await (read_form(request, MAX_JSON_BYTES) if is_form(request) else _json(request))
-    problems = _problems(DOCUMENT.validate_request(operation_id, body))
+    problems = _problems(DOCUMENT.validate_request(operation_id, body), _root(operation_id))
     if problems:
         raise UnprocessableEntity(problems)
     return body
@@ -107,7 +143,7 @@ async def create_session(request: Request) -> Response:
 async def get_upload_authorization(request: Request) -> Response:
     sandbox = sandbox_of(request)
     principal = authenticate(sandbox, request)
-    content_type = models.check_content_type(request.query_params.get("content_type"))
+    content_type = _query(request, "getUploadAuthorization")["content_type"]
     lifetime = sandbox.lifetime(request, models.UPLOAD_AUTHORIZATION_TTL_SECONDS)
     body = models.authorize_upload(
         sandbox, principal.team_id, content_type, base_url=sandbox.base_url(request), lifetime=lifetime

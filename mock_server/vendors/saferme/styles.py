@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from PIL import Image, ImageOps
 
 from mock_server.core.bodies import BodyWriter, SpooledBody
+from mock_server.core.sandbox import ResetDuringRequest
 from mock_server.vendors.saferme.models import (
     BUCKET,
     IMAGE_CONTENT_TYPES,
@@ -116,12 +117,19 @@ def process_if_due(sandbox: Sandbox, attachment: FileAttachment) -> FileAttachme
     """The attachment as it is now: processed (with styles) once its processing time has passed.
 
     Blocking (Pillow): call it from a worker thread.
+
+    Raises: ResetDuringRequest when the attachment's record vanished (a reset) while the styles were
+    made; the styles written are removed, and the record is not put back.
     """
     if not due(sandbox, attachment):
         return attachment
     styles = derive_styles(sandbox, attachment)
     with sandbox.store.transaction():
         current = sandbox.store.get(VENDOR, str(attachment.team_id), "file_attachment", str(attachment.id))
+        if current is None:  # reset (or deleted) while the styles were made: keep nothing of it
+            for key in styles.values():
+                sandbox.storage.objects.delete(BUCKET, key)
+            raise ResetDuringRequest()
         if isinstance(current, FileAttachment) and current.processed:
             return current
         return mark_processed(sandbox, attachment, styles)

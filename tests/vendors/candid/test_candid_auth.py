@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -12,35 +11,7 @@ from starlette.testclient import TestClient
 
 from mock_server.core.sandbox import Sandbox
 
-TOKEN = "/candid/api/auth/v2/token"
-ENCOUNTER = "/candid/api/encounter-attachments/v1/d5e9c84f-c2b2-4bf4-b4b0-7ffd7a9ffc32"
 CREDENTIALS = {"client_id": "candid-dev-client", "client_secret": "candid-dev-secret"}
-
-
-class CandidActions:
-    """Token and list calls; every response is validated against the Candid openapi.yaml."""
-
-    def __init__(self, client: TestClient, validate: Callable[..., Any]) -> None:
-        self.client = client
-        self.validate = validate
-
-    def token(self, **kwargs: Any) -> Any:
-        response = self.client.post(TOKEN, **kwargs)
-        self.validate("candid", "getToken", response)
-        return response
-
-    def bearer(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token(json=CREDENTIALS).json()['access_token']}"}
-
-    def list(self, headers: dict[str, str]) -> Any:
-        response = self.client.get(ENCOUNTER, headers=headers)
-        self.validate("candid", "getEncounterAttachments", response)
-        return response
-
-
-@pytest.fixture
-def candid(client: TestClient, validate_response: Callable[..., Any]) -> CandidActions:
-    return CandidActions(client, validate_response)
 
 
 def error(response: Any, status: int, name: str) -> Any:
@@ -51,7 +22,7 @@ def error(response: Any, status: int, name: str) -> Any:
 
 
 class TestToken:
-    def test_json_credentials_give_a_jwt_for_five_hours(self, candid: CandidActions) -> None:
+    def test_json_credentials_give_a_jwt_for_five_hours(self, candid) -> None:
         body = candid.token(json=CREDENTIALS).json()
         assert body["expires_in"] == 18000 and body["token_type"] == "Bearer"
         header, claims, _ = body["access_token"].split(".")
@@ -60,11 +31,11 @@ class TestToken:
         listed = candid.list(headers={"Authorization": f"Bearer {body['access_token']}"})
         assert listed.status_code == 200
 
-    def test_form_encoded_credentials_are_accepted(self, candid: CandidActions) -> None:
+    def test_form_encoded_credentials_are_accepted(self, candid) -> None:
         response = candid.token(data=CREDENTIALS)
         assert response.status_code == 200 and response.json()["expires_in"] == 18000
 
-    def test_token_expires_on_the_sandbox_clock(self, candid: CandidActions, clock: Any) -> None:
+    def test_token_expires_on_the_sandbox_clock(self, candid, clock: Any) -> None:
         clock.freeze()
         headers = candid.bearer()
         clock.advance(17999)
@@ -73,7 +44,7 @@ class TestToken:
         content = error(candid.list(headers=headers), 401, "UnauthorizedError")
         assert "expired" in content["message"]
 
-    def test_scenario_lifetime_shortens_the_token(self, candid: CandidActions, client: TestClient) -> None:
+    def test_scenario_lifetime_shortens_the_token(self, candid, client: TestClient) -> None:
         scenario = {
             "scenarios": [
                 {
@@ -86,7 +57,7 @@ class TestToken:
         assert client.post("/__admin/scenarios", json=scenario).status_code == 201
         assert candid.token(json=CREDENTIALS).json()["expires_in"] == 60
 
-    def test_reset_revokes_issued_tokens(self, candid: CandidActions, sandbox: Sandbox) -> None:
+    def test_reset_revokes_issued_tokens(self, candid, sandbox: Sandbox) -> None:
         headers = candid.bearer()
         sandbox.reset()
         error(candid.list(headers=headers), 401, "UnauthorizedError")
@@ -135,7 +106,7 @@ class TestToken:
         ],
     )
     def test_refusals(
-        self, candid: CandidActions, kwargs: dict[str, Any], status: int, name: str, field: str | None
+        self, candid, kwargs: dict[str, Any], status: int, name: str, field: str | None
     ) -> None:
         content = error(candid.token(**kwargs), status, name)
         if field is not None:
@@ -157,13 +128,13 @@ class TestBearer:
         ],
         ids=["missing", "basic", "empty-bearer", "unknown-static", "garbage-jwt", "forged-jwt"],
     )
-    def test_bad_bearer_is_401(self, candid: CandidActions, authorization: str | None) -> None:
+    def test_bad_bearer_is_401(self, candid, authorization: str | None) -> None:
         headers = {"Authorization": authorization} if authorization else {}
         response = candid.list(headers=headers)
         error(response, 401, "UnauthorizedError")
         assert response.headers["www-authenticate"].startswith("Bearer")
 
-    def test_tampered_claims_are_refused(self, candid: CandidActions) -> None:
+    def test_tampered_claims_are_refused(self, candid) -> None:
         token = candid.token(json=CREDENTIALS).json()["access_token"]
         header, claims, signature = token.split(".")
         forged = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))

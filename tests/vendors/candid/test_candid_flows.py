@@ -27,65 +27,6 @@ CONVERTED = "e7c3b1a2-5d4f-4e6a-8b9c-0d1e2f3a4b5c"  # cc-ext-000, converted in t
 OTHER_ENCOUNTER = "9c8b7a6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
 DEV = {"Authorization": "Bearer candid-dev-token"}
 OTHER = {"Authorization": "Bearer candid-other-token"}
-PDF = ("claim.pdf", b"%PDF-1.4 claim", "application/pdf")
-
-
-class ChargeCaptureActions:
-    """Charge-capture calls; every response is validated against the Candid openapi.yaml."""
-
-    def __init__(self, client: TestClient, validate: Callable[..., Any]) -> None:
-        self.client = client
-        self.validate = validate
-
-    def upload(self, external_id: str = "cc-ext-001", headers: dict[str, str] = DEV) -> Any:
-        response = self.client.post(
-            f"{V1}/create-from-charge-capture-external-id",
-            headers=headers,
-            data={"charge_capture_external_id": external_id, "attachment_type": "SUPPORT_DATA_FOR_CLAIM"},
-            files={"attachment_file": PDF},
-        )
-        self.validate("candid", "createAttachmentFromChargeCaptureExternalId", response)
-        return response
-
-    def listed(self, external_id: str = "cc-ext-001", headers: dict[str, str] = DEV) -> list[str]:
-        response = self.client.get(f"{V1}/by-charge-capture-external-id/{external_id}", headers=headers)
-        self.validate("candid", "getChargeCaptureAttachments", response)
-        assert response.status_code == 200, response.text
-        return [item["attachment_id"] for item in response.json()]
-
-    def on_encounter(self, encounter: str, headers: dict[str, str] = DEV) -> Any:
-        response = self.client.get(f"{V1}/{encounter}", headers=headers)
-        self.validate("candid", "getEncounterAttachments", response)
-        return response
-
-    def convert(self, external_id: str = "cc-ext-001", headers: dict[str, str] = DEV, **kwargs: Any) -> Any:
-        response = self.client.post(
-            f"/candid/__sandbox/charge-captures/{external_id}/convert", headers=headers, **kwargs
-        )
-        self.validate("candid", "convertChargeCapture", response)
-        return response
-
-    def delete(
-        self, attachment_id: str, external_id: str = "cc-ext-001", headers: dict[str, str] = DEV
-    ) -> Any:
-        response = self.client.request(
-            "DELETE",
-            f"{V1}/by-charge-capture-external-id/{external_id}",
-            headers=headers,
-            json={"attachment_id": attachment_id},
-        )
-        self.validate(
-            "candid",
-            "deleteChargeCaptureAttachment",
-            response,
-            "application/json" if response.content else "text/plain",
-        )
-        return response
-
-
-@pytest.fixture
-def cc(client: TestClient, validate_response: Callable[..., Any]) -> ChargeCaptureActions:
-    return ChargeCaptureActions(client, validate_response)
 
 
 def error(response: Any, status: int, name: str) -> Any:
@@ -95,9 +36,7 @@ def error(response: Any, status: int, name: str) -> Any:
 
 
 class TestChargeCapture:
-    def test_listed_by_charge_capture_only_until_it_becomes_an_encounter(
-        self, cc: ChargeCaptureActions
-    ) -> None:
+    def test_listed_by_charge_capture_only_until_it_becomes_an_encounter(self, cc) -> None:
         created = cc.upload().json()
         assert cc.listed() == ["7c0b2a43-3f1e-4c55-9d7e-2b61f8e0c9a1", created]
         error(cc.on_encounter(PLANNED), 404, "EntityNotFoundError")  # the encounter does not exist yet
@@ -111,21 +50,21 @@ class TestChargeCapture:
         assert cc.listed()[-1] == later
         assert error(cc.convert(), 409, "EntityConflictError") == {"entity_name": "ChargeCapture"}
 
-    def test_fixture_converted_charge_capture_is_an_encounter_already(self, cc: ChargeCaptureActions) -> None:
+    def test_fixture_converted_charge_capture_is_an_encounter_already(self, cc) -> None:
         [item] = cc.on_encounter(CONVERTED).json()
         assert (
             item["description"] == "Referral from primary care" and item["attachment_type"] == "REFERRAL_FORM"
         )
         assert cc.listed("cc-ext-000") == [item["attachment_id"]]
 
-    def test_new_external_id_converts_into_an_existing_encounter(self, cc: ChargeCaptureActions) -> None:
+    def test_new_external_id_converts_into_an_existing_encounter(self, cc) -> None:
         created = cc.upload("visit 7/b").json()
         assert cc.listed("visit 7/b") == [created]
         assert created not in [item["attachment_id"] for item in cc.on_encounter(ENCOUNTER).json()]
         cc.convert("visit 7/b", json={"encounter_id": ENCOUNTER})
         assert created in [item["attachment_id"] for item in cc.on_encounter(ENCOUNTER).json()]
 
-    def test_unknown_external_id_lists_nothing_and_cannot_convert(self, cc: ChargeCaptureActions) -> None:
+    def test_unknown_external_id_lists_nothing_and_cannot_convert(self, cc) -> None:
         assert cc.listed("never-seen") == []
         assert error(cc.convert("never-seen"), 404, "EntityNotFoundError") == {"id": "never-seen"}
 
@@ -139,13 +78,11 @@ class TestChargeCapture:
         ],
         ids=["other-organizations-encounter", "encounter-not-uuid", "unknown-field", "no-token"],
     )
-    def test_convert_refusals(
-        self, cc: ChargeCaptureActions, kwargs: dict[str, Any], status: int, name: str
-    ) -> None:
+    def test_convert_refusals(self, cc, kwargs: dict[str, Any], status: int, name: str) -> None:
         error(cc.convert(**kwargs), status, name)
         error(cc.on_encounter(PLANNED), 404, "EntityNotFoundError")
 
-    def test_delete_by_charge_capture(self, cc: ChargeCaptureActions, sandbox: Sandbox) -> None:
+    def test_delete_by_charge_capture(self, cc, sandbox: Sandbox) -> None:
         created = cc.upload().json()
         assert cc.delete(created).status_code == 200
         assert created not in cc.listed()
@@ -153,7 +90,7 @@ class TestChargeCapture:
         assert error(cc.delete(created), 404, "EntityNotFoundError") == {"id": created}
         error(cc.delete("4ee11757-444d-400b-8c78-d6838c8fabcd"), 404, "EntityNotFoundError")  # an encounter's
 
-    def test_organizations_do_not_share_external_ids(self, cc: ChargeCaptureActions) -> None:
+    def test_organizations_do_not_share_external_ids(self, cc) -> None:
         created = cc.upload().json()
         assert cc.listed(headers=OTHER) == []
         error(cc.delete(created, headers=OTHER), 404, "EntityNotFoundError")
@@ -227,7 +164,7 @@ def test_magic_encounter_ids_answer_in_candids_shape(
     assert error_for_status(status, "x").status == status
 
 
-def test_magic_charge_capture_ids_in_path_and_form(cc: ChargeCaptureActions) -> None:
+def test_magic_charge_capture_ids_in_path_and_form(cc) -> None:
     assert error(cc.upload("charge-capture-503"), 503, "HttpServiceUnavailableError")
     assert (
         cc.client.get(f"{V1}/by-charge-capture-external-id/charge-capture-429", headers=DEV).status_code

@@ -5,7 +5,6 @@ Every response body is checked against the vendor's openapi.yaml.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -27,57 +26,6 @@ CREATE_PATHS = {
 }
 
 
-class CandidActions:
-    """Request helpers; every response is validated against the Candid openapi.yaml."""
-
-    def __init__(self, client: TestClient, validate: Callable[..., Any]) -> None:
-        self.client = client
-        self.validate = validate
-
-    def list(self, encounter: str = ENCOUNTER, headers: dict[str, str] = DEV) -> Any:
-        response = self.client.get(f"{V1}/{encounter}", headers=headers)
-        self.validate("candid", "getEncounterAttachments", response)
-        return response
-
-    def upload(
-        self,
-        operation: str = "createEncounterAttachmentV2",
-        *,
-        path: str | None = None,
-        headers: dict[str, str] = DEV,
-        **kwargs: Any,
-    ) -> Any:
-        """Multipart upload; ``data``/``files`` default to a valid request (pass None to leave one out)."""
-        if "data" not in kwargs:
-            kwargs["data"] = {"attachment_type": "DOCUMENTATION"}
-            if operation == "createAttachmentFromChargeCaptureExternalId":
-                kwargs["data"]["charge_capture_external_id"] = "cc-ext-001"
-        kwargs.setdefault("files", {"attachment_file": PDF})
-        method = "POST" if "ChargeCapture" in operation else "PUT"
-        response = self.client.request(method, path or CREATE_PATHS[operation], headers=headers, **kwargs)
-        self.validate("candid", operation, response)
-        return response
-
-    def delete(
-        self, attachment_id: Any, encounter: str = ENCOUNTER, headers: dict[str, str] = DEV, **kwargs: Any
-    ) -> Any:
-        body = {"json": {"attachment_id": attachment_id}} if not kwargs else kwargs
-        headers = body.pop("headers", headers)
-        response = self.client.request("DELETE", f"{V1}/{encounter}", headers=headers, **body)
-        self.validate(
-            "candid",
-            "deleteEncounterAttachment",
-            response,
-            "application/json" if response.content else "text/plain",
-        )
-        return response
-
-
-@pytest.fixture
-def candid(client: TestClient, validate_response: Callable[..., Any]) -> CandidActions:
-    return CandidActions(client, validate_response)
-
-
 def error(response: Any, status: int, name: str) -> Any:
     assert response.status_code == status, response.text
     body = response.json()
@@ -90,16 +38,14 @@ def stored(sandbox: Sandbox) -> list[str]:
 
 
 class TestList:
-    def test_seeded_attachment_matches_the_sdk_shape(self, candid: CandidActions, client: TestClient) -> None:
+    def test_seeded_attachment_matches_the_sdk_shape(self, candid, client: TestClient) -> None:
         [item] = candid.list().json()
         assert item["attachment_id"] == SEEDED and item["description"] == "Visit summary"
         assert item["created_at"] == "2024-01-15T09:30:00Z"
         assert item["created_by"]["user_metadata"]["type"] == "machine_user_metadata"
         assert client.get(item["authed_url"]).content == b"Visit summary: follow-up in 2 weeks.\n"
 
-    def test_authed_url_expires_with_the_s3_error(
-        self, candid: CandidActions, client: TestClient, clock: Any
-    ) -> None:
+    def test_authed_url_expires_with_the_s3_error(self, candid, client: TestClient, clock: Any) -> None:
         clock.freeze()
         url = candid.list().json()[0]["authed_url"]
         assert "X-Amz-Expires=3600" in url
@@ -118,9 +64,7 @@ class TestList:
         ],
         ids=["unknown-encounter", "other-organizations-encounter", "other-organizations-token", "not-a-uuid"],
     )
-    def test_refusals(
-        self, candid: CandidActions, encounter: str, headers: dict[str, str], status: int, name: str
-    ) -> None:
+    def test_refusals(self, candid, encounter: str, headers: dict[str, str], status: int, name: str) -> None:
         content = error(candid.list(encounter, headers=headers), status, name)
         if status == 404:
             assert content == {"id": encounter}
@@ -129,7 +73,7 @@ class TestList:
 class TestCreate:
     @pytest.mark.parametrize("operation", list(CREATE_PATHS), ids=list(CREATE_PATHS))
     def test_create_answers_a_bare_uuid_and_stores_the_bytes(
-        self, candid: CandidActions, sandbox: Sandbox, operation: str
+        self, candid, sandbox: Sandbox, operation: str
     ) -> None:
         response = candid.upload(operation)
         assert response.status_code == 200 and models.is_uuid(response.json())
@@ -137,14 +81,14 @@ class TestCreate:
         assert key.startswith("83a2a782-35f6-45a7-b5c3-53ca2ebe8887/")
         assert sandbox.storage.objects.read(models.BUCKET, key) == PDF[1]
 
-    def test_description_is_kept_by_v2_and_ignored_by_v1(self, candid: CandidActions) -> None:
+    def test_description_is_kept_by_v2_and_ignored_by_v1(self, candid) -> None:
         data = {"attachment_type": "EOB", "description": "remit from payer"}
         v2 = candid.upload("createEncounterAttachmentV2", data=data).json()
         v1 = candid.upload("createEncounterAttachment", data=data).json()
         described = {item["attachment_id"]: item["description"] for item in candid.list().json()}
         assert described[v2] == "remit from payer" and described[v1] == ""
 
-    def test_file_name_and_content_type_are_cleaned(self, candid: CandidActions, sandbox: Sandbox) -> None:
+    def test_file_name_and_content_type_are_cleaned(self, candid, sandbox: Sandbox) -> None:
         files = {"attachment_file": ("../../etc/passwd.txt", b"hello", "Text/Plain; charset=utf-8")}
         created = candid.upload(files=files).json()
         item = next(i for i in candid.list().json() if i["attachment_id"] == created)
@@ -170,11 +114,11 @@ class TestCreate:
         assert models.object_key("org", "id", clean) == f"org/id/{key_part}"
 
     @pytest.mark.parametrize("attachment_type", models.ATTACHMENT_TYPES)
-    def test_every_attachment_type_is_accepted(self, candid: CandidActions, attachment_type: str) -> None:
+    def test_every_attachment_type_is_accepted(self, candid, attachment_type: str) -> None:
         assert candid.upload(data={"attachment_type": attachment_type}).status_code == 200
 
     @pytest.mark.parametrize("content_type", sorted(models.ALLOWED_CONTENT_TYPES))
-    def test_every_allowed_mime_type_is_accepted(self, candid: CandidActions, content_type: str) -> None:
+    def test_every_allowed_mime_type_is_accepted(self, candid, content_type: str) -> None:
         files = {"attachment_file": ("file", b"x", content_type)}
         assert candid.upload(files=files).status_code == 200
 
@@ -272,7 +216,7 @@ UPLOAD_REFUSALS = [
     ("case", "kwargs", "status", "name", "field"), UPLOAD_REFUSALS, ids=[case[0] for case in UPLOAD_REFUSALS]
 )
 def test_upload_refusals_store_nothing(
-    candid: CandidActions,
+    candid,
     sandbox: Sandbox,
     case: str,
     kwargs: dict[str, Any],
@@ -290,13 +234,13 @@ def test_upload_refusals_store_nothing(
     assert len(sandbox.store.list(models.VENDOR, "83a2a782-35f6-45a7-b5c3-53ca2ebe8887", "attachment")) == 3
 
 
-def test_charge_capture_create_requires_the_external_id(candid: CandidActions) -> None:
+def test_charge_capture_create_requires_the_external_id(candid) -> None:
     response = candid.upload("createAttachmentFromChargeCaptureExternalId", data={"attachment_type": "EOB"})
     assert error(response, 422, "HttpRequestValidationError")["fieldName"] == "charge_capture_external_id"
 
 
 class TestSizeCap:
-    def test_the_cap_is_exact(self, candid: CandidActions, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_the_cap_is_exact(self, candid, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(models, "MAX_ATTACHMENT_BYTES", 1024)
         assert (
             candid.upload(files={"attachment_file": ("a.txt", b"x" * 1024, "text/plain")}).status_code == 200
@@ -304,16 +248,14 @@ class TestSizeCap:
         response = candid.upload(files={"attachment_file": ("a.txt", b"x" * 1025, "text/plain")})
         assert "25MB" in error(response, 422, "UnprocessableEntityError")["message"]
 
-    def test_a_declared_length_over_the_cap_is_refused_before_reading(self, candid: CandidActions) -> None:
+    def test_a_declared_length_over_the_cap_is_refused_before_reading(self, candid) -> None:
         too_long = str(models.MAX_ATTACHMENT_BYTES + 2 * 1024 * 1024)
         response = candid.upload(headers={**DEV, "content-length": too_long})
         error(response, 422, "UnprocessableEntityError")
 
 
 class TestDelete:
-    def test_delete_removes_record_and_file(
-        self, candid: CandidActions, client: TestClient, sandbox: Sandbox
-    ) -> None:
+    def test_delete_removes_record_and_file(self, candid, client: TestClient, sandbox: Sandbox) -> None:
         url = candid.list().json()[0]["authed_url"]
         response = candid.delete(SEEDED)
         assert response.status_code == 200 and response.content == b""
@@ -342,13 +284,13 @@ class TestDelete:
         ids=["missing-id", "id-not-uuid", "invalid-json", "attachment-of-another-encounter"],
     )
     def test_refusals(
-        self, candid: CandidActions, kwargs: dict[str, Any], status: int, name: str, field: str | None
+        self, candid, kwargs: dict[str, Any], status: int, name: str, field: str | None
     ) -> None:
         content = error(candid.delete(None, **kwargs), status, name)
         if field is not None:
             assert content["fieldName"] == field
 
-    def test_another_organization_cannot_delete(self, candid: CandidActions) -> None:
+    def test_another_organization_cannot_delete(self, candid) -> None:
         other = {"Authorization": "Bearer candid-other-token"}
         error(candid.delete(SEEDED, headers=other), 403, "UnauthorizedError")
         error(candid.delete(SEEDED, encounter=OTHER_ENCOUNTER, headers=other), 404, "EntityNotFoundError")

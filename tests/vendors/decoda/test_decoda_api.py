@@ -26,44 +26,6 @@ UTC = {"tz": "UTC"}
 OTHER = {"TENANT": "other", "API-KEY": "decoda-other-key"}
 
 
-class Decoda:
-    def __init__(self, client: TestClient, validate: Callable[..., Any]) -> None:
-        self.client = client
-        self.validate = validate
-
-    def upload(
-        self, patient_id: str = "P1001", headers: dict[str, str] = DEMO, count: int = 1, **fields: str
-    ) -> list[dict[str, Any]]:
-        files = [("attachments", (f"{patient_id}-{index}.txt", b"x", "text/plain")) for index in range(count)]
-        response = self.client.post(
-            "/decoda/attachments/bulk",
-            headers=headers,
-            data={"patient_id": patient_id, **fields},
-            files=files,
-        )
-        assert response.status_code == 200, response.text
-        return self.validate("decoda", "uploadAttachmentsBulk", response)["attachments"]
-
-    def list(self, headers: dict[str, str] = DEMO, **params: str) -> Any:
-        response = self.client.get("/decoda/attachments", headers=headers, params={"tz": "UTC", **params})
-        self.validate("decoda", "listAttachments", response)
-        return response
-
-    def page(self, **params: str) -> tuple[str, list[str], str | None]:
-        body = self.list(**params).json()
-        return body["date"], [item["originalFilename"] for item in body["data"]], body["nextDate"]
-
-    def link(self, body: Any, headers: dict[str, str] = DEMO) -> Any:
-        response = self.client.post("/decoda/attachments/link-to-note", headers=headers, json=body)
-        self.validate("decoda", "linkAttachmentsToNote", response)
-        return response
-
-
-@pytest.fixture
-def decoda(client: TestClient, validate_response: Callable[..., Any]) -> Decoda:
-    return Decoda(client, validate_response)
-
-
 # -- auth and tenants --------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "headers",
@@ -112,9 +74,9 @@ def test_rotating_the_key_invalidates_the_old_one(client: TestClient, sandbox: S
     assert client.get("/decoda/attachments", headers=OTHER, params=UTC).status_code == 200
 
 
-def test_tenants_never_see_each_others_data(decoda: Decoda, client: TestClient) -> None:
-    mine = decoda.upload(note_id="N2001")
-    decoda.upload("P5001", headers=OTHER)
+def test_tenants_never_see_each_others_data(decoda, client: TestClient) -> None:
+    mine = decoda.upload_texts(note_id="N2001")
+    decoda.upload_texts("P5001", headers=OTHER)
     assert [item["id"] for item in decoda.list(OTHER).json()["data"]] != [mine[0]["id"]]
     assert decoda.list(OTHER, note_id="N2001").json() == []
     assert decoda.link({"noteId": "N6001", "attachmentIds": [mine[0]["id"]]}, OTHER).json() == {
@@ -125,14 +87,14 @@ def test_tenants_never_see_each_others_data(decoda: Decoda, client: TestClient) 
 
 # -- listing -----------------------------------------------------------------------------------
 @pytest.fixture
-def three_days(decoda: Decoda, clock: Clock) -> None:
+def three_days(decoda, clock: Clock) -> None:
     """A at 2024-03-05 23:30Z (P1001), B at 03-06 00:30Z (P1002), C and D at 03-08 00:30Z (P1001)."""
     clock.freeze("2024-03-05T23:30:00Z")
-    decoda.upload("P1001")
+    decoda.upload_texts("P1001")
     clock.advance(3600)
-    decoda.upload("P1002")
+    decoda.upload_texts("P1002")
     clock.advance(2 * 86400)
-    decoda.upload("P1001", count=2)
+    decoda.upload_texts("P1001", count=2)
 
 
 @pytest.mark.usefixtures("three_days")
@@ -169,12 +131,12 @@ def three_days(decoda: Decoda, clock: Clock) -> None:
     ],
 )
 def test_day_pages_go_back_in_time(
-    decoda: Decoda, params: dict[str, str], page: tuple[str, list[str], str | None]
+    decoda, params: dict[str, str], page: tuple[str, list[str], str | None]
 ) -> None:
     assert decoda.page(**params) == page
 
 
-def test_walking_the_cursor_visits_every_attachment_once(decoda: Decoda, three_days: None) -> None:
+def test_walking_the_cursor_visits_every_attachment_once(decoda, three_days: None) -> None:
     seen, params = [], {}
     while True:
         date, names, next_date = decoda.page(**params)
@@ -185,16 +147,16 @@ def test_walking_the_cursor_visits_every_attachment_once(decoda: Decoda, three_d
     assert sorted(seen) == ["P1001-0.txt", "P1001-0.txt", "P1001-1.txt", "P1002-0.txt"]
 
 
-def test_empty_listing_is_today_in_the_zone(decoda: Decoda, clock: Clock) -> None:
+def test_empty_listing_is_today_in_the_zone(decoda, clock: Clock) -> None:
     clock.freeze("2024-03-05T23:30:00Z")
     assert decoda.page() == ("2024-03-05", [], None)
     assert decoda.page(tz="Asia/Tokyo") == ("2024-03-06", [], None)
 
 
-def test_listing_by_note_is_a_plain_list_in_upload_order(decoda: Decoda) -> None:
-    first = decoda.upload(note_id="N2001", count=2)
-    decoda.upload()
-    second = decoda.upload(note_id="N2001")
+def test_listing_by_note_is_a_plain_list_in_upload_order(decoda) -> None:
+    first = decoda.upload_texts(note_id="N2001", count=2)
+    decoda.upload_texts()
+    second = decoda.upload_texts(note_id="N2001")
     listed = decoda.list(note_id="N2001").json()
     assert [item["id"] for item in listed] == [item["id"] for item in first + second]
     assert decoda.list(note_id="N2001", patient_id="P1002").json() == []
@@ -202,8 +164,8 @@ def test_listing_by_note_is_a_plain_list_in_upload_order(decoda: Decoda) -> None
 
 
 # -- link to note ------------------------------------------------------------------------------
-def test_link_to_note_sets_note_and_provider(decoda: Decoda) -> None:
-    items = decoda.upload(count=2)
+def test_link_to_note_sets_note_and_provider(decoda) -> None:
+    items = decoda.upload_texts(count=2)
     assert {item["noteId"] for item in items} == {None}
     ids = [items[1]["id"], items[0]["id"], items[1]["id"]]
     response = decoda.link({"noteId": "N2001", "attachmentIds": ids})
@@ -233,17 +195,15 @@ def test_link_to_note_sets_note_and_provider(decoda: Decoda) -> None:
     ],
     ids=["unknown-note", "unknown-attachment", "attachment-of-another-patient"],
 )
-def test_link_to_note_refuses_all_or_nothing(
-    decoda: Decoda, body: dict[str, Any], status: int, detail: str
-) -> None:
-    first = decoda.upload()[0]["id"]
+def test_link_to_note_refuses_all_or_nothing(decoda, body: dict[str, Any], status: int, detail: str) -> None:
+    first = decoda.upload_texts()[0]["id"]
     body = {**body, "attachmentIds": [value.format(first=first) for value in body["attachmentIds"]]}
     response = decoda.link(body)
     assert (response.status_code, response.json()) == (status, {"detail": detail.format(first=first)})
     assert decoda.list(note_id=body["noteId"]).json() == []
 
 
-def test_link_with_no_ids_is_an_empty_list(decoda: Decoda) -> None:
+def test_link_with_no_ids_is_an_empty_list(decoda) -> None:
     assert decoda.link({"noteId": "N2001", "attachmentIds": []}).json() == []
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,51 +26,13 @@ def png(color: tuple[int, int, int] = (200, 30, 30), size: tuple[int, int] = (40
     return out.getvalue()
 
 
-class Decoda:
-    def __init__(self, client: TestClient, validate: Callable[..., Any]) -> None:
-        self.client = client
-        self.validate = validate
-
-    def call(
-        self, method: str, path: str, operation: str, headers: dict[str, str] = DEMO, **kwargs: Any
-    ) -> tuple[int, Any]:
-        response = self.client.request(method, f"/decoda{path}", headers=headers, **kwargs)
-        return response.status_code, self.validate("decoda", operation, response)
-
-    def upload(self, filename: str = "a.png", body: bytes | None = None, **fields: str) -> dict[str, Any]:
-        status, item = self.call(
-            "POST",
-            "/attachments",
-            "uploadAttachment",
-            data={"patient_id": "P1001", **fields},
-            files={"attachment": (filename, png() if body is None else body, "image/png")},
-        )
-        assert status == 200, item
-        return item
-
-    def listing(self, **params: Any) -> Any:
-        return self.call("GET", "/attachments", "listAttachments", params={"tz": "UTC", **params})[1]
-
-    def tag(self, name: str, headers: dict[str, str] = DEMO) -> dict[str, Any]:
-        status, tag = self.call(
-            "POST", "/attachments/tags", "createAttachmentTag", headers, json={"name": name}
-        )
-        assert status == 200, tag
-        return tag
-
-
-@pytest.fixture
-def decoda(client: TestClient, validate_response: Callable[..., Any]) -> Decoda:
-    return Decoda(client, validate_response)
-
-
-def test_single_upload_keeps_external_id_and_answer_id(decoda: Decoda, sandbox: Sandbox) -> None:
+def test_single_upload_keeps_external_id_and_answer_id(decoda, sandbox: Sandbox) -> None:
     item = decoda.upload(external_id="EXT-9", answer_id="ANS-1", name="Front")
     assert (item["externalId"], item["name"], item["originalFilename"]) == ("EXT-9", "Front", "a.png")
     assert sandbox.store.get("decoda", "demo", "attachment", item["id"])["answerId"] == "ANS-1"
 
 
-def test_delete_answers_true_and_removes_record_and_bytes(decoda: Decoda, client: TestClient) -> None:
+def test_delete_answers_true_and_removes_record_and_bytes(decoda, client: TestClient) -> None:
     item = decoda.upload()
     assert decoda.call("DELETE", f"/attachments/{item['id']}", "deleteAttachment") == (200, True)
     assert client.get(item["signedUrl"]).status_code == 404
@@ -82,7 +43,7 @@ def test_delete_answers_true_and_removes_record_and_bytes(decoda: Decoda, client
     )
 
 
-def test_rename_and_bulk_rename(decoda: Decoda) -> None:
+def test_rename_and_bulk_rename(decoda) -> None:
     first, second = decoda.upload("1.png"), decoda.upload("2.png")
     path = f"/attachments/{first['id']}/name"
     assert decoda.call("PUT", path, "renameAttachment", json={"name": "Left cheek"}) == (200, True)
@@ -98,7 +59,7 @@ def test_rename_and_bulk_rename(decoda: Decoda) -> None:
     assert {item["name"] for item in decoda.listing()["data"]} == {"L", "R"}  # all or nothing
 
 
-def test_change_patient_moves_the_attachment_and_drops_the_other_patients_note(decoda: Decoda) -> None:
+def test_change_patient_moves_the_attachment_and_drops_the_other_patients_note(decoda) -> None:
     item = decoda.upload(note_id="N2001")
     body = {"patientId": "P1002"}
     assert decoda.call("PUT", f"/attachments/{item['id']}/patient", "changeAttachmentPatient", json=body) == (
@@ -113,7 +74,7 @@ def test_change_patient_moves_the_attachment_and_drops_the_other_patients_note(d
     assert status == 404  # another tenant's patient
 
 
-def test_update_image_replaces_the_bytes_and_retires_old_links(decoda: Decoda, client: TestClient) -> None:
+def test_update_image_replaces_the_bytes_and_retires_old_links(decoda, client: TestClient) -> None:
     item = decoda.upload("old.png", png((0, 0, 255)))
     assert client.get(item["signedUrl"]).status_code == 200
     new = png((0, 255, 0), (64, 64))
@@ -131,7 +92,7 @@ def test_update_image_replaces_the_bytes_and_retires_old_links(decoda: Decoda, c
         assert client.get(old_link).status_code == 404
 
 
-def test_annotations_history_and_restore(decoda: Decoda) -> None:
+def test_annotations_history_and_restore(decoda) -> None:
     item = decoda.upload()
     path = f"/attachments/{item['id']}"
     first = {"annotations": [{"type": "arrow", "x": 1}]}
@@ -154,14 +115,14 @@ def test_annotations_history_and_restore(decoda: Decoda) -> None:
     )
 
 
-def test_annotations_body_without_a_list_is_one_annotation(decoda: Decoda) -> None:
+def test_annotations_body_without_a_list_is_one_annotation(decoda) -> None:
     item = decoda.upload()
     canvas = {"version": "5.3.0", "objects": [{"type": "rect"}]}
     decoda.call("PUT", f"/attachments/{item['id']}/annotations", "updateAttachmentAnnotations", json=canvas)
     assert decoda.listing()["data"][0]["annotations"] == [canvas]
 
 
-def test_duplicate_copies_bytes_annotations_and_tags(decoda: Decoda, client: TestClient) -> None:
+def test_duplicate_copies_bytes_annotations_and_tags(decoda, client: TestClient) -> None:
     item = decoda.upload(external_id="EXT-1")
     tag = decoda.tag("Before")
     decoda.call(
@@ -175,7 +136,7 @@ def test_duplicate_copies_bytes_annotations_and_tags(decoda: Decoda, client: Tes
     assert client.get(copy["signedUrl"]).content == client.get(item["signedUrl"]).content
 
 
-def test_comparison_is_a_side_by_side_png(decoda: Decoda, client: TestClient) -> None:
+def test_comparison_is_a_side_by_side_png(decoda, client: TestClient) -> None:
     before, after = decoda.upload("b.png", png(size=(40, 20))), decoda.upload("a.png", png(size=(10, 10)))
     body = {
         "beforeAttachmentId": before["id"],
@@ -202,14 +163,14 @@ def test_comparison_is_a_side_by_side_png(decoda: Decoda, client: TestClient) ->
     )
 
 
-def test_count_by_patient_and_note(decoda: Decoda) -> None:
+def test_count_by_patient_and_note(decoda) -> None:
     decoda.upload(note_id="N2001")
     decoda.upload()
     for params, expected in (({}, 2), ({"note_id": "N2001"}, 1), ({"patient_id": "P1002"}, 0)):
         assert decoda.call("GET", "/attachments/count", "countAttachments", params=params) == (200, expected)
 
 
-def test_tag_crud_listing_and_filter(decoda: Decoda) -> None:
+def test_tag_crud_listing_and_filter(decoda) -> None:
     red, blue = decoda.tag("Red"), decoda.tag("blue")
     assert red["color"] == "#3B82F6" and red["createdDate"].endswith("Z")
     status, conflict = decoda.call("POST", "/attachments/tags", "createAttachmentTag", json={"name": "RED"})
@@ -239,7 +200,7 @@ def test_tag_crud_listing_and_filter(decoda: Decoda) -> None:
     assert decoda.call("GET", tags_of, "getAttachmentTagsForAttachment") == (200, [])
 
 
-def test_assigning_an_unknown_tag_changes_nothing(decoda: Decoda) -> None:
+def test_assigning_an_unknown_tag_changes_nothing(decoda) -> None:
     item, tag = decoda.upload(), decoda.tag("Keep")
     path = f"/attachments/{item['id']}/tags"
     decoda.call("POST", path, "assignAttachmentTags", json={"tagIds": [tag["id"]]})
@@ -248,21 +209,21 @@ def test_assigning_an_unknown_tag_changes_nothing(decoda: Decoda) -> None:
     assert decoda.call("GET", path, "getAttachmentTagsForAttachment") == (200, [tag])
 
 
-def test_patient_chart(decoda: Decoda) -> None:
+def test_patient_chart(decoda) -> None:
     status, chart = decoda.call("GET", "/user/patient/P1002", "getPatient")
     assert status == 200
     assert (chart["appointmentCount"], chart["memberships"], chart["profilePictureUrl"]) == (0, [], None)
 
 
 # -- attachment-from-url -------------------------------------------------------------------------
-def _from_url(decoda: Decoda, gcs_path: str, note: str = "N2001", headers: dict[str, str] = DEMO) -> Any:
+def _from_url(decoda, gcs_path: str, note: str = "N2001", headers: dict[str, str] = DEMO) -> Any:
     body = {"gcsPath": gcs_path, "answerId": "ANS-7", "name": "From placeholder"}
     return decoda.call(
         "POST", f"/notes/{note}/attachment-from-url", "addNoteAttachmentFromUrl", headers, json=body
     )
 
 
-def test_from_url_takes_own_signed_urls_and_gcs_paths(decoda: Decoda, client: TestClient) -> None:
+def test_from_url_takes_own_signed_urls_and_gcs_paths(decoda, client: TestClient) -> None:
     source = decoda.upload("placeholder.png")
     for gcs_path in (source["signedUrl"], source["gcsPath"]):
         status, item = _from_url(decoda, gcs_path)
@@ -289,7 +250,7 @@ def unreachable(gcs_path: str) -> dict[str, Any]:
     }
 
 
-def test_from_url_never_reaches_the_network(decoda: Decoda, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_from_url_never_reaches_the_network(decoda, monkeypatch: pytest.MonkeyPatch) -> None:
     def no_network(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("network call")
 
@@ -304,7 +265,7 @@ def test_from_url_never_reaches_the_network(decoda: Decoda, monkeypatch: pytest.
     assert _from_url(decoda, source["gcsPath"], note="N6001") == (404, {"detail": "Note not found"})
 
 
-def test_from_url_refuses_an_expired_link(decoda: Decoda, sandbox: Sandbox) -> None:
+def test_from_url_refuses_an_expired_link(decoda, sandbox: Sandbox) -> None:
     source = decoda.upload()
     sandbox.clock.advance(3601)
     assert _from_url(decoda, source["signedUrl"]) == (422, unreachable(source["signedUrl"]))
@@ -319,7 +280,7 @@ class TestAllowedHosts:
         extra.write_text("decoda:\n  fetch_allowed_hosts: [127.0.0.1]\n")
         return Settings(seed=4, fixtures=(DEFAULT_FIXTURES, extra))
 
-    def test_fetches_from_an_allowed_host(self, decoda: Decoda, live: LiveServer) -> None:
+    def test_fetches_from_an_allowed_host(self, decoda, live: LiveServer) -> None:
         url = f"{live.url}/decoda/openapi.json"
         status, item = _from_url(decoda, url)
         assert (status, item["originalFilename"]) == (200, "openapi.json")
@@ -350,7 +311,7 @@ class TestEmailAttachments:
         extra.write_text(MAIL_FIXTURE)
         return Settings(seed=3, fixtures=(DEFAULT_FIXTURES, extra))
 
-    def test_download_link(self, decoda: Decoda, client: TestClient) -> None:
+    def test_download_link(self, decoda, client: TestClient) -> None:
         status, body = decoda.call("GET", "/email/attachments/EA2/download", "downloadEmailAttachment", MAIL)
         assert status == 200
         assert client.get(body["signedUrl"]).content == b"%PDF-1.7"
@@ -358,7 +319,7 @@ class TestEmailAttachments:
         assert pending == (404, {"detail": "Attachment not downloaded yet"})
         assert decoda.call("GET", "/email/attachments/EA2/download", "downloadEmailAttachment")[0] == 404
 
-    def test_message_urls(self, decoda: Decoda, client: TestClient) -> None:
+    def test_message_urls(self, decoda, client: TestClient) -> None:
         status, body = decoda.call(
             "GET", "/email/messages/M1/attachment-urls", "getMessageAttachmentUrls", MAIL
         )
@@ -420,7 +381,7 @@ def _other_tenant_calls(attachment: str, tag: str) -> list[tuple[str, str, str, 
     ]
 
 
-def test_another_tenants_ids_are_not_found(decoda: Decoda, sandbox: Sandbox) -> None:
+def test_another_tenants_ids_are_not_found(decoda, sandbox: Sandbox) -> None:
     attachment, tag = decoda.upload(), decoda.tag("Mine")
     for method, path, operation, kwargs in _other_tenant_calls(attachment["id"], tag["id"]):
         status, body = decoda.call(method, path, operation, OTHER, **kwargs)

@@ -17,7 +17,6 @@ from mock_server.vendors.decoda.models import BUCKET
 DEMO = {"TENANT": "demo", "API-KEY": "decoda-dev-key"}
 OTHER = {"TENANT": "other", "API-KEY": "decoda-other-key"}
 BOUNDARY = "decodaboundary"
-FileSpec = tuple[str, bytes, str]
 
 
 def png(width: int = 640, height: int = 480) -> bytes:
@@ -40,33 +39,6 @@ def multipart(parts: list[tuple[str, str | None, bytes, str | None]]) -> bytes:
     return out + f"--{BOUNDARY}--\r\n".encode()
 
 
-class Decoda:
-    def __init__(self, client: TestClient, validate: Callable[..., Any]) -> None:
-        self.client = client
-        self.validate = validate
-
-    def bulk(self, files: list[FileSpec], headers: dict[str, str] = DEMO, **fields: str) -> Any:
-        response = self.client.post(
-            "/decoda/attachments/bulk",
-            headers=headers,
-            data={"patient_id": "P1001", **fields},
-            files=[("attachments", spec) for spec in files],
-        )
-        self.validate("decoda", "uploadAttachmentsBulk", response)
-        return response
-
-    def raw(self, path: str, body: bytes, headers: dict[str, str] = DEMO, operation: str = "") -> Any:
-        content_type = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
-        response = self.client.post(f"/decoda{path}", headers={**headers, **content_type}, content=body)
-        self.validate("decoda", operation or "uploadAttachmentsBulk", response)
-        return response
-
-
-@pytest.fixture
-def decoda(client: TestClient, validate_response: Callable[..., Any]) -> Decoda:
-    return Decoda(client, validate_response)
-
-
 def stored_state(sandbox: Sandbox) -> tuple[int, int]:
     return len(sandbox.storage.objects.list(BUCKET)), sum(
         len(sandbox.store.list("decoda", tenant, "attachment")) for tenant in ("demo", "other")
@@ -74,7 +46,7 @@ def stored_state(sandbox: Sandbox) -> tuple[int, int]:
 
 
 def test_bulk_upload_answers_every_file_in_upload_order(
-    decoda: Decoda, client: TestClient, clock: Clock, sandbox: Sandbox
+    decoda, client: TestClient, clock: Clock, sandbox: Sandbox
 ) -> None:
     clock.freeze("2024-03-05T14:00:00Z")
     files = [
@@ -113,7 +85,7 @@ def test_bulk_upload_answers_every_file_in_upload_order(
     assert stored_state(sandbox) == (4, 3)  # three files and one thumbnail
 
 
-def test_thumbnail_is_a_real_smaller_image(decoda: Decoda, client: TestClient) -> None:
+def test_thumbnail_is_a_real_smaller_image(decoda, client: TestClient) -> None:
     jpeg = io.BytesIO()
     Image.new("RGB", (1200, 900), (10, 120, 200)).save(jpeg, format="JPEG")
     items = decoda.bulk(
@@ -134,7 +106,7 @@ def test_thumbnail_is_a_real_smaller_image(decoda: Decoda, client: TestClient) -
     ],
     ids=["undecodable-image", "image-bytes-declared-as-pdf"],
 )
-def test_no_thumbnail_without_a_decodable_image(decoda: Decoda, content: bytes, content_type: str) -> None:
+def test_no_thumbnail_without_a_decodable_image(decoda, content: bytes, content_type: str) -> None:
     item = decoda.bulk([("file.bin", content, content_type)]).json()["attachments"][0]
     assert item["thumbnailSignedUrl"] is None
 
@@ -161,7 +133,7 @@ def test_no_thumbnail_without_a_decodable_image(decoda: Decoda, content: bytes, 
     ],
 )
 def test_names_and_external_ids_align_by_position(
-    decoda: Decoda,
+    decoda,
     names: str | None,
     external_ids: str | None,
     expected_names: list[str],
@@ -201,9 +173,7 @@ def test_names_and_external_ids_align_by_position(
     ],
     ids=["more-names-than-files", "more-external-ids-than-files", "broken-json", "nested-array", "booleans"],
 )
-def test_names_that_do_not_fit_are_422(
-    decoda: Decoda, sandbox: Sandbox, fields: dict[str, str], detail: str
-) -> None:
+def test_names_that_do_not_fit_are_422(decoda, sandbox: Sandbox, fields: dict[str, str], detail: str) -> None:
     response = decoda.bulk([("a.txt", b"a", "text/plain"), ("b.txt", b"b", "text/plain")], **fields)
     ((field, value),) = fields.items()
     item = {
@@ -237,7 +207,7 @@ def test_names_that_do_not_fit_are_422(
     ],
 )
 def test_patient_and_note_must_exist_in_the_tenant(
-    decoda: Decoda,
+    decoda,
     sandbox: Sandbox,
     headers: dict[str, str],
     fields: dict[str, str],
@@ -249,12 +219,12 @@ def test_patient_and_note_must_exist_in_the_tenant(
     assert stored_state(sandbox) == (0, 0)
 
 
-def test_bulk_without_files_answers_an_empty_list(decoda: Decoda) -> None:
+def test_bulk_without_files_answers_an_empty_list(decoda) -> None:
     response = decoda.raw("/attachments/bulk", multipart([("patient_id", None, b"P1001", None)]))
     assert (response.status_code, response.json()) == (200, {"attachments": []})
 
 
-def test_single_upload(decoda: Decoda, client: TestClient, validate_response: Callable[..., Any]) -> None:
+def test_single_upload(decoda, client: TestClient, validate_response: Callable[..., Any]) -> None:
     response = client.post(
         "/decoda/attachments",
         headers=DEMO,
@@ -273,9 +243,7 @@ def test_single_upload(decoda: Decoda, client: TestClient, validate_response: Ca
     assert client.get(item["signedUrl"]).content == b"%PDF intake"
 
 
-def test_single_upload_keeps_the_last_attachment_part(
-    decoda: Decoda, client: TestClient, sandbox: Sandbox
-) -> None:
+def test_single_upload_keeps_the_last_attachment_part(decoda, client: TestClient, sandbox: Sandbox) -> None:
     body = multipart(
         [
             ("patient_id", None, b"P1001", None),
@@ -301,7 +269,7 @@ def test_single_upload_keeps_the_last_attachment_part(
     ids=["unix-traversal", "windows-path", "control-character", "dot-dot", "empty", "unicode-and-space"],
 )
 def test_filenames_are_sanitised(
-    decoda: Decoda, client: TestClient, filename: str, original: str, key_name: str
+    decoda, client: TestClient, filename: str, original: str, key_name: str
 ) -> None:
     body = multipart(
         [("patient_id", None, b"P1001", None), ("attachments", filename, b"content", "text/plain")]
@@ -323,7 +291,7 @@ def test_filenames_are_sanitised(
     ids=["missing-guessed", "octet-stream-guessed", "unguessable", "declared-wins"],
 )
 def test_content_type_is_kept_or_guessed(
-    decoda: Decoda, client: TestClient, declared: str | None, filename: str, stored: str
+    decoda, client: TestClient, declared: str | None, filename: str, stored: str
 ) -> None:
     body = multipart([("patient_id", None, b"P1001", None), ("attachments", filename, b"x", declared)])
     item = decoda.raw("/attachments/bulk", body).json()["attachments"][0]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,44 +11,8 @@ from starlette.testclient import TestClient
 
 from mock_server.core.sandbox import Sandbox
 
-OP = "createReportAttachments"
 PATH = "/qubs/integrations/v1/{domain}/reporting/appointments/{appointment}/report/attachments"
-ACME = {"Authorization": "Bearer qubs-dev-token"}
 PDF = {"fileName": "report.pdf", "contentType": "application/pdf"}
-
-
-class QubsActions:
-    """Small request helpers for the attachment endpoint, each response checked against openapi.yaml."""
-
-    def __init__(self, client: TestClient, validate: Callable[..., Any]) -> None:
-        self.client = client
-        self.validate = validate
-
-    def create(
-        self,
-        body: Any = None,
-        *,
-        domain: str = "acme",
-        appointment: str = "A123456",
-        headers: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> Any:
-        sent = {**ACME, **(headers or {})}
-        if body is not None:
-            kwargs["json"] = body
-        response = self.client.post(
-            PATH.format(domain=domain, appointment=appointment), headers=sent, **kwargs
-        )
-        self.validate("qubs", OP, response)
-        return response
-
-    def attachment_count(self, sandbox: Sandbox, domain: str = "acme") -> int:
-        return len([a for a in sandbox.store.list("qubs", domain, "attachment") if a.upload_expires_at])
-
-
-@pytest.fixture
-def qubs(client: TestClient, validate_response: Callable[..., Any]) -> QubsActions:
-    return QubsActions(client, validate_response)
 
 
 def problem(response: Any, status: int, slug: str) -> dict[str, Any]:
@@ -62,7 +25,7 @@ def problem(response: Any, status: int, slug: str) -> dict[str, Any]:
 
 
 class TestCreate:
-    def test_creates_metadata_and_upload_urls(self, qubs: QubsActions, sandbox: Sandbox) -> None:
+    def test_creates_metadata_and_upload_urls(self, qubs, sandbox: Sandbox) -> None:
         sandbox.clock.freeze("2026-11-24T10:00:00Z")
         body = {"items": [PDF, {"fileName": "sr.dcm", "contentType": "application/dicom", "category": "sr"}]}
         response = qubs.create(body)
@@ -78,7 +41,7 @@ class TestCreate:
         )
         assert qubs.attachment_count(sandbox) == 2
 
-    def test_content_type_unsigned_when_absent(self, qubs: QubsActions) -> None:
+    def test_content_type_unsigned_when_absent(self, qubs) -> None:
         item = qubs.create({"items": [{"fileName": "notes.pdf", "contentType": None}]}).json()["items"][0]
         assert "X-Amz-SignedHeaders=host&" in item["uploadUrl"]
 
@@ -95,9 +58,7 @@ class TestCreate:
         ],
         ids=["plain", "posix-path", "windows-path", "traversal", "nul-byte", "blanks", "unicode"],
     )
-    def test_file_name_path_segments_stripped(
-        self, qubs: QubsActions, sandbox: Sandbox, raw: str, expected: str
-    ) -> None:
+    def test_file_name_path_segments_stripped(self, qubs, sandbox: Sandbox, raw: str, expected: str) -> None:
         item = qubs.create({"items": [{"fileName": raw}]}).json()["items"][0]
         assert item["fileName"] == expected
         record = sandbox.store.get("qubs", "acme", "attachment", item["guid"])
@@ -113,23 +74,21 @@ class TestCreate:
         ],
         ids=["empty", "trailing-slash", "dot-dot", "backslash-only"],
     )
-    def test_empty_name_gets_fallback(
-        self, qubs: QubsActions, raw: str, content_type: str | None, extension: str
-    ) -> None:
+    def test_empty_name_gets_fallback(self, qubs, raw: str, content_type: str | None, extension: str) -> None:
         item = qubs.create({"items": [{"fileName": raw, "contentType": content_type}]}).json()["items"][0]
         assert item["fileName"] == f"attachment-{item['guid'][:8]}{extension}"
 
     @pytest.mark.parametrize("category", [None, "", "MISSING"], ids=["null", "empty", "omitted"])
-    def test_category_defaults_to_report(self, qubs: QubsActions, category: str | None) -> None:
+    def test_category_defaults_to_report(self, qubs, category: str | None) -> None:
         item = {"fileName": "a.pdf"} if category == "MISSING" else {"fileName": "a.pdf", "category": category}
         assert qubs.create({"items": [item]}).json()["items"][0]["category"] == "report"
 
-    def test_twenty_items_and_255_characters_are_allowed(self, qubs: QubsActions) -> None:
+    def test_twenty_items_and_255_characters_are_allowed(self, qubs) -> None:
         response = qubs.create({"items": [{"fileName": "x" * 251 + ".pdf"}] * 20})
         assert response.status_code == 201 and len(response.json()["items"]) == 20
 
     def test_expiry_follows_scenario_lifetime(
-        self, qubs: QubsActions, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+        self, qubs, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         sandbox.clock.freeze("2026-11-24T10:00:00Z")
         monkeypatch.setattr(type(sandbox), "lifetime", lambda self, request, default: 60.0)
@@ -174,7 +133,7 @@ class TestValidation:
             "body-array",
         ],
     )
-    def test_body_rules(self, qubs: QubsActions, sandbox: Sandbox, body: Any, field: str, rule: str) -> None:
+    def test_body_rules(self, qubs, sandbox: Sandbox, body: Any, field: str, rule: str) -> None:
         detail = problem(qubs.create(body), 400, "bad-request")["detail"]
         assert f"{field} " in detail and f"(rule: {rule})" in detail
         assert qubs.attachment_count(sandbox) == 0
@@ -191,13 +150,11 @@ class TestValidation:
         ],
         ids=["truncated-json", "not-utf8", "text-plain", "form", "no-content-type", "over-cap"],
     )
-    def test_malformed_bodies(
-        self, qubs: QubsActions, content: bytes, content_type: str, needle: str
-    ) -> None:
+    def test_malformed_bodies(self, qubs, content: bytes, content_type: str, needle: str) -> None:
         response = qubs.create(content=content, headers={"Content-Type": content_type})
         assert needle in problem(response, 400, "bad-request")["detail"]
 
-    def test_all_failures_are_listed(self, qubs: QubsActions) -> None:
+    def test_all_failures_are_listed(self, qubs) -> None:
         detail = problem(qubs.create({"items": [{"contentType": "x"}, {"fileName": 1}]}), 400, "bad-request")[
             "detail"
         ]
@@ -217,7 +174,7 @@ class TestAccess:
         ids=["unknown", "authorised", "arrived", "other-domains-appointment"],
     )
     def test_not_found_unless_pending_in_domain(
-        self, qubs: QubsActions, sandbox: Sandbox, domain: str, appointment: str, why: str
+        self, qubs, sandbox: Sandbox, domain: str, appointment: str, why: str
     ) -> None:
         body = problem(
             qubs.create({"items": [PDF]}, domain=domain, appointment=appointment), 404, "not-found"
@@ -226,17 +183,17 @@ class TestAccess:
         assert body["instance"] == PATH.format(domain=domain, appointment=appointment).removeprefix("/qubs")
         assert qubs.attachment_count(sandbox) == 0
 
-    def test_other_domain_forbidden(self, qubs: QubsActions) -> None:
+    def test_other_domain_forbidden(self, qubs) -> None:
         response = qubs.create({"items": [PDF]}, domain="globex", appointment="G200001")
         assert "globex" in problem(response, 403, "forbidden")["detail"]
 
-    def test_auth_comes_before_body_checks(self, qubs: QubsActions) -> None:
+    def test_auth_comes_before_body_checks(self, qubs) -> None:
         response = qubs.create(
             content=b"{", headers={"Authorization": "", "Content-Type": "application/json"}
         )
         problem(response, 401, "unauthorized")
 
-    def test_correlation_id_echoed_and_generated(self, qubs: QubsActions) -> None:
+    def test_correlation_id_echoed_and_generated(self, qubs) -> None:
         sent = qubs.create({"items": [PDF]}, headers={"X-Correlation-Id": "4b7f0a91b4f54f2a"})
         assert sent.headers["x-correlation-id"] == "4b7f0a91b4f54f2a"
         failed = qubs.create({"items": []}, headers={"X-Correlation-Id": "abc-123"})
@@ -246,7 +203,7 @@ class TestAccess:
 
 
 class TestIdempotency:
-    def test_replay_is_byte_for_byte(self, qubs: QubsActions, sandbox: Sandbox) -> None:
+    def test_replay_is_byte_for_byte(self, qubs, sandbox: Sandbox) -> None:
         key = {"Idempotency-Key": "cd4a859c7a1f4b44b765a8fe17bb44c1"}
         first = qubs.create({"items": [PDF, {"fileName": "b.dcm"}]}, headers=key)
         sandbox.clock.advance(120)
@@ -259,7 +216,7 @@ class TestIdempotency:
         assert "idempotent-replayed" not in first.headers
         assert qubs.attachment_count(sandbox) == 2
 
-    def test_key_order_of_the_payload_does_not_matter(self, qubs: QubsActions) -> None:
+    def test_key_order_of_the_payload_does_not_matter(self, qubs) -> None:
         key = {"Idempotency-Key": "k-order"}
         first = qubs.create({"items": [{"fileName": "a.pdf", "contentType": "application/pdf"}]}, headers=key)
         again = qubs.create({"items": [{"contentType": "application/pdf", "fileName": "a.pdf"}]}, headers=key)
@@ -271,7 +228,7 @@ class TestIdempotency:
         ids=["other-payload", "other-appointment"],
     )
     def test_reuse_with_other_payload_conflicts(
-        self, qubs: QubsActions, sandbox: Sandbox, second: Any, appointment: str
+        self, qubs, sandbox: Sandbox, second: Any, appointment: str
     ) -> None:
         key = {"Idempotency-Key": "reused"}
         assert qubs.create({"items": [PDF]}, headers=key).status_code == 201
@@ -279,7 +236,7 @@ class TestIdempotency:
         assert "reused" in body["detail"]
         assert qubs.attachment_count(sandbox) == 1
 
-    def test_keys_expire_after_15_minutes(self, qubs: QubsActions, sandbox: Sandbox) -> None:
+    def test_keys_expire_after_15_minutes(self, qubs, sandbox: Sandbox) -> None:
         key = {"Idempotency-Key": "short-lived"}
         first = qubs.create({"items": [PDF]}, headers=key).json()
         sandbox.clock.advance(14 * 60)
@@ -288,14 +245,12 @@ class TestIdempotency:
         fresh = qubs.create({"items": [{"fileName": "new.pdf"}]}, headers=key)
         assert fresh.status_code == 201 and fresh.json()["items"][0]["guid"] != first["items"][0]["guid"]
 
-    def test_without_key_every_call_creates(self, qubs: QubsActions, sandbox: Sandbox) -> None:
+    def test_without_key_every_call_creates(self, qubs, sandbox: Sandbox) -> None:
         first, second = (qubs.create({"items": [PDF]}).json() for _ in range(2))
         assert first["items"][0]["guid"] != second["items"][0]["guid"]
         assert qubs.attachment_count(sandbox) == 2
 
-    def test_scoped_per_client_and_domain(
-        self, qubs: QubsActions, client: TestClient, sandbox: Sandbox
-    ) -> None:
+    def test_scoped_per_client_and_domain(self, qubs, client: TestClient, sandbox: Sandbox) -> None:
         form = {
             "grant_type": "client_credentials",
             "client_id": "qubs-dev-client",
@@ -314,7 +269,7 @@ class TestIdempotency:
         )
         assert globex.status_code == 201 and globex.json() != static
 
-    def test_failed_requests_keep_the_key_free(self, qubs: QubsActions) -> None:
+    def test_failed_requests_keep_the_key_free(self, qubs) -> None:
         key = {"Idempotency-Key": "retry-me"}
         problem(qubs.create({"items": [PDF]}, appointment="A999999", headers=key), 404, "not-found")
         assert qubs.create({"items": [PDF]}, headers=key).status_code == 201
@@ -324,17 +279,17 @@ class TestIdempotency:
         ["x" * 129, "clé-unicode", "tab\there", ""],
         ids=["129-characters", "non-ascii", "control-character", "empty"],
     )
-    def test_malformed_keys(self, qubs: QubsActions, sandbox: Sandbox, value: str) -> None:
+    def test_malformed_keys(self, qubs, sandbox: Sandbox, value: str) -> None:
         response = qubs.create({"items": [PDF]}, headers={"Idempotency-Key": value.encode("utf-8")})
         assert "Idempotency-Key" in problem(response, 400, "bad-request")["detail"]
         assert qubs.attachment_count(sandbox) == 0
 
-    def test_128_printable_characters_are_fine(self, qubs: QubsActions) -> None:
+    def test_128_printable_characters_are_fine(self, qubs) -> None:
         key = "".join(chr(32 + i % 95) for i in range(128)).strip()
         assert qubs.create({"items": [PDF]}, headers={"Idempotency-Key": key}).status_code == 201
 
 
-def test_upload_url_expiry_is_15_minutes_from_now(qubs: QubsActions, sandbox: Sandbox) -> None:
+def test_upload_url_expiry_is_15_minutes_from_now(qubs, sandbox: Sandbox) -> None:
     before = sandbox.clock.now().replace(microsecond=0)
     expiry = qubs.create({"items": [PDF]}).json()["items"][0]["uploadUrlExpiresAtUtc"]
     assert expiry.endswith("Z")

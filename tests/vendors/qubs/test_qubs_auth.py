@@ -83,6 +83,15 @@ class TestTokenEndpoint:
             "globex"
         ]
 
+    @pytest.mark.parametrize("credentials", [b"\xff\xfe==", b"!!!", b"/w=="])
+    def test_unreadable_http_basic_is_invalid_client(
+        self, token_call: Callable[..., Any], credentials: bytes
+    ) -> None:
+        response = token_call(
+            data={"grant_type": "client_credentials"}, headers={"Authorization": b"Basic " + credentials}
+        )
+        assert response.status_code == 401 and response.json()["error"] == "invalid_client"
+
     def test_token_works_until_it_expires_on_the_clock(
         self, token_call: Callable[..., Any], pending: Callable[..., Any], sandbox: Sandbox
     ) -> None:

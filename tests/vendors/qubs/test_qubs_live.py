@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import http.client
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import pytest
@@ -19,45 +17,6 @@ DICOM_BYTES = b"\x00" * 128 + b"DICM" + b"\x02\x00\x00\x00UL\x04\x00\xc8\x00\x00
 TWO_MB = 2_097_152
 
 
-class Partner:
-    """A QUBS integration as a partner writes it: token first, then bearer calls, uploads with PUT."""
-
-    def __init__(self, live: LiveServer, validate: Callable[..., Any]) -> None:
-        self.base = f"{live.url}/qubs"
-        self.validate = validate
-        self.session = requests.Session()
-
-    def login(self, client_id: str = "qubs-dev-client", secret: str = "qubs-dev-secret") -> None:
-        response = self.session.post(
-            f"{self.base}/oauth2/token",
-            data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
-        )
-        self.validate("qubs", "createToken", response)
-        self.session.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
-
-    def call(self, operation: str, method: str, path: str, **kwargs: Any) -> requests.Response:
-        response = self.session.request(method, f"{self.base}/integrations/v1/acme{path}", **kwargs)
-        self.validate("qubs", operation, response)
-        return response
-
-    def create_urls(
-        self, items: list[dict[str, Any]], key: str | None = None, appointment: str = "A123456"
-    ) -> requests.Response:
-        headers = {"Idempotency-Key": key} if key else {}
-        return self.call(
-            "createReportAttachments",
-            "POST",
-            f"/reporting/appointments/{appointment}/report/attachments",
-            json={"items": items},
-            headers=headers,
-        )
-
-
-@pytest.fixture
-def partner(live: LiveServer, validate_response: Callable[..., Any]) -> Partner:
-    return Partner(live, validate_response)
-
-
 def s3_code(response: requests.Response) -> tuple[int, str, str]:
     root = ET.fromstring(response.content)
     return response.status_code, root.findtext("Code") or "", root.findtext("Message") or ""
@@ -68,12 +27,12 @@ def key_of(url: str) -> str:
     return unquote(urlsplit(url).path).split("/", 3)[3]
 
 
-def one_url(partner: Partner, content_type: str | None = "application/pdf") -> str:
+def one_url(partner, content_type: str | None = "application/pdf") -> str:
     item = {"fileName": "report.pdf", "contentType": content_type}
     return partner.create_urls([item]).json()["items"][0]["uploadUrl"]
 
 
-def test_whole_reporting_flow(partner: Partner) -> None:
+def test_whole_reporting_flow(partner) -> None:
     partner.login()
     pending = partner.call("listPendingAppointments", "GET", "/reporting/appointments/pending").json()
     assert "A123456" in [a["appointmentId"] for a in pending["items"]]
@@ -139,10 +98,10 @@ def test_whole_reporting_flow(partner: Partner) -> None:
 
 class TestUploadPut:
     @pytest.fixture(autouse=True)
-    def _login(self, partner: Partner) -> None:
+    def _login(self, partner) -> None:
         partner.session.headers["Authorization"] = "Bearer qubs-dev-token"
 
-    def test_wrong_content_type_breaks_the_signature(self, partner: Partner, live: LiveServer) -> None:
+    def test_wrong_content_type_breaks_the_signature(self, partner, live: LiveServer) -> None:
         url = one_url(partner)
         response = requests.put(url, data=PDF_BYTES, headers={"Content-Type": "application/dicom"})
         assert s3_code(response)[:2] == (403, "SignatureDoesNotMatch")
@@ -150,11 +109,11 @@ class TestUploadPut:
         assert s3_code(missing)[:2] == (403, "SignatureDoesNotMatch")
         assert live.sandbox.storage.objects.head("qubs-report-attachments", key_of(url)) is None
 
-    def test_any_content_type_when_none_was_given(self, partner: Partner) -> None:
+    def test_any_content_type_when_none_was_given(self, partner) -> None:
         url = one_url(partner, content_type=None)
         assert requests.put(url, data=PDF_BYTES, headers={"Content-Type": "text/plain"}).status_code == 200
 
-    def test_content_length_is_required(self, partner: Partner) -> None:
+    def test_content_length_is_required(self, partner) -> None:
         parts = urlsplit(one_url(partner))
         connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
         try:
@@ -171,7 +130,7 @@ class TestUploadPut:
     @pytest.mark.parametrize(
         ("size", "status"), [(TWO_MB, 200), (TWO_MB + 1, 400)], ids=["exactly-2MB", "2MB+1"]
     )
-    def test_two_megabyte_cap(self, partner: Partner, live: LiveServer, size: int, status: int) -> None:
+    def test_two_megabyte_cap(self, partner, live: LiveServer, size: int, status: int) -> None:
         url = one_url(partner)
         response = requests.put(url, data=b"%" * size, headers={"Content-Type": "application/pdf"})
         assert response.status_code == status
@@ -180,13 +139,13 @@ class TestUploadPut:
             assert (root.findtext("Code"), root.findtext("MaxSizeAllowed")) == ("EntityTooLarge", str(TWO_MB))
             assert root.findtext("ProposedSize") == str(size)
 
-    def test_expired_url(self, partner: Partner, live: LiveServer) -> None:
+    def test_expired_url(self, partner, live: LiveServer) -> None:
         url = one_url(partner)
         live.sandbox.clock.advance(901)
         response = requests.put(url, data=PDF_BYTES, headers={"Content-Type": "application/pdf"})
         assert s3_code(response) == (403, "AccessDenied", "Request has expired")
 
-    def test_single_use(self, partner: Partner, live: LiveServer) -> None:
+    def test_single_use(self, partner, live: LiveServer) -> None:
         item = partner.create_urls([{"fileName": "once.pdf", "contentType": "application/pdf"}]).json()[
             "items"
         ][0]
@@ -200,7 +159,7 @@ class TestUploadPut:
             == b"%PDF first"
         )
 
-    def test_failed_upload_leaves_the_url_usable(self, partner: Partner) -> None:
+    def test_failed_upload_leaves_the_url_usable(self, partner) -> None:
         url = one_url(partner)
         too_big = requests.put(url, data=b"x" * (TWO_MB + 1), headers={"Content-Type": "application/pdf"})
         assert too_big.status_code == 400
@@ -209,7 +168,7 @@ class TestUploadPut:
         )
 
 
-def test_twenty_concurrent_requests_with_one_key_create_one_set(partner: Partner, live: LiveServer) -> None:
+def test_twenty_concurrent_requests_with_one_key_create_one_set(partner, live: LiveServer) -> None:
     partner.session.headers["Authorization"] = "Bearer qubs-dev-token"
     items = [{"fileName": "report.pdf", "contentType": "application/pdf"}, {"fileName": "sr.dcm"}]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -17,86 +16,9 @@ from mock_server.settings import Settings
 
 BASE = "http://127.0.0.1:8080"
 REPORTING = "/qubs/integrations/v1/{domain}/reporting/appointments"
-READ = "/qubs/integrations/v1/{domain}/appointments/{appointment}/attachments"
 ACME = {"Authorization": "Bearer qubs-dev-token"}
 GLOBEX = {"Authorization": "Bearer qubs-globex-token"}
 REFERRAL = "2b7e1516-28ae-4d2a-a6f7-15880912cf4f"
-
-
-class Qubs:
-    """Calls one QUBS operation and checks the response against openapi.yaml."""
-
-    def __init__(self, client: TestClient, validate: Callable[..., Any]) -> None:
-        self.client = client
-        self.validate = validate
-
-    def call(
-        self, operation: str, method: str, path: str, *, headers: dict[str, str] | None = None, **kwargs: Any
-    ) -> Any:
-        response = self.client.request(method, path, headers={**ACME, **(headers or {})}, **kwargs)
-        self.validate("qubs", operation, response)
-        return response
-
-    def pending(self, domain: str = "acme", headers: dict[str, str] | None = None, **params: Any) -> Any:
-        return self.call(
-            "listPendingAppointments",
-            "GET",
-            REPORTING.format(domain=domain) + "/pending",
-            params=params,
-            headers=headers,
-        )
-
-    def get_pending(self, appointment: str, domain: str = "acme") -> Any:
-        return self.call("getPendingAppointment", "GET", f"{REPORTING.format(domain=domain)}/{appointment}")
-
-    def create_urls(self, items: list[dict[str, Any]], appointment: str = "A123456") -> Any:
-        return self.call(
-            "createReportAttachments",
-            "POST",
-            f"{REPORTING.format(domain='acme')}/{appointment}/report/attachments",
-            json={"items": items},
-        )
-
-    def reporting_attachments(self, appointment: str = "A123456") -> Any:
-        return self.call(
-            "listReportingAttachments", "GET", f"{REPORTING.format(domain='acme')}/{appointment}/attachments"
-        )
-
-    def report(self, body: Any, appointment: str = "A123456", **kwargs: Any) -> Any:
-        return self.call(
-            "submitReport",
-            "POST",
-            f"{REPORTING.format(domain='acme')}/{appointment}/report",
-            json=body,
-            **kwargs,
-        )
-
-    def comment(self, body: Any, appointment: str = "A123456", **kwargs: Any) -> Any:
-        return self.call(
-            "createComment",
-            "POST",
-            f"{REPORTING.format(domain='acme')}/{appointment}/comments",
-            json=body,
-            **kwargs,
-        )
-
-    def attachments(self, appointment: str = "A123456", domain: str = "acme", **kwargs: Any) -> Any:
-        return self.call(
-            "listAppointmentAttachments", "GET", READ.format(domain=domain, appointment=appointment), **kwargs
-        )
-
-    def attachment(self, guid: str, appointment: str = "A123456", domain: str = "acme", **kwargs: Any) -> Any:
-        path = READ.format(domain=domain, appointment=appointment) + f"/{guid}"
-        return self.call("getAppointmentAttachment", "GET", path, **kwargs)
-
-    def upload(self, url: str, data: bytes, content_type: str | None) -> Any:
-        headers = {"Content-Type": content_type} if content_type else {}
-        return self.client.put(url.removeprefix(BASE), content=data, headers=headers)
-
-
-@pytest.fixture
-def qubs(client: TestClient, validate_response: Callable[..., Any]) -> Qubs:
-    return Qubs(client, validate_response)
 
 
 def status_and_type(response: Any) -> tuple[int, str]:
@@ -104,14 +26,14 @@ def status_and_type(response: Any) -> tuple[int, str]:
 
 
 class TestWorklist:
-    def test_lists_pending_appointments_of_the_domain(self, qubs: Qubs) -> None:
+    def test_lists_pending_appointments_of_the_domain(self, qubs) -> None:
         acme = [a["appointmentId"] for a in qubs.pending().json()["items"]]
         globex = qubs.pending("globex", headers=GLOBEX)
         assert acme == ["A123456", "A123457"]
         assert [a["appointmentId"] for a in globex.json()["items"]] == ["G200001"]
         assert "nextToken" not in globex.json()
 
-    def test_cursor_paging(self, qubs: Qubs, sandbox: Sandbox) -> None:
+    def test_cursor_paging(self, qubs, sandbox: Sandbox) -> None:
         for number in range(5):
             sandbox.store.put(
                 "qubs",
@@ -136,7 +58,7 @@ class TestWorklist:
                 break
         assert pages == 3 and seen == ["A123456", "A123457", "B0", "B1", "B2", "B3", "B4"]
 
-    def test_cursor_survives_appointments_leaving(self, qubs: Qubs) -> None:
+    def test_cursor_survives_appointments_leaving(self, qubs) -> None:
         first = qubs.pending(pageSize=1).json()
         assert [a["appointmentId"] for a in first["items"]] == ["A123456"]
         qubs.report({"reportText": "done", "reportStatus": "final"})
@@ -154,13 +76,13 @@ class TestWorklist:
         ],
         ids=["pageSize-0", "pageSize-501", "pageSize-text", "token-garbage", "token-foreign"],
     )
-    def test_bad_paging_parameters(self, qubs: Qubs, params: dict[str, Any], field: str) -> None:
+    def test_bad_paging_parameters(self, qubs, params: dict[str, Any], field: str) -> None:
         response = qubs.pending(**params)
         assert status_and_type(response) == (400, "bad-request") and response.json()["detail"].startswith(
             field
         )
 
-    def test_get_pending_appointment(self, qubs: Qubs) -> None:
+    def test_get_pending_appointment(self, qubs) -> None:
         body = qubs.get_pending("A123456").json()
         assert (body["appointmentId"], body["status"], body["patientName"]) == (
             "A123456",
@@ -171,12 +93,12 @@ class TestWorklist:
     @pytest.mark.parametrize(
         "appointment", ["A123458", "A999999", "G200001"], ids=["authorised", "unknown", "other-domain"]
     )
-    def test_get_pending_404(self, qubs: Qubs, appointment: str) -> None:
+    def test_get_pending_404(self, qubs, appointment: str) -> None:
         assert status_and_type(qubs.get_pending(appointment)) == (404, "not-found")
 
 
 class TestAttachmentState:
-    def test_pending_then_available_then_downloadable(self, qubs: Qubs) -> None:
+    def test_pending_then_available_then_downloadable(self, qubs) -> None:
         created = qubs.create_urls([{"fileName": "report.pdf", "contentType": "application/pdf"}]).json()[
             "items"
         ][0]
@@ -192,23 +114,23 @@ class TestAttachmentState:
         download = qubs.client.get(url.removeprefix(BASE))
         assert download.content == b"%PDF-1.7 final" and download.headers["content-type"] == "application/pdf"
 
-    def test_expired_when_the_upload_url_lapses(self, qubs: Qubs, sandbox: Sandbox) -> None:
+    def test_expired_when_the_upload_url_lapses(self, qubs, sandbox: Sandbox) -> None:
         guid = qubs.create_urls([{"fileName": "late.pdf"}]).json()["items"][0]["guid"]
         sandbox.clock.advance(901)
         listed = {a["guid"]: a for a in qubs.reporting_attachments().json()["items"]}
         assert listed[guid]["status"] == "expired"
 
-    def test_reporting_attachments_needs_a_pending_appointment(self, qubs: Qubs) -> None:
+    def test_reporting_attachments_needs_a_pending_appointment(self, qubs) -> None:
         assert status_and_type(qubs.reporting_attachments("A123458")) == (404, "not-found")
 
 
 class TestReport:
-    def test_preliminary_keeps_the_appointment_pending(self, qubs: Qubs) -> None:
+    def test_preliminary_keeps_the_appointment_pending(self, qubs) -> None:
         body = qubs.report({"reportText": "Prelim.", "reportStatus": "Preliminary"}).json()
         assert (body["reportStatus"], body["appointmentStatus"]) == ("preliminary", "PENDING REPORTING")
         assert qubs.get_pending("A123456").status_code == 200
 
-    def test_final_report_ends_reporting(self, qubs: Qubs, sandbox: Sandbox) -> None:
+    def test_final_report_ends_reporting(self, qubs, sandbox: Sandbox) -> None:
         body = qubs.report(
             {
                 "reportText": "No acute abnormality.",
@@ -234,12 +156,12 @@ class TestReport:
         assert status_and_type(qubs.comment({"commentText": "late"})) == (404, "not-found")
         assert qubs.attachments().status_code == 200  # the read side still shows it
 
-    def test_resubmission_overwrites(self, qubs: Qubs, sandbox: Sandbox) -> None:
+    def test_resubmission_overwrites(self, qubs, sandbox: Sandbox) -> None:
         qubs.report({"reportText": "v1", "reportStatus": "preliminary"})
         qubs.report({"reportText": "v2", "reportStatus": "preliminary"})
         assert sandbox.store.get("qubs", "acme", "report", "A123456")["reportText"] == "v2"
 
-    def test_report_text_limit_is_in_utf8_bytes(self, qubs: Qubs) -> None:
+    def test_report_text_limit_is_in_utf8_bytes(self, qubs) -> None:
         at_limit = qubs.report({"reportText": "a" * 2_097_152, "reportStatus": "preliminary"})
         assert at_limit.status_code == 200
         over = qubs.report({"reportText": "é" * 1_048_577, "reportStatus": "preliminary"})
@@ -255,12 +177,12 @@ class TestReport:
         ],
         ids=["no-text", "no-status", "unknown-status", "text-number"],
     )
-    def test_rules(self, qubs: Qubs, body: dict[str, Any], field: str, rule: str) -> None:
+    def test_rules(self, qubs, body: dict[str, Any], field: str, rule: str) -> None:
         response = qubs.report(body)
         assert status_and_type(response) == (400, "bad-request")
         assert field in response.json()["detail"] and rule in response.json()["detail"]
 
-    def test_idempotency_lasts_24_hours(self, qubs: Qubs, sandbox: Sandbox) -> None:
+    def test_idempotency_lasts_24_hours(self, qubs, sandbox: Sandbox) -> None:
         key = {"Idempotency-Key": "report-1"}
         first = qubs.report({"reportText": "final text", "reportStatus": "final"}, headers=key)
         sandbox.clock.advance(23 * 3600)
@@ -286,12 +208,12 @@ class TestComments:
         ],
         ids=["default-AC", "alert-AA", "explicit-type", "nulls"],
     )
-    def test_comment_types(self, qubs: Qubs, body: dict[str, Any], comment_type: str, is_alert: bool) -> None:
+    def test_comment_types(self, qubs, body: dict[str, Any], comment_type: str, is_alert: bool) -> None:
         response = qubs.comment(body)
         assert response.status_code == 201
         assert (response.json()["commentType"], response.json()["isAlert"]) == (comment_type, is_alert)
 
-    def test_comment_time_defaults_to_now_and_is_normalised(self, qubs: Qubs, sandbox: Sandbox) -> None:
+    def test_comment_time_defaults_to_now_and_is_normalised(self, qubs, sandbox: Sandbox) -> None:
         sandbox.clock.freeze("2026-11-24T10:00:00Z")
         assert qubs.comment({"commentText": "now"}).json()["commentDateTime"] == "2026-11-24T10:00:00Z"
         given = qubs.comment({"commentText": "then", "commentDateTime": "2026-11-24T20:30:00+10:00"}).json()
@@ -310,12 +232,12 @@ class TestComments:
         ],
         ids=["missing", "empty", "blank", "unknown-type", "alert-string", "bad-date", "no-offset"],
     )
-    def test_rules(self, qubs: Qubs, body: dict[str, Any], field: str, rule: str) -> None:
+    def test_rules(self, qubs, body: dict[str, Any], field: str, rule: str) -> None:
         response = qubs.comment(body)
         assert status_and_type(response) == (400, "bad-request")
         assert field in response.json()["detail"] and rule in response.json()["detail"]
 
-    def test_idempotent_comments(self, qubs: Qubs, sandbox: Sandbox) -> None:
+    def test_idempotent_comments(self, qubs, sandbox: Sandbox) -> None:
         key = {"Idempotency-Key": "comment-1"}
         first, again = (qubs.comment({"commentText": "once"}, headers=key) for _ in range(2))
         assert first.content == again.content
@@ -323,13 +245,13 @@ class TestComments:
 
 
 class TestReadSide:
-    def test_list_includes_fixture_and_new_attachments(self, qubs: Qubs) -> None:
+    def test_list_includes_fixture_and_new_attachments(self, qubs) -> None:
         guid = qubs.create_urls([{"fileName": "new.pdf"}]).json()["items"][0]["guid"]
         listed = {a["guid"]: a for a in qubs.attachments().json()}
         assert listed[REFERRAL]["category"] == "Referral" and listed[REFERRAL]["url"]
         assert listed[guid]["url"] is None
 
-    def test_fixture_attachment_downloads(self, qubs: Qubs) -> None:
+    def test_fixture_attachment_downloads(self, qubs) -> None:
         url = qubs.attachment(REFERRAL).json()["url"]
         assert qubs.client.get(url.removeprefix(BASE)).content.startswith(b"%PDF-1.4")
 
@@ -338,7 +260,7 @@ class TestReadSide:
         [(None, 900), ("300", 300), ("5", 60), ("0", 60), ("-20", 60), ("86400", 3600)],
         ids=["default", "in-range", "below-min", "zero", "negative", "above-max"],
     )
-    def test_url_ttl_is_clamped(self, qubs: Qubs, ttl: str | None, expected: int) -> None:
+    def test_url_ttl_is_clamped(self, qubs, ttl: str | None, expected: int) -> None:
         params = {} if ttl is None else {"urlTtlSeconds": ttl}
         url = qubs.attachment(REFERRAL, params=params).json()["url"]
         assert parse_qs(urlsplit(url).query)["X-Amz-Expires"] == [str(expected)]
@@ -348,9 +270,7 @@ class TestReadSide:
         [(None, "inline"), ("inline", "inline"), ("attachment", "attachment")],
         ids=["default", "inline", "attachment"],
     )
-    def test_disposition_is_signed_into_the_url(
-        self, qubs: Qubs, disposition: str | None, expected: str
-    ) -> None:
+    def test_disposition_is_signed_into_the_url(self, qubs, disposition: str | None, expected: str) -> None:
         params = {} if disposition is None else {"disposition": disposition}
         url = qubs.attachment(REFERRAL, params=params).json()["url"]
         header = qubs.client.get(url.removeprefix(BASE)).headers["content-disposition"]
@@ -361,11 +281,11 @@ class TestReadSide:
         [({"urlTtlSeconds": "soon"}, "urlTtlSeconds"), ({"disposition": "download"}, "disposition")],
         ids=["ttl-text", "disposition-unknown"],
     )
-    def test_bad_query(self, qubs: Qubs, params: dict[str, str], field: str) -> None:
+    def test_bad_query(self, qubs, params: dict[str, str], field: str) -> None:
         response = qubs.attachment(REFERRAL, params=params)
         assert status_and_type(response) == (400, "bad-request") and field in response.json()["detail"]
 
-    def test_url_expires_on_the_clock(self, qubs: Qubs, sandbox: Sandbox) -> None:
+    def test_url_expires_on_the_clock(self, qubs, sandbox: Sandbox) -> None:
         url = qubs.attachment(REFERRAL, params={"urlTtlSeconds": 60}).json()["url"]
         sandbox.clock.advance(61)
         assert qubs.client.get(url.removeprefix(BASE)).status_code == 403
@@ -388,18 +308,18 @@ class TestReadSide:
         ],
     )
     def test_tenant_isolation(
-        self, qubs: Qubs, domain: str, appointment: str, guid: str, headers: dict[str, str], status: int
+        self, qubs, domain: str, appointment: str, guid: str, headers: dict[str, str], status: int
     ) -> None:
         response = qubs.attachment(guid, appointment=appointment, domain=domain, headers=headers)
         assert response.status_code == status and "url" not in response.json()
 
-    def test_other_status_appointments_are_readable(self, qubs: Qubs) -> None:
+    def test_other_status_appointments_are_readable(self, qubs) -> None:
         assert qubs.attachments("A123458").json() == []
         assert status_and_type(qubs.attachments("A999999")) == (404, "not-found")
 
 
 class TestWiring:
-    def test_journal_names_operations(self, qubs: Qubs) -> None:
+    def test_journal_names_operations(self, qubs) -> None:
         qubs.create_urls([{"fileName": "a.pdf"}])
         entries = qubs.client.get(
             "/__admin/requests", params={"operation": "qubs.createReportAttachments"}
@@ -432,7 +352,7 @@ class TestWiring:
         ):
             create_app(Settings(fixtures=(broken,)))
 
-    def test_reset_restores_fixtures(self, qubs: Qubs, sandbox: Sandbox) -> None:
+    def test_reset_restores_fixtures(self, qubs, sandbox: Sandbox) -> None:
         qubs.report({"reportText": "done", "reportStatus": "final"})
         qubs.create_urls([{"fileName": "a.pdf"}], appointment="A123457")
         sandbox.reset()

@@ -51,65 +51,8 @@ def decoded_policy(fields: dict[str, str]) -> dict[str, Any]:
     return json.loads(base64.b64decode(fields["policy"]))
 
 
-class SaferMe:
-    """The three-step flow against the in-process app, every JSON answer checked against openapi.yaml."""
-
-    def __init__(self, client: TestClient, validate: Validate) -> None:
-        self.client = client
-        self.validate = validate
-
-    def authorize(self, content_type: str = "image/png", headers: dict[str, str] = HEADERS) -> dict[str, Any]:
-        response = self.client.get(AUTHORIZE, params={"content_type": content_type}, headers=headers)
-        assert response.status_code == 200, response.text
-        return self.validate("saferme", "getUploadAuthorization", response)["upload_authorization"]
-
-    def upload(
-        self,
-        authorization: dict[str, Any],
-        key: str | None = None,
-        data: bytes | None = None,
-        filename: str = "picture.png",
-    ) -> Any:
-        fields = {**authorization["fields"], "key": key or authorization["fields"]["key"]}
-        content = image_bytes() if data is None else data
-        return self.client.post(
-            local(authorization["url"]),
-            data=fields,
-            files={"file": (filename, content, fields["Content-Type"])},
-        )
-
-    def uploaded(
-        self,
-        content_type: str = "image/png",
-        name: str | None = "picture.png",
-        data: bytes | None = None,
-        headers: dict[str, str] = HEADERS,
-    ) -> str:
-        """Authorize and upload; the key to create the attachment with."""
-        authorization = self.authorize(content_type, headers)
-        key = authorization["key_prefix"] + name if name else authorization["key"]
-        response = self.upload(authorization, key, data)
-        assert response.status_code == 201, response.text
-        return key
-
-    def create(self, key: object, headers: dict[str, str] = HEADERS) -> Any:
-        response = self.client.post(ATTACHMENTS, json={"file_attachment": {"key": key}}, headers=headers)
-        self.validate("saferme", "createFileAttachment", response)
-        return response
-
-    def get(self, attachment_id: object, headers: dict[str, str] = HEADERS) -> Any:
-        response = self.client.get(f"{ATTACHMENTS}/{attachment_id}", headers=headers)
-        self.validate("saferme", "getFileAttachment", response)
-        return response
-
-
-@pytest.fixture
-def saferme(client: TestClient, validate_response: Validate) -> SaferMe:
-    return SaferMe(client, validate_response)
-
-
 class TestUploadAuthorization:
-    def test_shape_and_policy_match_the_vendor(self, saferme: SaferMe, sandbox: Sandbox) -> None:
+    def test_shape_and_policy_match_the_vendor(self, saferme, sandbox: Sandbox) -> None:
         authorization = saferme.authorize()
         key, fields = authorization["key"], authorization["fields"]
         assert key.startswith("async_uploads/") and authorization["key_prefix"] == key + "/"
@@ -152,17 +95,17 @@ class TestUploadAuthorization:
         assert abs((signed_at - sandbox.clock.now()).total_seconds()) < 2
         assert fields["x-amz-credential"].startswith(f"{sandbox.settings.s3_access_key_id}/")
 
-    def test_each_call_mints_a_new_key(self, saferme: SaferMe) -> None:
+    def test_each_call_mints_a_new_key(self, saferme) -> None:
         assert saferme.authorize()["key"] != saferme.authorize()["key"]
 
-    def test_allowed_content_types(self, saferme: SaferMe) -> None:
+    def test_allowed_content_types(self, saferme) -> None:
         assert len(ALLOWED_CONTENT_TYPES) == 12
         for content_type in ALLOWED_CONTENT_TYPES:
             authorization = saferme.authorize(content_type)
             assert authorization["fields"]["Content-Type"] == content_type
             assert {"Content-Type": content_type} in decoded_policy(authorization["fields"])["conditions"]
 
-    def test_content_type_is_matched_case_insensitively(self, saferme: SaferMe) -> None:
+    def test_content_type_is_matched_case_insensitively(self, saferme) -> None:
         assert saferme.authorize("IMAGE/PNG")["fields"]["Content-Type"] == "image/png"
 
     @pytest.mark.parametrize(
@@ -193,7 +136,7 @@ class TestUploadAuthorization:
 
 
 class TestFileAttachments:
-    def test_processing_then_processed_on_the_clock(self, saferme: SaferMe, sandbox: Sandbox) -> None:
+    def test_processing_then_processed_on_the_clock(self, saferme, sandbox: Sandbox) -> None:
         key = saferme.uploaded()
         created = saferme.create(key)
         body = created.json()
@@ -222,7 +165,7 @@ class TestFileAttachments:
         )
         assert saferme.create(key).status_code == 200
 
-    def test_same_key_gives_the_same_attachment(self, saferme: SaferMe) -> None:
+    def test_same_key_gives_the_same_attachment(self, saferme) -> None:
         first, second = saferme.uploaded(name="a.png"), saferme.uploaded(name="b.png")
         assert [saferme.create(k).json()["id"] for k in (first, second, first)] == [21, 22, 21]
 
@@ -235,7 +178,7 @@ class TestFileAttachments:
         ],
         ids=["bare-key", "key-prefix-name", "nested-name"],
     )
-    def test_filename_from_the_key(self, saferme: SaferMe, name: str | None, filename: str | None) -> None:
+    def test_filename_from_the_key(self, saferme, name: str | None, filename: str | None) -> None:
         assert saferme.create(saferme.uploaded(name=name)).json()["filename"] == filename
 
     @pytest.mark.parametrize(
@@ -247,14 +190,14 @@ class TestFileAttachments:
         ids=["pdf", "undecodable-image"],
     )
     def test_no_styles_when_nothing_to_render(
-        self, saferme: SaferMe, sandbox: Sandbox, content_type: str, data: bytes
+        self, saferme, sandbox: Sandbox, content_type: str, data: bytes
     ) -> None:
         attachment_id = saferme.create(saferme.uploaded(content_type, "file.bin", data)).json()["id"]
         sandbox.clock.advance(3)
         response = saferme.get(attachment_id)
         assert (response.status_code, response.json()["style_url"]) == (200, {})
 
-    def test_gif_and_transparent_png_are_rendered(self, saferme: SaferMe, sandbox: Sandbox) -> None:
+    def test_gif_and_transparent_png_are_rendered(self, saferme, sandbox: Sandbox) -> None:
         transparent = io.BytesIO()
         Image.new("RGBA", (50, 30), (0, 0, 0, 0)).save(transparent, "PNG")
         ids = [
@@ -267,7 +210,7 @@ class TestFileAttachments:
             medium = Image.open(io.BytesIO(saferme.client.get(local(styles["medium"])).content))
             assert medium.mode == "RGB"
 
-    def test_links_expire_and_are_reissued(self, saferme: SaferMe, sandbox: Sandbox) -> None:
+    def test_links_expire_and_are_reissued(self, saferme, sandbox: Sandbox) -> None:
         body = saferme.create(saferme.uploaded()).json()
         sandbox.clock.advance(3601)
         expired = saferme.client.get(local(body["original_url"]))
@@ -277,7 +220,7 @@ class TestFileAttachments:
 
 
 class TestRefusals:
-    def test_create_errors(self, saferme: SaferMe, client: TestClient, validate_response: Validate) -> None:
+    def test_create_errors(self, saferme, client: TestClient, validate_response: Validate) -> None:
         authorized = saferme.authorize()
         other_teams = saferme.uploaded(headers=OTHER_TEAM)
         prefix_upload = saferme.uploaded(name="x.png")
@@ -335,7 +278,7 @@ class TestRefusals:
         assert huge.status_code == 413
         validate_response("saferme", "createFileAttachment", huge)
 
-    def test_get_unknown_foreign_and_malformed_ids(self, saferme: SaferMe) -> None:
+    def test_get_unknown_foreign_and_malformed_ids(self, saferme) -> None:
         mine = saferme.create(saferme.uploaded()).json()["id"]
         for attachment_id, request_headers in (
             (999, HEADERS),
@@ -350,7 +293,7 @@ class TestRefusals:
 
 
 class TestTeams:
-    def test_x_team_id_selects_the_team_for_a_user_token(self, saferme: SaferMe, client: TestClient) -> None:
+    def test_x_team_id_selects_the_team_for_a_user_token(self, saferme, client: TestClient) -> None:
         token = client.post(
             "/saferme/api/v3/sessions",
             headers={"X-AppId": "com.thundermaps.saferme"},
@@ -365,7 +308,7 @@ class TestTeams:
         assert saferme.get(attachment_id, in_1234).status_code == 404
         assert saferme.get(attachment_id, HEADERS).status_code == 404
 
-    def test_default_team_is_the_credentials_first(self, saferme: SaferMe) -> None:
+    def test_default_team_is_the_credentials_first(self, saferme) -> None:
         no_team = {name: value for name, value in HEADERS.items() if name != "X-TeamId"}
         attachment_id = saferme.create(saferme.uploaded(headers=no_team), HEADERS).json()["id"]
         assert saferme.get(attachment_id, no_team).status_code == 202
@@ -388,9 +331,9 @@ def sized_client(tmp_path: Path) -> Iterator[TestClient]:
 
 class TestSettings:
     def test_size_limit_and_instant_processing(
-        self, sized_client: TestClient, validate_response: Validate
+        self, sized_client: TestClient, saferme_for: Callable[[TestClient], Any]
     ) -> None:
-        saferme = SaferMe(sized_client, validate_response)
+        saferme = saferme_for(sized_client)
         authorization = saferme.authorize()
         assert ["content-length-range", 0, 1000] in decoded_policy(authorization["fields"])["conditions"]
         too_big = saferme.upload(authorization, data=b"x" * 1001)
@@ -438,7 +381,7 @@ class TestSettings:
         with pytest.raises(FixtureError, match=message):
             create_app(Settings(fixtures=(DEFAULT_FIXTURES, extra)))
 
-    def test_reset_restarts_ids_and_forgets_sessions(self, saferme: SaferMe, client: TestClient) -> None:
+    def test_reset_restarts_ids_and_forgets_sessions(self, saferme, client: TestClient) -> None:
         login = client.post(
             "/saferme/api/v3/sessions",
             headers={"X-AppId": "com.thundermaps.saferme"},
@@ -467,7 +410,7 @@ def test_route_names_are_operation_ids_and_the_document_is_served(client: TestCl
     assert served.status_code == 200 and served.json()["paths"].keys() == DOCUMENT.document["paths"].keys()
 
 
-def test_journal_names_operations(saferme: SaferMe, client: TestClient) -> None:
+def test_journal_names_operations(saferme, client: TestClient) -> None:
     saferme.create(saferme.uploaded())
     operations = [entry["operation"] for entry in client.get("/__admin/requests").json()["requests"]]
     assert operations[:3] == [

@@ -13,7 +13,6 @@ from starlette.testclient import TestClient
 from mock_server.vendors.saferme.errors import BadRequest
 from mock_server.vendors.saferme.params import nest
 
-BASE = "http://127.0.0.1:8080"
 ATTACHMENTS = "/saferme/api/v4/file_attachments"
 HEADERS = {
     "Authorization": "Token token=saferme-dev-token",
@@ -25,20 +24,10 @@ Validate = Callable[..., Any]
 
 
 @pytest.fixture
-def uploaded_key(client: TestClient) -> str:
-    authorization = client.get(
-        f"{ATTACHMENTS}/upload_authorization", params={"content_type": "image/png"}, headers=HEADERS
-    ).json()["upload_authorization"]
+def uploaded_key(saferme: Any) -> str:
     buffer = io.BytesIO()
     Image.new("RGB", (40, 30)).save(buffer, "PNG")
-    key = authorization["key_prefix"] + "form.png"
-    response = client.post(
-        authorization["url"][len(BASE) :],
-        data={**authorization["fields"], "key": key},
-        files={"file": ("form.png", buffer.getvalue(), "image/png")},
-    )
-    assert response.status_code == 201
-    return key
+    return saferme.uploaded("image/png", "form.png", buffer.getvalue(), HEADERS)
 
 
 def test_form_encoded_body_creates_the_attachment(

@@ -15,7 +15,6 @@ from mock_server.core.clock import Clock
 from mock_server.core.sandbox import Sandbox
 from mock_server.vendors.saferme.models import BUCKET
 
-BASE = "http://127.0.0.1:8080"
 API = "/saferme/api/v4"
 HEADERS = {
     "Authorization": "Token token=saferme-dev-token",
@@ -39,30 +38,15 @@ def code_of(body: dict[str, Any], attribute: str) -> str:
 
 
 class Reports:
-    def __init__(self, client: TestClient, validate: Validate) -> None:
+    def __init__(self, client: TestClient, validate: Validate, saferme: Any) -> None:
         self.client = client
         self.validate = validate
+        self.saferme = saferme
 
     def attachment(self, content_type: str = "image/png", headers: dict[str, str] = HEADERS) -> int:
         """Authorize, upload and create; the new attachment id."""
-        authorization = self.client.get(
-            f"{API}/file_attachments/upload_authorization",
-            params={"content_type": content_type},
-            headers=headers,
-        ).json()["upload_authorization"]
-        key = authorization["key_prefix"] + ("picture.png" if content_type == "image/png" else "file.bin")
         data = png() if content_type == "image/png" else b"%PDF-1.4 sandbox"
-        uploaded = self.client.post(
-            authorization["url"][len(BASE) :],
-            data={**authorization["fields"], "key": key},
-            files={"file": ("upload", data, content_type)},
-        )
-        assert uploaded.status_code == 201, uploaded.text
-        created = self.client.post(
-            f"{API}/file_attachments", json={"file_attachment": {"key": key}}, headers=headers
-        )
-        assert created.status_code in (200, 202), created.text
-        return created.json()["id"]
+        return self.saferme.attachment(content_type, headers, data)
 
     def create(
         self, report: dict[str, Any], status: int = 201, headers: dict[str, str] = HEADERS, **params: str
@@ -94,8 +78,8 @@ class Reports:
 
 
 @pytest.fixture
-def reports(client: TestClient, validate_response: Validate) -> Reports:
-    return Reports(client, validate_response)
+def reports(client: TestClient, validate_response: Validate, saferme: Any) -> Reports:
+    return Reports(client, validate_response, saferme)
 
 
 def report(*fields: tuple[str, Any], **changes: Any) -> dict[str, Any]:
@@ -314,6 +298,29 @@ def test_update_body_errors(reports: Reports, client: TestClient, validate_respo
     broken = client.patch(f"{API}/reports/49", content=b"{report", headers=HEADERS)
     assert broken.status_code == 400
     validate_response("saferme", "updateReport", broken)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "operation", "root"),
+    [
+        ("POST", "/reports", "createReport", "report"),
+        ("PATCH", "/reports/49", "updateReport", "report"),
+        ("POST", "/session", "createV4Session", "session"),
+    ],
+)
+def test_a_body_that_is_not_an_object_names_its_own_root(
+    reports: Reports,
+    client: TestClient,
+    validate_response: Validate,
+    method: str,
+    path: str,
+    operation: str,
+    root: str,
+) -> None:
+    reports.create(report())
+    response = client.request(method, f"{API}{path}", json=[], headers=HEADERS)
+    assert response.status_code == 422, response.text
+    assert code_of(validate_response("saferme", operation, response), root) == "invalid"
 
 
 def test_fetch_a_form(client: TestClient, validate_response: Validate) -> None:

@@ -1,0 +1,192 @@
+"""Soak: RSS of one long-running server over many mixed requests, sampled every 2,000 requests.
+
+    python bench/soak.py                      # 100,000 requests (tens of minutes on a shared 2-core machine)
+    python bench/soak.py --requests 20000     # shorter
+    python bench/soak.py --max-seconds 900    # stop early (the figures say so) after this long
+    python bench/soak.py --server-args "--max-records 20000 --max-objects 2000"   # smaller caps
+
+The server is ``mock-server serve`` with its default limits (``--fixtures``: the defaults with Candid's
+rate limit off, as in bench/run.py), never reset. The mix, in turn from 4 client threads on keep-alive
+connections: QUBS create upload URL (a fresh Idempotency-Key each time) and the presigned PUT of 1 KiB to
+it, QUBS comment (fresh key), SaferMe upload authorization, Candid token, Candid create attachment
+(1 KiB), Decoda bulk upload (1 KiB), admin journal read. Every request is counted, whatever its status;
+statuses are summed per sample, so a cap being reached shows as its 507s. 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench import workloads  # noqa: E402
+from bench.run import bench_fixtures  # noqa: E402
+from bench.server import Server  # noqa: E402
+
+SAMPLE_EVERY = 2_000
+THREADS = 4
+
+
+class Mix:
+    """The request kinds, each one function ``(session) -> [status, ...]`` (one or two requests)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.keys = itertools.count()
+        setup = requests.Session()
+        self.token = workloads.candid_access_token(url, setup)
+        self.candid = workloads.candid_upload_spec(self.token, workloads.SMALL_FILE)
+        self.decoda = workloads.decoda_bulk(url, setup)
+        self.kinds: list[Callable[[requests.Session], list[int]]] = [
+            self.qubs_upload,
+            self.qubs_comment,
+            self.saferme,
+            self.candid_token,
+            self.candid_create,
+            self.decoda_upload,
+            self.journal,
+        ]
+
+    def _key(self) -> str:
+        return f"soak-{next(self.keys)}"
+
+    def qubs_upload(self, s: requests.Session) -> list[int]:
+        created = s.post(
+            self.url + workloads.QUBS_CREATE,
+            json=workloads.qubs_items(1),
+            headers={"Authorization": f"Bearer {workloads.QUBS_TOKEN}", "Idempotency-Key": self._key()},
+            timeout=30,
+        )
+        if created.status_code != 201:
+            return [created.status_code]
+        item = created.json()["items"][0]
+        put = s.put(
+            item["uploadUrl"],
+            data=workloads.SMALL_FILE,
+            headers={"Content-Type": item.get("contentType") or "application/pdf"},
+            timeout=30,
+        )
+        return [created.status_code, put.status_code]
+
+    def qubs_comment(self, s: requests.Session) -> list[int]:
+        path = "/qubs/integrations/v1/acme/reporting/appointments/A123456/comments"
+        headers = {"Authorization": f"Bearer {workloads.QUBS_TOKEN}", "Idempotency-Key": self._key()}
+        return [
+            s.post(self.url + path, json={"commentText": "soak"}, headers=headers, timeout=30).status_code
+        ]
+
+    def saferme(self, s: requests.Session) -> list[int]:
+        return [
+            s.get(
+                self.url + workloads.SAFERME_AUTHORIZE, headers=workloads.SAFERME_HEADERS, timeout=30
+            ).status_code
+        ]
+
+    def candid_token(self, s: requests.Session) -> list[int]:
+        return [
+            s.post(
+                self.url + "/candid/api/auth/v2/token", json=workloads.CANDID_CLIENT, timeout=30
+            ).status_code
+        ]
+
+    def candid_create(self, s: requests.Session) -> list[int]:
+        spec = self.candid
+        return [s.put(self.url + spec.path, data=spec.body, headers=spec.headers, timeout=30).status_code]
+
+    def decoda_upload(self, s: requests.Session) -> list[int]:
+        spec = self.decoda
+        return [s.post(self.url + spec.path, data=spec.body, headers=spec.headers, timeout=30).status_code]
+
+    def journal(self, s: requests.Session) -> list[int]:
+        return [s.get(self.url + "/__admin/requests?limit=5", timeout=30).status_code]
+
+
+def soak(server: Server, total: int, max_seconds: float) -> tuple[list[tuple], float, bool]:
+    mix = Mix(server.url)
+    lock = threading.Lock()
+    state = {"done": 0, "next_sample": SAMPLE_EVERY, "stop": False}
+    statuses: Counter[int] = Counter()
+    samples: list[tuple] = [(0, server.rss_mb(), 0.0, "")]
+    started = time.monotonic()
+    kinds = itertools.cycle(mix.kinds)
+
+    def worker() -> None:
+        session = requests.Session()
+        while True:
+            with lock:
+                if state["stop"] or state["done"] >= total:
+                    return
+                kind = next(kinds)
+            try:
+                got = kind(session)
+            except requests.RequestException:
+                got = [0]
+            with lock:
+                state["done"] += len(got)
+                statuses.update(got)
+                if state["done"] >= state["next_sample"]:
+                    state["next_sample"] += SAMPLE_EVERY
+                    shown = ", ".join(f"{code}: {n}" for code, n in sorted(statuses.items()))
+                    samples.append((state["done"], server.rss_mb(), time.monotonic() - started, shown))
+                    statuses.clear()
+                if time.monotonic() - started > max_seconds:
+                    state["stop"] = True
+
+    threads = [threading.Thread(target=worker) for _ in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return samples, time.monotonic() - started, bool(state["stop"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=100_000, help="requests to send (default 100,000)")
+    parser.add_argument(
+        "--max-seconds", type=float, default=3600.0, help="stop after this long (default 1 h)"
+    )
+    parser.add_argument("--server-args", default="", help="extra `mock-server serve` flags (smaller caps)")
+    a = parser.parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="bench-soak-"))
+    server_args = ["--fixtures", str(bench_fixtures(work)), "--log-level", "warning", *a.server_args.split()]
+    server = Server.launch(ROOT, sys.executable, server_args, work / "server.log")
+    try:
+        samples, seconds, stopped = soak(server, a.requests, a.max_seconds)
+    finally:
+        server.stop()
+    done = samples[-1][0]
+    print(
+        f"## Soak: {done} mixed requests in {seconds:.0f} s ({done / seconds:.0f} req/s), RSS every "
+        f"{SAMPLE_EVERY} requests" + (f" (stopped at --max-seconds {a.max_seconds:g})" if stopped else "")
+    )
+    print()
+    print(f"server flags: `{' '.join(server_args[2:])}`")
+    print()
+    print("| requests | RSS MB | elapsed s | statuses since the previous sample |")
+    print("|---|---|---|---|")
+    for count, rss, elapsed, shown in samples:
+        print(f"| {count} | {rss:.1f} | {elapsed:.0f} | {shown} |")
+    first = next((s for s in samples if s[0] >= 10_000), samples[0])
+    print()
+    print(
+        f"RSS {samples[0][1]:.1f} MB idle, {first[1]:.1f} MB after {first[0]} requests, "
+        f"{samples[-1][1]:.1f} MB after {done}; growth after the first {first[0]}: "
+        f"{(samples[-1][1] - first[1]) * 1048576 / max(1, done - first[0]):.0f} bytes per request"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

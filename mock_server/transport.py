@@ -1,0 +1,237 @@
+"""How connections are served: uvicorn's httptools protocol with read deadlines and a head-size bound,
+and a header-size guard in front of the app.
+
+uvicorn bounds only the idle time between requests on a kept-alive connection. A client that opens a
+connection and trickles its request head, or declares a large body and stops sending, would hold a
+connection, a task and its spooled bytes forever. ``guarded_protocol`` adds two deadlines:
+
+- the whole request head (request line and headers) must arrive within ``header_timeout`` seconds of
+  the connection opening (or of the previous response ending, on a kept-alive connection);
+- a request body may stall at most ``body_timeout`` seconds between two chunks (an idle timeout, as
+  S3's ``RequestTimeout``: a slow but steady upload is not cut, a stopped one is).
+
+Past a deadline the connection is closed; the handler sees a disconnect, so nothing half-received is
+stored. While the server itself stops reading (back-pressure on a slow handler) the body deadline
+waits. A request head larger than ``max_header_bytes`` plus room for the request line is refused with
+400 as its bytes arrive, before the parser buffers it (a 64 MiB header is cut after a few KiB; with the
+h11 parser, ``h11_max_incomplete_event_size`` does the same), and ``HeaderGuard`` refuses a complete head with
+more than ``max_header_bytes`` of headers or ``max_header_count`` lines with 400, in the vendor's format
+(S3's ``RequestHeaderSectionTooLarge`` for storage). ``uvicorn_config`` is the one place both the CLI
+and the in-process test server take their uvicorn settings from.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import h11
+import uvicorn
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from mock_server.core.errors import SandboxError
+from mock_server.core.sandbox import Sandbox
+from mock_server.settings import Settings
+
+REQUEST_LINE_ALLOWANCE = 16 * 1024
+"""Bytes of request line h11 buffers beyond the header limit (presigned URLs carry long queries)."""
+
+
+class _Deadlines:
+    """Request-head and body-idle deadlines (and, where the parser has no bound, a head-size bound)
+    for one of uvicorn's HTTP/1.1 protocols; mixed in before the protocol class."""
+
+    header_timeout: float = 20.0
+    body_timeout: float = 30.0
+    head_limit: int | None = None  # bytes of request line and headers; None: the parser bounds them
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        self._read_deadline: asyncio.TimerHandle | None = None
+        self._reading_head = True
+        self._head_bytes = 0
+        self._head_tail = b""
+        super().connection_made(transport)  # type: ignore[misc]
+        self._arm(self.header_timeout)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)  # type: ignore[misc]
+
+    def data_received(self, data: bytes) -> None:
+        if self._reading_head and self.head_limit is not None and self._head_too_large(data):
+            self._disarm()
+            self.send_400_response("Request header section too large.")  # type: ignore[attr-defined]
+            return
+        super().data_received(data)  # type: ignore[misc]
+        cycle = self.cycle  # type: ignore[attr-defined]
+        if self.transport.is_closing():  # type: ignore[attr-defined]
+            self._disarm()
+        elif cycle is not None and not cycle.response_complete and cycle.more_body:
+            self._arm(self.body_timeout)  # a body is arriving: idle deadline, restarted by every chunk
+        elif cycle is not None and not cycle.response_complete:
+            self._disarm()  # head and body are in; the handler is working
+        elif self._read_deadline is None:
+            self._arm(self.header_timeout)  # the next request's head started on a kept-alive connection
+
+    def _head_too_large(self, data: bytes) -> bool:
+        # Counted before the parser sees the bytes: httptools would otherwise gather a huge header value
+        # by repeated concatenation (64 MiB took 17 s of one core) before any callback could refuse it.
+        window = self._head_tail + data
+        end = window.find(b"\r\n\r\n")
+        if end >= 0:
+            self._head_bytes += end + 4 - len(self._head_tail)
+            self._reading_head = False
+        else:
+            self._head_bytes += len(data)
+            self._head_tail = window[-3:]
+        assert self.head_limit is not None
+        return self._head_bytes > self.head_limit
+
+    def on_response_complete(self) -> None:
+        self._disarm()
+        cycle = self.cycle  # type: ignore[attr-defined]
+        if cycle is None or not cycle.more_body:
+            self._start_head()
+        # else: answered before its body was in (e.g. 413); the next head starts when the body ends
+        super().on_response_complete()  # type: ignore[misc]  # arms uvicorn's keep-alive timer
+
+    def _start_head(self) -> None:
+        self._reading_head, self._head_bytes, self._head_tail = True, 0, b""
+
+    def _arm(self, seconds: float) -> None:
+        self._disarm()
+        self._read_deadline = self.loop.call_later(seconds, self._deadline_passed, seconds)  # type: ignore[attr-defined]
+
+    def _disarm(self) -> None:
+        if self._read_deadline is not None:
+            self._read_deadline.cancel()
+            self._read_deadline = None
+
+    def _deadline_passed(self, seconds: float) -> None:
+        self._read_deadline = None
+        transport = self.transport  # type: ignore[attr-defined]
+        if transport.is_closing():
+            return
+        if self.flow.read_paused:  # type: ignore[attr-defined]  # we stopped reading (slow handler)
+            self._arm(seconds)
+            return
+        cycle = self.cycle  # type: ignore[attr-defined]
+        if cycle is not None and not cycle.response_complete and not cycle.more_body:
+            return
+        conn = getattr(self, "conn", None)  # h11 keeps a state machine to close as well
+        if isinstance(conn, h11.Connection) and conn.our_state not in {h11.ERROR, h11.CLOSED}:
+            try:
+                conn.send(h11.ConnectionClosed())
+            except h11.LocalProtocolError:
+                pass
+        transport.close()
+
+
+class GuardedHttpToolsProtocol(_Deadlines, HttpToolsProtocol):
+    """uvicorn's httptools protocol (its fastest) with the deadlines and a request-head byte bound."""
+
+    head_limit: int | None = 8192 + 16 * 1024
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        if self.cycle is not None and self.cycle.response_complete:
+            self._start_head()  # the body of a request answered early has ended
+
+
+class GuardedH11Protocol(_Deadlines, H11Protocol):
+    """uvicorn's h11 protocol with the deadlines (h11 bounds the head: h11_max_incomplete_event_size)."""
+
+
+def guarded_protocol(settings: Settings, parser: str = "httptools") -> type[H11Protocol | HttpToolsProtocol]:
+    """A protocol class carrying ``settings``' bounds (uvicorn instantiates it per connection).
+
+    ``parser``: ``httptools`` (the default: about twice h11's requests per second here, see
+    bench/RESULTS.md) or ``h11``.
+    """
+    base: type = GuardedHttpToolsProtocol if parser == "httptools" else GuardedH11Protocol
+    return type(
+        "Sandbox" + base.__name__,
+        (base,),
+        {
+            "header_timeout": settings.header_timeout,
+            "body_timeout": settings.body_timeout,
+            "head_limit": settings.max_header_bytes + REQUEST_LINE_ALLOWANCE
+            if base is not GuardedH11Protocol
+            else None,
+        },
+    )
+
+
+def uvicorn_config(
+    app: ASGIApp, settings: Settings, parser: str = "httptools", **extra: Any
+) -> uvicorn.Config:
+    """The uvicorn settings of every server this package starts (CLI and the in-process test server)."""
+    return uvicorn.Config(
+        app,
+        http=guarded_protocol(settings, parser),
+        h11_max_incomplete_event_size=settings.max_header_bytes + REQUEST_LINE_ALLOWANCE,
+        timeout_keep_alive=max(1, round(settings.keep_alive_timeout)),
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies) or [],
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=settings.shutdown_grace,
+        **extra,
+    )
+
+
+class HeaderTooLarge(SandboxError):
+    status = 400
+    code = "header-section-too-large"
+
+
+class HeaderGuard:
+    """Refuse a request whose header section is over ``max_header_bytes`` or ``max_header_count`` lines.
+
+    Counted as on the wire: each line is ``name: value\\r\\n``. Runs before routing, so no vendor code
+    sees the request; the refusal is rendered by the vendor the path belongs to.
+    """
+
+    def __init__(self, app: ASGIApp, sandbox: Sandbox) -> None:
+        self.app = app
+        self.sandbox = sandbox
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            settings = self.sandbox.settings
+            headers = scope["headers"]
+            size = sum(len(name) + len(value) + 4 for name, value in headers)
+            if size > settings.max_header_bytes or len(headers) > settings.max_header_count:
+                response = self._refusal(scope, size, len(headers))
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    def _refusal(self, scope: Scope, size: int, count: int) -> Any:
+        settings = self.sandbox.settings
+        message = (
+            f"Your request header section exceeds the maximum allowed size "
+            f"({size} bytes in {count} lines; at most {settings.max_header_bytes} bytes and "
+            f"{settings.max_header_count} lines)."
+        )
+        first = "/" + scope["path"].lstrip("/").split("/", 1)[0]
+        vendor = next((v for v in self.sandbox.vendors.values() if first in v.mount_table()), None)
+        if vendor is None and settings.root_vendor and first != "/__admin":
+            vendor = self.sandbox.vendors.get(settings.root_vendor)
+        request = Request(scope)
+        if vendor is None:
+            from starlette.responses import JSONResponse
+
+            return JSONResponse({"error": {"status": 400, "message": message}}, status_code=400)
+        if vendor.name == "storage":
+            error: SandboxError = vendor.error_for_status(400, message)
+            error.code = "RequestHeaderSectionTooLarge"
+        else:
+            error = vendor.error_for_status(400, message)
+        response = vendor.render_error(request, error)
+        response.headers["Connection"] = "close"
+        return response
