@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from datetime import datetime
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from mock_server.storage.sigv4 import (
     ALGORITHM,
@@ -62,7 +62,8 @@ def presign_url(
 ) -> str:
     """A presigned URL for ``method`` on ``base_url + path``, valid from ``now`` for ``expires_in`` s.
 
-    ``path`` is the wire path, already percent-encoded. ``signed_headers`` are headers (besides
+    ``path`` is the wire path below ``base_url`` (whose own path, if any, is signed too), already
+    percent-encoded. ``signed_headers`` are headers (besides
     ``host``) the client must send with exactly these values, e.g. ``{"content-type": "image/png"}``.
     ``query`` adds signed parameters, e.g. ``response-content-disposition`` on a GET.
     An ``expires_in`` above 604800 is issued as asked, as botocore does, and refused when used.
@@ -95,10 +96,13 @@ def presign_url(
     if credentials.session_token is not None:
         encoded.append(("X-Amz-Security-Token", _encode(credentials.session_token)))
     query_string = "&".join(f"{k}={v}" for k, v in encoded)
+    # botocore signs the whole URL path: a base URL with a path of its own (a session's ``/~s/<name>``)
+    # is part of what the verifier sees.
+    signed_path = urlsplit(base_url).path.rstrip("/") + path
     canonical = "\n".join(
         (
             method.upper(),
-            path,
+            signed_path,
             "&".join(f"{k}={v}" for k, v in sorted(encoded)),
             "".join(f"{n}:{' '.join(headers[n].split())}\n" for n in names),
             signed,

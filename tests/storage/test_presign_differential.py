@@ -25,6 +25,7 @@ BASES = [
     "https://Sandbox.Test:8443",
     "http://[::1]:9000",
     "http://[::1]",
+    "http://127.0.0.1:8080/~s/ci-42",  # a session's base URL: its path is signed too
 ]
 AUTH_PARAMS = {
     "X-Amz-Algorithm",
