@@ -189,10 +189,12 @@ def parse_scenarios(
         problem(path, reason)
         broken.append(_where(path) + "/")
     if catalog is not None and isinstance(items, list):
-        # Names are checked in the rules the schema accepts, so one run reports both kinds of problem.
+        # Names are checked in every rule the schema finds nothing wrong in or under (a problem of the
+        # scenario around it, such as a missing description, does not hide them), so one run reports both
+        # kinds of problem.
         for where, index, spec in _rules(items, prefix):
             at = _where([*where, "rules", index]) + "/"
-            if not any(at.startswith(b) or b.startswith(at) for b in broken):
+            if isinstance(spec, dict) and not any(b.startswith(at) for b in broken):
                 for path, reason in rule_problems(spec, catalog, [*where, "rules", index]):
                     problem(path, reason)
     if problems:

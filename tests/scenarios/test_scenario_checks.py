@@ -259,3 +259,19 @@ def test_a_scenario_naming_what_does_not_exist_stops_the_server_at_start(
         "(did you mean qubs.createReportAttachments?)",
         f"{file}:6: scenarios/0/rules/1/match/vendor: unknown vendor 'qubz' (did you mean qubs?)",
     ]
+
+
+def test_a_problem_of_the_scenario_does_not_hide_its_rules_problems() -> None:
+    text = (
+        "scenarios:\n"
+        "  - name: s\n"
+        "    rules:\n"
+        "      - {match: {operation: qubs.createReportAttachment}, respond: 500}\n"
+    )
+    with pytest.raises(ScenarioError) as refused:
+        parse_text(text, "f.yaml", CATALOG)
+    assert str(refused.value).splitlines() == [
+        "f.yaml:2: scenarios/0: 'description' is a required property",
+        "f.yaml:4: scenarios/0/rules/0/match/operation: unknown operation 'qubs.createReportAttachment' "
+        "(did you mean qubs.createReportAttachments?)",
+    ]
