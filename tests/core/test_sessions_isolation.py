@@ -103,3 +103,49 @@ def test_gcs_style_links_carry_and_sign_the_prefix(app: Starlette, client: TestC
     assert client.get(link).status_code == 200
     assert client.get(link.replace("/~s/g/", "/")).status_code == 403
     app.state.sessions.close()
+
+
+def test_every_vendors_generated_urls_carry_the_prefix_and_work(
+    client: TestClient, sessions: dict[str, str]
+) -> None:
+    a = sessions["a"]
+    # Decoda: signedUrl (GCS-style link) of an uploaded attachment
+    decoda = {"API-KEY": "decoda-dev-key", "TENANT": "demo"}
+    uploaded = client.post(
+        f"{a}/decoda/attachments/bulk",
+        headers=decoda,
+        data={"patient_id": "P1001"},
+        files=[("attachments", ("note.txt", b"decoda bytes", "text/plain"))],
+    )
+    assert uploaded.status_code == 200, uploaded.text
+    signed = uploaded.json()["attachments"][0]["signedUrl"]
+    assert "/~s/a/gcs/" in signed and client.get(signed).content == b"decoda bytes"
+    # SaferMe: the POST-policy form URL
+    saferme = {
+        "Authorization": "Token token=saferme-dev-token",
+        "X-AppId": "com.thundermaps.saferme",
+        "X-TeamId": "1234",
+    }
+    authorized = client.get(
+        f"{a}/saferme/api/v4/file_attachments/upload_authorization?content_type=text/plain", headers=saferme
+    )
+    assert authorized.status_code == 200, authorized.text
+    form = authorized.json()["upload_authorization"]
+    assert "/~s/a/s3/" in form["url"]
+    fields = {name: value.replace("${filename}", "n.txt") for name, value in form["fields"].items()}
+    posted = client.post(form["url"], data=fields, files={"file": ("n.txt", b"saferme", "text/plain")})
+    assert posted.status_code in (200, 201, 204), posted.text
+    # Candid: authed_url of an encounter attachment
+    candid = {"Authorization": "Bearer candid-dev-token"}
+    encounter = f"{a}/candid/api/encounter-attachments/v1/d5e9c84f-c2b2-4bf4-b4b0-7ffd7a9ffc32"
+    created = client.put(
+        f"{encounter}/v2",
+        headers=candid,
+        data={"attachment_type": "DOCUMENTATION"},
+        files={"attachment_file": ("n.pdf", b"%PDF-1.4 candid", "application/pdf")},
+    )
+    assert created.status_code == 200, created.text
+    listed = client.get(encounter, headers=candid)
+    [attachment] = [item for item in listed.json() if item["authed_url"]][-1:]
+    assert "/~s/a/s3/" in attachment["authed_url"]
+    assert client.get(attachment["authed_url"]).status_code == 200
