@@ -105,9 +105,14 @@ def unemulated(params: Iterable[str]) -> str | None:
 
 
 async def read_body(
-    request: Request, auth: HeaderAuth | sigv4.VerifiedPresign, cap: int, hashers: Sequence[Hasher] = ()
+    request: Request,
+    auth: HeaderAuth | sigv4.VerifiedPresign,
+    cap: int,
+    hashers: Sequence[Hasher] = (),
+    trailers: dict[str, str] | None = None,
 ) -> SpooledBody:
-    """The request body, spooled, at most ``cap`` bytes, each chunk fed to ``hashers`` as well.
+    """The request body, spooled, at most ``cap`` bytes, each chunk fed to ``hashers`` as well; an
+    aws-chunked body's trailing headers (lower-case names) are put into ``trailers`` when given.
 
     Raises: MissingContentLength (411), EntityTooLarge, IncompleteBody, XAmzContentSHA256Mismatch,
     SignatureDoesNotMatch (a bad chunk signature).
@@ -115,7 +120,8 @@ async def read_body(
     stream: AsyncIterator[bytes] = request.stream()
     if isinstance(auth, HeaderAuth) and auth.streaming:
         declared = declared_length(request.headers.get("x-amz-decoded-content-length"))
-        stream = AwsChunkedDecoder(auth).decode(stream)
+        decoder = AwsChunkedDecoder(auth)
+        stream = decoder.decode(stream)
     else:
         declared = declared_length(request.headers.get("content-length"))
     if declared is None:
@@ -128,6 +134,8 @@ async def read_body(
         if isinstance(exc.__cause__, S3Error):
             raise exc.__cause__ from None
         raise IncompleteBody() from exc
+    if trailers is not None and isinstance(auth, HeaderAuth) and auth.streaming:
+        trailers.update(decoder.trailers)
     if isinstance(auth, HeaderAuth):
         try:
             check_body_hash(auth, body.sha256)

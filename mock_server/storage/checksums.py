@@ -84,6 +84,7 @@ class Integrity:
     algorithm: str
     expected: bytes | None
     hasher: _Crc | hashlib._Hash | None
+    trailer: str | None = None  # the x-amz-trailer header naming a checksum sent after the body
 
     @property
     def supplied(self) -> bool:
@@ -110,6 +111,39 @@ class Integrity:
         if self.expected is None:
             return {}
         return {f"x-amz-checksum-{self.algorithm}": _b64(self._digest(body))}
+
+
+def expect_trailer(values: Mapping[str, str], integrity: Integrity) -> Integrity:
+    """``integrity`` set up for a checksum announced in ``x-amz-trailer`` (aws-chunked bodies): the hasher
+    runs while the body streams; :func:`trailer_arrived` fills in the value sent after the last chunk.
+
+    Raises: InvalidRequest when a checksum is also sent as a header, or the trailer names an unknown one.
+    """
+    announced = values.get("x-amz-trailer", "").strip().lower()
+    if not announced.startswith("x-amz-checksum-"):
+        return integrity
+    algorithm = announced.removeprefix("x-amz-checksum-")
+    if algorithm not in ALGORITHMS:
+        raise InvalidRequest(f"Value for x-amz-trailer header is invalid: {announced}.")
+    if integrity.supplied:
+        raise InvalidRequest(MULTIPLE_CHECKSUMS)
+    hasher = None if algorithm == "sha256" else ALGORITHMS[algorithm][2]()
+    return Integrity(integrity.md5_sent, integrity.md5, algorithm, None, hasher, trailer=announced)
+
+
+def trailer_arrived(integrity: Integrity, trailers: Mapping[str, str]) -> Integrity:
+    """``integrity`` with the checksum value the body's trailer carried (a no-op without a trailer).
+
+    Raises: InvalidRequest when the announced trailer is missing or its value is malformed.
+    """
+    if integrity.trailer is None:
+        return integrity
+    value = trailers.get(integrity.trailer)
+    expected = _decode(value, ALGORITHMS[integrity.algorithm][1]) if value is not None else None
+    if expected is None:
+        raise InvalidRequest(f"Value for {integrity.trailer} trailing header is invalid.")
+    integrity.expected = expected
+    return integrity
 
 
 def expect(values: Mapping[str, str], *, content_md5: bool = True) -> Integrity:

@@ -306,11 +306,11 @@ async def _put_object(request: Request, bucket: str, key: str, auth: Any) -> Res
     """PutObject: the same stored headers and integrity checks (Content-MD5, x-amz-checksum-*) as a
     presigned PUT. Raises: InvalidDigest, InvalidRequest, BadDigest, MetadataTooLarge (nothing stored)."""
     sandbox = sandbox_of(request)
-    integrity = checksums.expect(request.headers)
+    integrity = checksums.expect_trailer(request.headers, checksums.expect(request.headers))
     stored = object_headers.stored_headers(request.headers.items())
-    body = await read_body(request, auth, S3_MAX_OBJECT, integrity.hashers)
+    body = await read_body(request, auth, S3_MAX_OBJECT, integrity.hashers, trailers := {})
     try:
-        integrity.verify(body)
+        checksums.trailer_arrived(integrity, trailers).verify(body)
     except S3Error:
         body.close()
         raise

@@ -322,3 +322,44 @@ def test_refusals(
     response = _sent(client, sandbox, case)
     assert error(response) == (status, code, message)
     assert sandbox.storage.objects.head(BUCKET, "k.txt") is None
+
+
+class TestTrailingChecksums:
+    """Checksums sent after an aws-chunked body (``x-amz-trailer``) are checked like header ones."""
+
+    @staticmethod
+    def _put(client: TestClient, sandbox: Sandbox, trailer: bytes, announced: str = "x-amz-checksum-crc32"):  # type: ignore[no-untyped-def]
+        body = b"5\r\nhello\r\n0\r\n" + trailer + b"\r\n"
+        headers = Signer(sandbox).headers(
+            "PUT",
+            PATH,
+            "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+            {
+                "content-encoding": "aws-chunked",
+                "x-amz-decoded-content-length": "5",
+                "x-amz-trailer": announced,
+            },
+        )
+        return client.put(PATH, content=body, headers=headers)
+
+    def test_a_matching_trailer_is_stored_and_echoed(self, client: TestClient, sandbox: Sandbox) -> None:
+        response = self._put(client, sandbox, b"x-amz-checksum-crc32:NhCmhg==\r\n")
+        assert response.status_code == 200
+        assert response.headers["x-amz-checksum-crc32"] == "NhCmhg=="
+
+    @pytest.mark.parametrize(
+        ("trailer", "announced", "code"),
+        [
+            (b"x-amz-checksum-crc32:AAAAAA==\r\n", "x-amz-checksum-crc32", "BadDigest"),
+            (b"", "x-amz-checksum-crc32", "InvalidRequest"),
+            (b"x-amz-checksum-crc32:nope\r\n", "x-amz-checksum-crc32", "InvalidRequest"),
+            (b"x-amz-checksum-md4:AAAAAA==\r\n", "x-amz-checksum-md4", "InvalidRequest"),
+        ],
+        ids=["other-bytes", "announced-but-missing", "malformed", "unknown-algorithm"],
+    )
+    def test_a_wrong_or_missing_trailer_stores_nothing(
+        self, client: TestClient, sandbox: Sandbox, trailer: bytes, announced: str, code: str
+    ) -> None:
+        response = self._put(client, sandbox, trailer, announced)
+        assert error(response)[:2] == (400, code)
+        assert sandbox.storage.objects.head(BUCKET, "k.txt") is None
