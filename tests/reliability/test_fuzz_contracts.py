@@ -16,44 +16,12 @@ from typing import Any
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.config import SchemathesisConfig
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
-from starlette.types import Receive, Scope, Send
+from fuzzing import CHECKS, FUZZ, contract_config, without_lifespan
 
 from mock_server.app import create_app
 from mock_server.settings import Settings
 
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-]
-# Generation must not depend on earlier answers (they carry clock times and request ids), so the same
-# requests are sent on every run.
-NO_FEEDBACK = {"extra-data-sources": {"responses": False}}
-CONFIG = SchemathesisConfig.from_dict(
-    {
-        "seed": 2024,
-        "generation": {"deterministic": True},
-        "phases": {
-            "examples": NO_FEEDBACK,
-            "coverage": NO_FEEDBACK,
-            "fuzzing": {**NO_FEEDBACK, "error-feedback": {"enabled": False}},
-        },
-    }
-)
-FUZZ = settings(
-    max_examples=25, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
-)
+CONFIG = contract_config(2024)
 
 # Per vendor: headers that authenticate, and fixture ids to put into path parameters of the same name.
 VENDORS: dict[str, tuple[dict[str, str], dict[str, str]]] = {
@@ -88,21 +56,6 @@ APP = create_app(Settings(seed=2024, default_scenarios=False))
 _turns = itertools.count()
 
 
-async def _without_lifespan(scope: Scope, receive: Receive, send: Send) -> None:
-    """APP for schemathesis, whose ASGI client runs a lifespan per call: acknowledging the events here
-    sandbox (its buckets with it), so lifespan events are acknowledged here and never reach APP."""
-    if scope["type"] != "lifespan":
-        await APP(scope, receive, send)
-        return
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        else:
-            await send({"type": "lifespan.shutdown.complete"})
-            return
-
-
 @pytest.fixture(scope="module", autouse=True)
 def _close_app() -> Iterator[None]:
     yield
@@ -132,7 +85,7 @@ def _exercise(vendor: str, case: Any) -> None:
 
 
 def _contract_test(vendor: str) -> Callable[..., None]:
-    schema = schemathesis.openapi.from_asgi(f"/{vendor}/openapi.json", _without_lifespan, config=CONFIG)
+    schema = schemathesis.openapi.from_asgi(f"/{vendor}/openapi.json", without_lifespan(APP), config=CONFIG)
 
     @schema.parametrize()
     @FUZZ

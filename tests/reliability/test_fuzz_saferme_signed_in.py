@@ -18,63 +18,20 @@ from typing import Any
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from fuzzing import CHECKS, FUZZ, contract_config, without_lifespan
 from PIL import Image
-from schemathesis.checks import not_a_server_error
-from schemathesis.config import SchemathesisConfig
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 from starlette.testclient import TestClient
-from starlette.types import Receive, Scope, Send
 
 from mock_server.app import create_app
 from mock_server.settings import Settings
 
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-]
-NO_FEEDBACK = {"extra-data-sources": {"responses": False}}  # same requests on every run
-CONFIG = SchemathesisConfig.from_dict(
-    {
-        "seed": 2025,
-        "generation": {"deterministic": True},
-        "phases": {
-            "examples": NO_FEEDBACK,
-            "coverage": NO_FEEDBACK,
-            "fuzzing": {**NO_FEEDBACK, "error-feedback": {"enabled": False}},
-        },
-    }
-)
-FUZZ = settings(
-    max_examples=25, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
-)
+CONFIG = contract_config(2025)
 APP = create_app(Settings(seed=2025, default_scenarios=False))
 BASE = "http://127.0.0.1:8080"
 API = "/saferme/api/v4"
 TEAM = {"X-AppId": "com.thundermaps.saferme", "X-TeamId": "1234"}
 IDS = {"/api/v4/forms/": "2222", "/api/v4/reports/": "49", "/api/v4/file_attachments/": "21"}
 _turns = itertools.count()
-
-
-async def _without_lifespan(scope: Scope, receive: Receive, send: Send) -> None:
-    if scope["type"] != "lifespan":
-        await APP(scope, receive, send)
-        return
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        else:
-            await send({"type": "lifespan.shutdown.complete"})
-            return
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -117,7 +74,7 @@ def _signed_in() -> dict[str, str]:
     return headers
 
 
-SCHEMA = schemathesis.openapi.from_asgi("/saferme/openapi.json", _without_lifespan, config=CONFIG)
+SCHEMA = schemathesis.openapi.from_asgi("/saferme/openapi.json", without_lifespan(APP), config=CONFIG)
 
 
 @pytest.fixture
