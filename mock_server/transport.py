@@ -18,6 +18,13 @@ h11 parser, ``h11_max_incomplete_event_size`` does the same), and ``HeaderGuard`
 more than ``max_header_bytes`` of headers or ``max_header_count`` lines with 400, in the vendor's format
 (S3's ``RequestHeaderSectionTooLarge`` for storage). ``uvicorn_config`` is the one place both the CLI
 and the in-process test server take their uvicorn settings from.
+
+A connection the server closes while the client may still be sending (a refused oversized head, a
+``Connection: close`` answer given before the request body was read) is closed the lingering way, as
+nginx's ``lingering_close`` and Go's ``net/http`` do: the answer is followed by a FIN, the rest of the
+client's bytes are read and dropped for at most ``LINGER_SECONDS`` or ``LINGER_BYTES``, then the socket
+is closed. Closing at once with unread input makes the kernel send a reset, which destroys the answer
+in the client's receive buffer: the client sees "connection reset" instead of the 400 or 413.
 """
 
 from __future__ import annotations
@@ -39,6 +46,35 @@ from mock_server.settings import Settings
 REQUEST_LINE_ALLOWANCE = 16 * 1024
 """Bytes of request line h11 buffers beyond the header limit (presigned URLs carry long queries)."""
 
+LINGER_SECONDS = 2.0
+"""Longest wait, after an answer that closes the connection, for the client to stop sending."""
+
+LINGER_BYTES = 8 * 1024 * 1024
+"""Most bytes read and dropped while lingering; a client sending more is reset."""
+
+
+class _LingeringTransport:
+    """The connection's transport as uvicorn sees it: ``close()`` lingers while input may be pending.
+
+    Everything else is the asyncio transport's own.
+    """
+
+    def __init__(self, transport: asyncio.Transport, protocol: _Deadlines) -> None:
+        self._transport = transport
+        self._protocol = protocol
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+    def close(self) -> None:
+        if self._protocol._input_pending() and not self._transport.is_closing():
+            self._protocol._linger()
+        else:
+            self._transport.close()
+
+    def is_closing(self) -> bool:
+        return self._protocol._lingering or self._transport.is_closing()
+
 
 class _Deadlines:
     """Request-head and body-idle deadlines (and, where the parser has no bound, a head-size bound)
@@ -53,7 +89,11 @@ class _Deadlines:
         self._reading_head = True
         self._head_bytes = 0
         self._head_tail = b""
-        super().connection_made(transport)  # type: ignore[misc]
+        self._head_refused = False
+        self._lingering = False
+        self._lingered = 0
+        self._socket = transport
+        super().connection_made(_LingeringTransport(transport, self))  # type: ignore[misc]
         self._arm(self.header_timeout)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -61,9 +101,14 @@ class _Deadlines:
         super().connection_lost(exc)  # type: ignore[misc]
 
     def data_received(self, data: bytes) -> None:
+        if self._lingering:
+            self._lingered += len(data)
+            if self._lingered > LINGER_BYTES:
+                self._socket.close()
+            return
         if self._reading_head and self.head_limit is not None and self._head_too_large(data):
             self._disarm()
-            self.send_400_response("Request header section too large.")  # type: ignore[attr-defined]
+            self.send_400_response("Request header section too large.")
             return
         super().data_received(data)  # type: ignore[misc]
         cycle = self.cycle  # type: ignore[attr-defined]
@@ -89,6 +134,27 @@ class _Deadlines:
             self._head_tail = window[-3:]
         assert self.head_limit is not None
         return self._head_bytes > self.head_limit
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to a request it cannot parse; the unread rest of it is lingered over."""
+        self._head_refused = True
+        super().send_400_response(msg)  # type: ignore[misc]
+
+    def _input_pending(self) -> bool:
+        """Whether the client may still be sending this request's bytes."""
+        if self._head_refused:
+            return True
+        cycle = self.cycle  # type: ignore[attr-defined]
+        return cycle is not None and cycle.more_body and not cycle.disconnected
+
+    def _linger(self) -> None:
+        """Send FIN after what was written, then drop input until EOF, a bound or ``LINGER_SECONDS``."""
+        self._disarm()
+        self._lingering = True
+        if self._socket.can_write_eof():
+            self._socket.write_eof()
+        self._socket.resume_reading()  # reading may have been paused for back-pressure
+        self._read_deadline = self.loop.call_later(LINGER_SECONDS, self._socket.close)  # type: ignore[attr-defined]
 
     def on_response_complete(self) -> None:
         self._disarm()
@@ -127,7 +193,7 @@ class _Deadlines:
                 conn.send(h11.ConnectionClosed())
             except h11.LocalProtocolError:
                 pass
-        transport.close()
+        self._socket.close()  # a stalled client is cut off, not lingered for
 
 
 class GuardedHttpToolsProtocol(_Deadlines, HttpToolsProtocol):

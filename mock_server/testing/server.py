@@ -18,7 +18,10 @@ from mock_server.transport import uvicorn_config
 class LiveServer:
     """``with LiveServer() as server: requests.get(server.url + "/__admin/health")``."""
 
-    def __init__(self, settings: Settings | None = None, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, settings: Settings | None = None, host: str = "127.0.0.1", parser: str = "httptools"
+    ) -> None:
+        """``parser``: uvicorn's HTTP/1.1 parser, ``httptools`` (the CLI's) or ``h11``."""
         self.settings = (settings or Settings()).replace(host=host, port=0)
         self.app: Starlette = create_app(self.settings)
         self._socket = bind_socket(host, 0)
@@ -26,7 +29,7 @@ class LiveServer:
         self.url = f"http://{host}:{self.port}"
         # The CLI's transport settings (limits, deadlines, trusted proxies); log_config=None in there
         # leaves the host process's logging alone.
-        config = uvicorn_config(self.app, self.settings)
+        config = uvicorn_config(self.app, self.settings, parser)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run,

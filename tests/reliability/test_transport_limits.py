@@ -18,16 +18,25 @@ DEADLINE = 0.5  # seconds: header, body and keep-alive deadlines of the server u
 SOCKET_TIMEOUT = 10.0
 
 
-@pytest.fixture(scope="module")
-def strict() -> Iterator[LiveServer]:
-    settings = Settings(
+def _strict_settings() -> Settings:
+    return Settings(
         seed=3,
         header_timeout=DEADLINE,
         body_timeout=DEADLINE,
         keep_alive_timeout=DEADLINE,
         default_scenarios=False,
     )
-    with LiveServer(settings) as server:
+
+
+@pytest.fixture(scope="module")
+def strict() -> Iterator[LiveServer]:
+    with LiveServer(_strict_settings()) as server:
+        yield server
+
+
+@pytest.fixture(scope="module", params=["httptools", "h11"])
+def either_parser(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
+    with LiveServer(_strict_settings(), parser=request.param) as server:
         yield server
 
 
@@ -65,6 +74,26 @@ def test_header_section_over_8_kib_is_400(strict: LiveServer, path: str, marker:
         response = _read_all(sock)
     assert response.startswith(b"HTTP/1.1 400 ")
     assert marker in response or b"Request header section too large" in response
+
+
+@pytest.mark.parametrize(
+    ("head", "status"),
+    [
+        (b"GET /s3/staging-thundermaps-uploads/k HTTP/1.1\r\nX-Big: " + b"a" * 64 * 1024 + b"\r\n", b"400"),
+        (b"POST /__admin/clock HTTP/1.1\r\nContent-Length: 4000000\r\nConnection: close\r\n", b"413"),
+    ],
+    ids=["oversized-head", "body-refused-before-read"],
+)
+def test_answer_that_closes_survives_the_clients_unread_bytes(
+    either_parser: LiveServer, head: bytes, status: bytes
+) -> None:
+    """The server closes lingering: the client still sending gets the answer, never a connection reset."""
+    for _ in range(5):  # closing at once made the kernel reset nearly every such connection
+        with _connect(either_parser) as sock:
+            sock.sendall(head + b"Host: 127.0.0.1\r\n\r\n")
+            if status == b"413":
+                sock.sendall(b"{" * 4_000_000)
+            assert _read_all(sock).startswith(b"HTTP/1.1 " + status + b" ")
 
 
 def test_too_many_header_lines_is_400(strict: LiveServer) -> None:
