@@ -8,6 +8,10 @@ STAMP   = $(VENV)/.installed
 TESTSTAMP = $(VENV)/.installed-test
 # pip prints a line per package it collects and installs (no --quiet): a first run shows progress at once.
 PIP     = $(BIN)/python -m pip install --progress-bar on --disable-pip-version-check
+# `make test` spreads the suite over one pytest-xdist worker per CPU, at most 4 (servers the tests start are
+# extra processes). WORKERS=0 runs it in this one process; PYTEST_ARGS adds options or picks tests.
+WORKERS ?= logical
+PYTEST_ARGS ?=
 
 .PHONY: run test lint fmt docker bench clean
 
@@ -34,7 +38,7 @@ run: $(STAMP)
 test: $(TESTSTAMP)
 	$(BIN)/ruff format --check mock_server tests bench setup.py
 	$(BIN)/ruff check mock_server tests bench setup.py
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(WORKERS) --maxprocesses=4 $(PYTEST_ARGS)
 
 ## quality -------------------------------------------------------------------------------
 lint: $(STAMP)

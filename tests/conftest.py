@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -16,6 +17,27 @@ from mock_server.core.openapi import OpenApiDocument, issues_of
 from mock_server.core.sandbox import Sandbox
 from mock_server.settings import Settings
 from mock_server.testing.server import LiveServer
+
+# pytest-xdist modes that hand out tests by node id: items sharing one are merged and all but one never
+# run. Schemathesis' items (tests/reliability/test_fuzz_*.py, one per API operation) share their test
+# function's node id, so `make test` uses the default mode, which hands out tests by position.
+_BY_NODE_ID = {"loadscope", "loadfile", "loadgroup"}
+
+
+def _refuse_shared_node_ids(config: pytest.Config, nodeids: list[str]) -> None:
+    if getattr(config.option, "dist", "no") in _BY_NODE_ID:
+        shared = sorted(nodeid for nodeid, count in Counter(nodeids).items() if count > 1)
+        if shared:
+            raise pytest.UsageError(
+                f"--dist {config.option.dist} would run one of the tests sharing each of these node ids "
+                f"and silently drop the rest: {', '.join(shared)}; use --dist load (the default)"
+            )
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    """Run by pytest-xdist's controller with each worker's collection."""
+    _refuse_shared_node_ids(node.config, ids)
 
 
 @pytest.fixture(autouse=True)

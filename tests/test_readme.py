@@ -18,6 +18,18 @@ def test_quick_start_is_the_two_commands() -> None:
     assert "make run" in quick_start and "make test" in quick_start
 
 
+def test_running_the_tests_is_what_the_makefile_does() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert (
+        "WORKERS ?= logical" in makefile
+        and "pytest -q -n $(WORKERS) --maxprocesses=4 $(PYTEST_ARGS)" in makefile
+    )
+    assert "`make test WORKERS=0` runs it in one process" in README and "at most 4" in README
+    assert "pytest-xdist" in README and "pytest-xdist" in (ROOT / "pyproject.toml").read_text(
+        encoding="utf-8"
+    )
+
+
 @pytest.mark.parametrize("option", OPTIONS, ids=lambda option: option.name)
 def test_every_setting_is_documented(option: object) -> None:
     assert f"`{option.flag}`" in README and f"`{option.env}`" in README  # type: ignore[attr-defined]
