@@ -25,6 +25,12 @@ nginx's ``lingering_close`` and Go's ``net/http`` do: the answer is followed by 
 client's bytes are read and dropped for at most ``LINGER_SECONDS`` or ``LINGER_BYTES``, then the socket
 is closed. Closing at once with unread input makes the kernel send a reset, which destroys the answer
 in the client's receive buffer: the client sees "connection reset" instead of the 400 or 413.
+
+The head-size count follows the parser: a chunk that starts inside a body (a pipelined request's, or
+one answered early and read to its end before the next request) is never counted as a head, and the
+head of a request pipelined behind one still being answered is counted too; past the bound the server
+stops reading and sends the 400 after the answers before it. ``CloseUnreadContinue`` closes the
+connection after an answer to an ``Expect: 100-continue`` request whose body was never asked for.
 """
 
 from __future__ import annotations
@@ -34,8 +40,9 @@ from typing import Any
 
 import h11
 import uvicorn
+from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -86,18 +93,24 @@ class _Deadlines:
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._read_deadline: asyncio.TimerHandle | None = None
-        self._reading_head = True
+        self._armed_for = "head"
         self._head_bytes = 0
         self._head_tail = b""
         self._head_refused = False
         self._lingering = False
         self._lingered = 0
+        self._linger_deadline: asyncio.TimerHandle | None = None
+        self._parse_state = "idle"  # httptools: "idle" between messages, "head", "body"
+        self._begun = 0  # messages begun during the current feed of the parser
+        self._refusal_pending = False
         self._socket = transport
         super().connection_made(_LingeringTransport(transport, self))  # type: ignore[misc]
         self._arm(self.header_timeout)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        if self._linger_deadline is not None:
+            self._linger_deadline.cancel()
         super().connection_lost(exc)  # type: ignore[misc]
 
     def data_received(self, data: bytes) -> None:
@@ -106,34 +119,70 @@ class _Deadlines:
             if self._lingered > LINGER_BYTES:
                 self._socket.close()
             return
-        if self._reading_head and self.head_limit is not None and self._head_too_large(data):
-            self._disarm()
-            self.send_400_response("Request header section too large.")
+        if self._refusal_pending:
+            return  # a refused pipelined head: dropped until the answers before its 400 are out
+        if self.head_limit is not None and self._head_too_large(data):
+            self._refuse_head()
             return
+        state, self._begun = self._parse_state, 0
         super().data_received(data)  # type: ignore[misc]
+        if self.head_limit is not None:
+            self._count_head_after(data, state)
         cycle = self.cycle  # type: ignore[attr-defined]
         if self.transport.is_closing():  # type: ignore[attr-defined]
             self._disarm()
         elif cycle is not None and not cycle.response_complete and cycle.more_body:
-            self._arm(self.body_timeout)  # a body is arriving: idle deadline, restarted by every chunk
+            self._arm(
+                self.body_timeout, "body"
+            )  # a body is arriving: idle deadline, restarted by every chunk
         elif cycle is not None and not cycle.response_complete:
             self._disarm()  # head and body are in; the handler is working
-        elif self._read_deadline is None:
-            self._arm(self.header_timeout)  # the next request's head started on a kept-alive connection
+        elif self._body_arriving():
+            self._arm(self.body_timeout, "body")  # the body of a request answered early is read and dropped
+        elif self._read_deadline is None or self._armed_for == "body":
+            self._arm(
+                self.header_timeout, "head"
+            )  # the next request's head started on a kept-alive connection
 
     def _head_too_large(self, data: bytes) -> bool:
         # Counted before the parser sees the bytes: httptools would otherwise gather a huge header value
         # by repeated concatenation (64 MiB took 17 s of one core) before any callback could refuse it.
+        # Only a chunk that starts in a head (or between requests) is counted, up to the blank line; one
+        # that starts in a body (a pipelined or early-answered request's) is never taken for a head.
+        if self._parse_state == "body":
+            return False
         window = self._head_tail + data
         end = window.find(b"\r\n\r\n")
-        if end >= 0:
-            self._head_bytes += end + 4 - len(self._head_tail)
-            self._reading_head = False
-        else:
-            self._head_bytes += len(data)
-            self._head_tail = window[-3:]
+        self._head_bytes += end + 4 - len(self._head_tail) if end >= 0 else len(data)
+        self._head_tail = window[-3:]
         assert self.head_limit is not None
         return self._head_bytes > self.head_limit
+
+    def _count_head_after(self, data: bytes, state: str) -> None:
+        """Restart the count once the parser has seen ``data`` (a chunk that started in ``state``)."""
+        if self._parse_state != "head":
+            self._head_bytes, self._head_tail = 0, b""
+        elif self._begun > 1 or (self._begun == 1 and state != "idle"):
+            # This head began inside the chunk, after another request's bytes: its first bytes (at most
+            # one read) go uncounted, the following chunks count.
+            self._head_bytes, self._head_tail = 0, data[-3:]
+
+    def _body_arriving(self) -> bool:
+        """Whether the bytes on the wire belong to a request body (one answered early is still read)."""
+        conn = getattr(self, "conn", None)
+        if isinstance(conn, h11.Connection):
+            return conn.their_state is h11.SEND_BODY
+        return self._parse_state == "body"
+
+    def _refuse_head(self) -> None:
+        self._disarm()
+        cycle = self.cycle  # type: ignore[attr-defined]
+        if cycle is not None and not cycle.response_complete:
+            # A pipelined head: its 400 follows the answers to the requests before it.
+            self._refusal_pending = True
+            self.flow.pause_reading()  # type: ignore[attr-defined]
+            return
+        self.send_400_response("Request header section too large.")
 
     def send_400_response(self, msg: str) -> None:
         """uvicorn's answer to a request it cannot parse; the unread rest of it is lingered over."""
@@ -141,34 +190,37 @@ class _Deadlines:
         super().send_400_response(msg)  # type: ignore[misc]
 
     def _input_pending(self) -> bool:
-        """Whether the client may still be sending this request's bytes."""
-        if self._head_refused:
+        """Whether the client may still be sending a request's bytes."""
+        if self._head_refused or self._refusal_pending or self._parse_state != "idle":
             return True
         cycle = self.cycle  # type: ignore[attr-defined]
         return cycle is not None and cycle.more_body and not cycle.disconnected
 
     def _linger(self) -> None:
-        """Send FIN after what was written, then drop input until EOF, a bound or ``LINGER_SECONDS``."""
+        """Send FIN after what was written, then drop input until EOF, a bound or ``LINGER_SECONDS``.
+
+        The linger has its own timer: the read deadlines (which ``on_response_complete`` disarms right
+        after a closing answer) must not cancel it, or an idle client would hold the socket forever."""
+        if self._lingering:
+            return
         self._disarm()
         self._lingering = True
         if self._socket.can_write_eof():
             self._socket.write_eof()
         self._socket.resume_reading()  # reading may have been paused for back-pressure
-        self._read_deadline = self.loop.call_later(LINGER_SECONDS, self._socket.close)  # type: ignore[attr-defined]
+        self._linger_deadline = self.loop.call_later(LINGER_SECONDS, self._socket.close)  # type: ignore[attr-defined]
 
     def on_response_complete(self) -> None:
         self._disarm()
-        cycle = self.cycle  # type: ignore[attr-defined]
-        if cycle is None or not cycle.more_body:
-            self._start_head()
-        # else: answered before its body was in (e.g. 413); the next head starts when the body ends
         super().on_response_complete()  # type: ignore[misc]  # arms uvicorn's keep-alive timer
+        cycle = self.cycle  # type: ignore[attr-defined]
+        if self._refusal_pending and cycle.response_complete and not self.transport.is_closing():  # type: ignore[attr-defined]
+            self._unset_keepalive_if_required()  # type: ignore[attr-defined]
+            self.send_400_response("Request header section too large.")
 
-    def _start_head(self) -> None:
-        self._reading_head, self._head_bytes, self._head_tail = True, 0, b""
-
-    def _arm(self, seconds: float) -> None:
+    def _arm(self, seconds: float, kind: str = "head") -> None:
         self._disarm()
+        self._armed_for = kind
         self._read_deadline = self.loop.call_later(seconds, self._deadline_passed, seconds)  # type: ignore[attr-defined]
 
     def _disarm(self) -> None:
@@ -182,7 +234,7 @@ class _Deadlines:
         if transport.is_closing():
             return
         if self.flow.read_paused:  # type: ignore[attr-defined]  # we stopped reading (slow handler)
-            self._arm(seconds)
+            self._arm(seconds, self._armed_for)
             return
         cycle = self.cycle  # type: ignore[attr-defined]
         if cycle is not None and not cycle.response_complete and not cycle.more_body:
@@ -201,10 +253,19 @@ class GuardedHttpToolsProtocol(_Deadlines, HttpToolsProtocol):
 
     head_limit: int | None = 8192 + 16 * 1024
 
+    # Where the parser is, for the head-size count: a chunk starting in a body is not a head.
+    def on_message_begin(self) -> None:
+        self._parse_state = "head"
+        self._begun += 1
+        super().on_message_begin()
+
+    def on_headers_complete(self) -> None:
+        self._parse_state = "body"
+        super().on_headers_complete()
+
     def on_message_complete(self) -> None:
+        self._parse_state = "idle"
         super().on_message_complete()
-        if self.cycle is not None and self.cycle.response_complete:
-            self._start_head()  # the body of a request answered early has ended
 
 
 class GuardedH11Protocol(_Deadlines, H11Protocol):
@@ -236,7 +297,7 @@ def uvicorn_config(
 ) -> uvicorn.Config:
     """The uvicorn settings of every server this package starts (CLI and the in-process test server)."""
     return uvicorn.Config(
-        app,
+        CloseUnreadContinue(app),
         http=guarded_protocol(settings, parser),
         h11_max_incomplete_event_size=settings.max_header_bytes + REQUEST_LINE_ALLOWANCE,
         timeout_keep_alive=max(1, round(settings.keep_alive_timeout)),
@@ -248,6 +309,41 @@ def uvicorn_config(
         timeout_graceful_shutdown=settings.shutdown_grace,
         **extra,
     )
+
+
+class CloseUnreadContinue:
+    """An answer to an ``Expect: 100-continue`` request whose body was never asked for closes the connection.
+
+    uvicorn sends ``100 Continue`` on the application's first ``receive``; answered before that, the client
+    never sends its body (botocore, curl and Go's client do not) and the connection cannot carry another
+    request: kept alive, the next request would be read as that body. Go's ``net/http`` server closes
+    in this case too. Outermost, so every answer (session, header or vendor refusal) is covered.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        expects = scope["type"] == "http" and any(
+            name == b"expect" and value.lower() == b"100-continue" for name, value in scope["headers"]
+        )
+        if not expects:
+            await self.app(scope, receive, send)
+            return
+        asked = False
+
+        async def tracking_receive() -> Message:
+            nonlocal asked
+            asked = True
+            return await receive()
+
+        async def closing_send(message: Message) -> None:
+            if message["type"] == "http.response.start" and not asked:
+                message.setdefault("headers", [])
+                MutableHeaders(scope=message)["Connection"] = "close"
+            await send(message)
+
+        await self.app(scope, tracking_receive, closing_send)
 
 
 class HeaderTooLarge(SandboxError):
