@@ -1,5 +1,5 @@
-"""How connections are served: uvicorn's httptools protocol with read deadlines and a head-size bound,
-and a header-size guard in front of the app.
+"""How connections are served: uvicorn's httptools protocol with read deadlines and a head-size bound
+(the guards in front of the app are in ``mock_server.header_guard``).
 
 uvicorn bounds only the idle time between requests on a kept-alive connection. A client that opens a
 connection and trickles its request head, or declares a large body and stops sending, would hold a
@@ -14,10 +14,12 @@ Past a deadline the connection is closed; the handler sees a disconnect, so noth
 stored. While the server itself stops reading (back-pressure on a slow handler) the body deadline
 waits. A request head larger than ``max_header_bytes`` plus room for the request line is refused with
 400 as its bytes arrive, before the parser buffers it (a 64 MiB header is cut after a few KiB; with the
-h11 parser, ``h11_max_incomplete_event_size`` does the same), and ``HeaderGuard`` refuses a complete head with
-more than ``max_header_bytes`` of headers or ``max_header_count`` lines with 400, in the vendor's format
-(S3's ``RequestHeaderSectionTooLarge`` for storage). ``uvicorn_config`` is the one place both the CLI
-and the in-process test server take their uvicorn settings from.
+h11 parser, ``h11_max_incomplete_event_size`` does the same, with h11's plain-text 400). The refusal is
+rendered from the request line alone in the format of the vendor its path belongs to, as ``HeaderGuard``
+renders a complete head with more than ``max_header_bytes`` of headers or ``max_header_count`` lines
+(S3's XML ``RequestHeaderSectionTooLarge`` for storage, as real S3 answers any oversized head).
+``uvicorn_config`` is the one place both the CLI and the in-process test server take their uvicorn
+settings from.
 
 A connection the server closes while the client may still be sending (a refused oversized head, a
 ``Connection: close`` answer given before the request body was read) is closed the lingering way, as
@@ -36,18 +38,17 @@ connection after an answer to an ``Expect: 100-continue`` request whose body was
 from __future__ import annotations
 
 import asyncio
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import h11
 import uvicorn
-from starlette.datastructures import MutableHeaders
-from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from mock_server.core.errors import SandboxError
-from mock_server.core.sandbox import Sandbox
+from mock_server.header_guard import CloseUnreadContinue, oversized_head_answer
 from mock_server.settings import Settings
 
 REQUEST_LINE_ALLOWANCE = 16 * 1024
@@ -90,12 +91,15 @@ class _Deadlines:
     header_timeout: float = 20.0
     body_timeout: float = 30.0
     head_limit: int | None = None  # bytes of request line and headers; None: the parser bounds them
+    # (request target, bytes counted) -> the vendor's whole 400 answer; None: uvicorn's plain-text 400
+    head_refusal: Callable[[bytes, int], bytes] | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._read_deadline: asyncio.TimerHandle | None = None
         self._armed_for = "head"
         self._head_bytes = 0
         self._head_tail = b""
+        self._head_start = b""  # the first bytes of the head being counted: its request line
         self._head_refused = False
         self._lingering = False
         self._lingered = 0
@@ -153,6 +157,8 @@ class _Deadlines:
             return False
         window = self._head_tail + data
         end = window.find(b"\r\n\r\n")
+        if self._head_bytes == 0:
+            self._head_start = data[:REQUEST_LINE_ALLOWANCE]
         self._head_bytes += end + 4 - len(self._head_tail) if end >= 0 else len(data)
         self._head_tail = window[-3:]
         assert self.head_limit is not None
@@ -161,11 +167,11 @@ class _Deadlines:
     def _count_head_after(self, data: bytes, state: str) -> None:
         """Restart the count once the parser has seen ``data`` (a chunk that started in ``state``)."""
         if self._parse_state != "head":
-            self._head_bytes, self._head_tail = 0, b""
+            self._head_bytes, self._head_tail, self._head_start = 0, b"", b""
         elif self._begun > 1 or (self._begun == 1 and state != "idle"):
             # This head began inside the chunk, after another request's bytes: its first bytes (at most
             # one read) go uncounted, the following chunks count.
-            self._head_bytes, self._head_tail = 0, data[-3:]
+            self._head_bytes, self._head_tail, self._head_start = 0, data[-3:], b""
 
     def _body_arriving(self) -> bool:
         """Whether the bytes on the wire belong to a request body (one answered early is still read)."""
@@ -182,7 +188,20 @@ class _Deadlines:
             self._refusal_pending = True
             self.flow.pause_reading()  # type: ignore[attr-defined]
             return
-        self.send_400_response("Request header section too large.")
+        self._send_head_refusal()
+
+    def _send_head_refusal(self) -> None:
+        """The 400 for an oversized head: the vendor's, when a renderer and the request target are known."""
+        line = self._head_start.lstrip(b"\r\n").split(b"\r\n", 1)[0].split(b" ")
+        target = line[1] if len(line) > 1 and line[1] else getattr(self, "url", b"")
+        if self.head_refusal is None or not target:
+            self.send_400_response("Request header section too large.")
+            return
+        self._head_refused = True
+        status, rest = self.head_refusal(target, self._head_bytes).split(b"\r\n", 1)
+        defaults = [name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers]  # type: ignore[attr-defined]
+        self.transport.write(b"".join([status, b"\r\n", *defaults, rest]))  # type: ignore[attr-defined]
+        self.transport.close()  # type: ignore[attr-defined]
 
     def send_400_response(self, msg: str) -> None:
         """uvicorn's answer to a request it cannot parse; the unread rest of it is lingered over."""
@@ -216,7 +235,7 @@ class _Deadlines:
         cycle = self.cycle  # type: ignore[attr-defined]
         if self._refusal_pending and cycle.response_complete and not self.transport.is_closing():  # type: ignore[attr-defined]
             self._unset_keepalive_if_required()  # type: ignore[attr-defined]
-            self.send_400_response("Request header section too large.")
+            self._send_head_refusal()
 
     def _arm(self, seconds: float, kind: str = "head") -> None:
         self._disarm()
@@ -272,11 +291,14 @@ class GuardedH11Protocol(_Deadlines, H11Protocol):
     """uvicorn's h11 protocol with the deadlines (h11 bounds the head: h11_max_incomplete_event_size)."""
 
 
-def guarded_protocol(settings: Settings, parser: str = "httptools") -> type[H11Protocol | HttpToolsProtocol]:
+def guarded_protocol(
+    settings: Settings, parser: str = "httptools", head_refusal: Callable[[bytes, int], bytes] | None = None
+) -> type[H11Protocol | HttpToolsProtocol]:
     """A protocol class carrying ``settings``' bounds (uvicorn instantiates it per connection).
 
     ``parser``: ``httptools`` (the default: about twice h11's requests per second here, see
-    bench/RESULTS.md) or ``h11``.
+    bench/RESULTS.md) or ``h11``. ``head_refusal``: renders the answer to a head over the bound from its
+    request target (httptools only: h11 refuses such a head itself, with its plain-text 400).
     """
     base: type = GuardedHttpToolsProtocol if parser == "httptools" else GuardedH11Protocol
     return type(
@@ -288,6 +310,7 @@ def guarded_protocol(settings: Settings, parser: str = "httptools") -> type[H11P
             "head_limit": settings.max_header_bytes + REQUEST_LINE_ALLOWANCE
             if base is not GuardedH11Protocol
             else None,
+            "head_refusal": staticmethod(head_refusal) if head_refusal is not None else None,
         },
     )
 
@@ -295,10 +318,14 @@ def guarded_protocol(settings: Settings, parser: str = "httptools") -> type[H11P
 def uvicorn_config(
     app: ASGIApp, settings: Settings, parser: str = "httptools", **extra: Any
 ) -> uvicorn.Config:
-    """The uvicorn settings of every server this package starts (CLI and the in-process test server)."""
+    """The uvicorn settings of every server this package starts (CLI and the in-process test server).
+
+    ``app``: the sandbox's Starlette app; its ``state.sandbox`` renders refusals of oversized heads."""
+    sandbox = getattr(getattr(app, "state", None), "sandbox", None)
+    refusal = functools.partial(oversized_head_answer, app) if sandbox is not None else None
     return uvicorn.Config(
         CloseUnreadContinue(app),
-        http=guarded_protocol(settings, parser),
+        http=guarded_protocol(settings, parser, refusal),
         h11_max_incomplete_event_size=settings.max_header_bytes + REQUEST_LINE_ALLOWANCE,
         timeout_keep_alive=max(1, round(settings.keep_alive_timeout)),
         proxy_headers=bool(settings.trusted_proxies),
@@ -309,91 +336,3 @@ def uvicorn_config(
         timeout_graceful_shutdown=settings.shutdown_grace,
         **extra,
     )
-
-
-class CloseUnreadContinue:
-    """An answer to an ``Expect: 100-continue`` request whose body was never asked for closes the connection.
-
-    uvicorn sends ``100 Continue`` on the application's first ``receive``; answered before that, the client
-    never sends its body (botocore, curl and Go's client do not) and the connection cannot carry another
-    request: kept alive, the next request would be read as that body. Go's ``net/http`` server closes
-    in this case too. Outermost, so every answer (session, header or vendor refusal) is covered.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        expects = scope["type"] == "http" and any(
-            name == b"expect" and value.lower() == b"100-continue" for name, value in scope["headers"]
-        )
-        if not expects:
-            await self.app(scope, receive, send)
-            return
-        asked = False
-
-        async def tracking_receive() -> Message:
-            nonlocal asked
-            asked = True
-            return await receive()
-
-        async def closing_send(message: Message) -> None:
-            if message["type"] == "http.response.start" and not asked:
-                message.setdefault("headers", [])
-                MutableHeaders(scope=message)["Connection"] = "close"
-            await send(message)
-
-        await self.app(scope, tracking_receive, closing_send)
-
-
-class HeaderTooLarge(SandboxError):
-    status = 400
-    code = "header-section-too-large"
-
-
-class HeaderGuard:
-    """Refuse a request whose header section is over ``max_header_bytes`` or ``max_header_count`` lines.
-
-    Counted as on the wire: each line is ``name: value\\r\\n``. Runs before routing, so no vendor code
-    sees the request; the refusal is rendered by the vendor the path belongs to.
-    """
-
-    def __init__(self, app: ASGIApp, sandbox: Sandbox) -> None:
-        self.app = app
-        self.sandbox = sandbox
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            settings = self.sandbox.settings
-            headers = scope["headers"]
-            size = sum(len(name) + len(value) + 4 for name, value in headers)
-            if size > settings.max_header_bytes or len(headers) > settings.max_header_count:
-                response = self._refusal(scope, size, len(headers))
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-    def _refusal(self, scope: Scope, size: int, count: int) -> Any:
-        settings = self.sandbox.settings
-        message = (
-            f"Your request header section exceeds the maximum allowed size "
-            f"({size} bytes in {count} lines; at most {settings.max_header_bytes} bytes and "
-            f"{settings.max_header_count} lines)."
-        )
-        first = "/" + scope["path"].lstrip("/").split("/", 1)[0]
-        vendor = next((v for v in self.sandbox.vendors.values() if first in v.mount_table()), None)
-        if vendor is None and settings.root_vendor and first != "/__admin":
-            vendor = self.sandbox.vendors.get(settings.root_vendor)
-        request = Request(scope)
-        if vendor is None:
-            from starlette.responses import JSONResponse
-
-            return JSONResponse({"error": {"status": 400, "message": message}}, status_code=400)
-        if vendor.name == "storage":
-            error: SandboxError = vendor.error_for_status(400, message)
-            error.code = "RequestHeaderSectionTooLarge"
-        else:
-            error = vendor.error_for_status(400, message)
-        response = vendor.render_error(request, error)
-        response.headers["Connection"] = "close"
-        return response

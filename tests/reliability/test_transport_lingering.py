@@ -129,7 +129,8 @@ def test_pipelined_oversized_head_is_refused_after_the_answer_before_it(server: 
         server.sandbox.reset()
     assert _statuses(response) == [b"200", b"400"]
     refusal = response.rsplit(b"HTTP/1.1 400 ", 1)[1]
-    assert b"Request header section too large." in refusal or b"Invalid HTTP request received." in refusal
+    # httptools: the admin API's JSON refusal; h11 refuses with its own plain text
+    assert b"request header section exceeds" in refusal or b"Invalid HTTP request received." in refusal
 
 
 def test_oversized_pipelined_head_is_not_read_while_the_earlier_request_is_served() -> None:
