@@ -186,3 +186,23 @@ def test_expect_continue_with_the_body_read_keeps_the_connection(server: LiveSer
         response = _read_all(sock)
     assert _statuses(response) == [b"200", b"200"]
     assert b"connection: close" not in response.split(b"\r\n\r\n", 1)[0].lower()
+
+
+@pytest.mark.parametrize("parser", ["httptools", "h11"])
+def test_body_of_an_early_answer_is_drained_under_the_body_deadline(parser: str) -> None:
+    """Slow but steady, it outlasts the head deadline; the connection then serves the next request."""
+    deadline = 0.4
+    settings = Settings(
+        seed=5, header_timeout=deadline, body_timeout=deadline, keep_alive_timeout=1, default_scenarios=False
+    )
+    body = b"{" * 12_000
+    with LiveServer(settings, parser=parser) as live, _connect(live) as sock:
+        sock.sendall(
+            f"POST {COMMENTS} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer wrong\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+        )
+        for at in range(0, len(body), 1000):  # 1.2 s in all, never a gap near the deadline
+            sock.sendall(body[at : at + 1000])
+            time.sleep(deadline / 4)
+        sock.sendall(b"GET /__admin/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        assert _statuses(_read_all(sock)) == [b"401", b"200"]
