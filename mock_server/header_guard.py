@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import http
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
@@ -119,8 +119,10 @@ def oversized_head_answer(app: Any, target: bytes, counted: int) -> bytes:
     ``app``: the Starlette app whose ``state.sandbox`` renders it. The target may be cut short: only its
     first path segment (after a session prefix) picks the vendor.
     """
-    path = unquote(urlsplit(target.decode("latin-1")).path or "/")
-    path = split_session(path)[1]
+    text = target.decode("latin-1").split("?", 1)[0]
+    if "://" in text:  # absolute-form: the path follows the authority (no URL parser: any bytes may come)
+        text = "/" + text.partition("://")[2].partition("/")[2]
+    path = split_session(unquote(text) or "/")[1]
     scope: Scope = {
         "type": "http",
         "method": "GET",

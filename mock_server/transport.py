@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -50,6 +51,8 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from mock_server.header_guard import CloseUnreadContinue, oversized_head_answer
 from mock_server.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 REQUEST_LINE_ALLOWANCE = 16 * 1024
 """Bytes of request line h11 buffers beyond the header limit (presigned URLs carry long queries)."""
@@ -197,8 +200,14 @@ class _Deadlines:
         if self.head_refusal is None or not target:
             self.send_400_response("Request header section too large.")
             return
+        try:
+            answer = self.head_refusal(target, self._head_bytes)
+        except Exception:  # a transport callback that raises aborts the connection: answer plainly instead
+            logger.exception("rendering the refusal of an oversized head failed")
+            self.send_400_response("Request header section too large.")
+            return
         self._head_refused = True
-        status, rest = self.head_refusal(target, self._head_bytes).split(b"\r\n", 1)
+        status, rest = answer.split(b"\r\n", 1)
         defaults = [name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers]  # type: ignore[attr-defined]
         self.transport.write(b"".join([status, b"\r\n", *defaults, rest]))  # type: ignore[attr-defined]
         self.transport.close()  # type: ignore[attr-defined]

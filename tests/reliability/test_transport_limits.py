@@ -85,6 +85,7 @@ def test_header_section_over_8_kib_is_400(strict: LiveServer, path: str, marker:
             b"<Code>RequestHeaderSectionTooLarge<",
         ),
         ("http://127.0.0.1/s3/b/k", b"application/xml", b"<Code>RequestHeaderSectionTooLarge<"),
+        ("http://[/s3/b/k", b"application/xml", b"<Code>RequestHeaderSectionTooLarge<"),  # no URL parser
         ("/~s/qa/s3/b/k", b"application/xml", b"<Code>RequestHeaderSectionTooLarge<"),
         (
             "/qubs/integrations/v1/acme/reporting/pending",
