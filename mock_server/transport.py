@@ -139,17 +139,19 @@ class _Deadlines:
         if self.transport.is_closing():  # type: ignore[attr-defined]
             self._disarm()
         elif cycle is not None and not cycle.response_complete and cycle.more_body:
-            self._arm(
-                self.body_timeout, "body"
-            )  # a body is arriving: idle deadline, restarted by every chunk
+            # a body is arriving: idle deadline, restarted by every chunk
+            self._arm(self.body_timeout, "body")
         elif cycle is not None and not cycle.response_complete:
             self._disarm()  # head and body are in; the handler is working
         elif self._body_arriving():
             self._arm(self.body_timeout, "body")  # the body of a request answered early is read and dropped
-        elif self._read_deadline is None or self._armed_for == "body":
-            self._arm(
-                self.header_timeout, "head"
-            )  # the next request's head started on a kept-alive connection
+        elif self._armed_for == "body" and self._idle():
+            # that body has ended and nothing follows: idle, as after any answer (uvicorn's own keep-alive
+            # timer was cancelled by the body's bytes)
+            self._arm(self.timeout_keep_alive, "idle")  # type: ignore[attr-defined]
+        elif self._read_deadline is None or self._armed_for != "head":
+            # the next request's head started on a kept-alive connection
+            self._arm(self.header_timeout, "head")
 
     def _head_too_large(self, data: bytes) -> bool:
         # Counted before the parser sees the bytes: httptools would otherwise gather a huge header value
@@ -182,6 +184,13 @@ class _Deadlines:
         if isinstance(conn, h11.Connection):
             return conn.their_state is h11.SEND_BODY
         return self._parse_state == "body"
+
+    def _idle(self) -> bool:
+        """Whether no byte of a next request has arrived."""
+        conn = getattr(self, "conn", None)
+        if isinstance(conn, h11.Connection):
+            return conn.their_state is h11.IDLE and not conn.trailing_data[0]
+        return self._parse_state == "idle"
 
     def _refuse_head(self) -> None:
         self._disarm()
@@ -219,10 +228,13 @@ class _Deadlines:
 
     def _input_pending(self) -> bool:
         """Whether the client may still be sending a request's bytes."""
-        if self._head_refused or self._refusal_pending or self._parse_state != "idle":
-            return True
-        cycle = self.cycle  # type: ignore[attr-defined]
-        return cycle is not None and cycle.more_body and not cycle.disconnected
+        # Not ``cycle.more_body``: that stays set once a body answered early has been read to its end.
+        return (
+            self._head_refused
+            or self._refusal_pending
+            or self._parse_state == "head"
+            or self._body_arriving()
+        )
 
     def _linger(self) -> None:
         """Send FIN after what was written, then drop input until EOF, a bound or ``LINGER_SECONDS``.

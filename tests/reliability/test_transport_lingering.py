@@ -206,3 +206,20 @@ def test_body_of_an_early_answer_is_drained_under_the_body_deadline(parser: str)
             time.sleep(deadline / 4)
         sock.sendall(b"GET /__admin/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         assert _statuses(_read_all(sock)) == [b"401", b"200"]
+
+
+@pytest.mark.parametrize("parser", ["httptools", "h11"])
+def test_connection_idle_after_a_drained_body_closes_at_the_keep_alive_deadline(parser: str) -> None:
+    settings = Settings(seed=5, header_timeout=10.0, keep_alive_timeout=1, default_scenarios=False)
+    body = b"{" * 200_000
+    with LiveServer(settings, parser=parser) as live, _connect(live) as sock:
+        sock.sendall(
+            f"POST {COMMENTS} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer wrong\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        started = time.monotonic()
+        response = _read_all(sock)  # the server closes the idle connection, not the client
+        waited = time.monotonic() - started
+    assert _statuses(response) == [b"401"]
+    assert waited < 5.0, "closed at the keep-alive deadline (1 s), not the head deadline (10 s)"
