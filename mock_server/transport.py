@@ -162,7 +162,7 @@ class _Deadlines:
             return False
         window = self._head_tail + data
         end = window.find(b"\r\n\r\n")
-        if self._head_bytes == 0:
+        if self._head_bytes == 0 and self._parse_state == "idle":  # the chunk starts with a request line
             self._head_start = data[:REQUEST_LINE_ALLOWANCE]
         self._head_bytes += end + 4 - len(self._head_tail) if end >= 0 else len(data)
         self._head_tail = window[-3:]
