@@ -127,7 +127,10 @@ class _Deadlines:
                 self._socket.close()
             return
         if self._refusal_pending:
-            return  # a refused pipelined head: dropped until the answers before its 400 are out
+            # A refused pipelined head, dropped until the answers before its 400 are out; reading stops
+            # again if a handler's receive resumed it.
+            self.flow.pause_reading()  # type: ignore[attr-defined]
+            return
         if self.head_limit is not None and self._head_too_large(data):
             self._refuse_head()
             return
