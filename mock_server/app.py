@@ -40,6 +40,7 @@ from mock_server.core.sessions import DEFAULT_SESSION, PATH_MARK, SessionRegistr
 from mock_server.core.store import Store
 from mock_server.core.vendor import Vendor
 from mock_server.cors_middleware import CorsMiddleware
+from mock_server.header_guard import HeaderGuard
 from mock_server.middleware import SandboxMiddleware
 from mock_server.session_middleware import SessionMiddleware
 from mock_server.settings import Settings
@@ -47,7 +48,6 @@ from mock_server.storage import s3_api
 from mock_server.storage.s3 import ObjectStore
 from mock_server.storage.service import Storage
 from mock_server.storage.sigv4 import SigningCredentials
-from mock_server.transport import HeaderGuard
 from mock_server.vendors import available_vendors
 
 

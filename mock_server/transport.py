@@ -1,5 +1,5 @@
-"""How connections are served: uvicorn's httptools protocol with read deadlines and a head-size bound,
-and a header-size guard in front of the app.
+"""How connections are served: uvicorn's httptools protocol with read deadlines and a head-size bound
+(the guards in front of the app are in ``mock_server.header_guard``).
 
 uvicorn bounds only the idle time between requests on a kept-alive connection. A client that opens a
 connection and trickles its request head, or declares a large body and stops sending, would hold a
@@ -14,10 +14,12 @@ Past a deadline the connection is closed; the handler sees a disconnect, so noth
 stored. While the server itself stops reading (back-pressure on a slow handler) the body deadline
 waits. A request head larger than ``max_header_bytes`` plus room for the request line is refused with
 400 as its bytes arrive, before the parser buffers it (a 64 MiB header is cut after a few KiB; with the
-h11 parser, ``h11_max_incomplete_event_size`` does the same), and ``HeaderGuard`` refuses a complete head with
-more than ``max_header_bytes`` of headers or ``max_header_count`` lines with 400, in the vendor's format
-(S3's ``RequestHeaderSectionTooLarge`` for storage). ``uvicorn_config`` is the one place both the CLI
-and the in-process test server take their uvicorn settings from.
+h11 parser, ``h11_max_incomplete_event_size`` does the same, with h11's plain-text 400). The refusal is
+rendered from the request line alone in the format of the vendor its path belongs to, as ``HeaderGuard``
+renders a complete head with more than ``max_header_bytes`` of headers or ``max_header_count`` lines
+(S3's XML ``RequestHeaderSectionTooLarge`` for storage, as real S3 answers any oversized head).
+``uvicorn_config`` is the one place both the CLI and the in-process test server take their uvicorn
+settings from.
 
 A connection the server closes while the client may still be sending (a refused oversized head, a
 ``Connection: close`` answer given before the request body was read) is closed the lingering way, as
@@ -25,23 +27,32 @@ nginx's ``lingering_close`` and Go's ``net/http`` do: the answer is followed by 
 client's bytes are read and dropped for at most ``LINGER_SECONDS`` or ``LINGER_BYTES``, then the socket
 is closed. Closing at once with unread input makes the kernel send a reset, which destroys the answer
 in the client's receive buffer: the client sees "connection reset" instead of the 400 or 413.
+
+The head-size count follows the parser: a chunk that starts inside a body (a pipelined request's, or
+one answered early and read to its end before the next request) is never counted as a head, and the
+head of a request pipelined behind one still being answered is counted too; past the bound the server
+stops reading and sends the 400 after the answers before it. ``CloseUnreadContinue`` closes the
+connection after an answer to an ``Expect: 100-continue`` request whose body was never asked for.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import logging
+from collections.abc import Callable
 from typing import Any
 
 import h11
 import uvicorn
-from starlette.requests import Request
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from mock_server.core.errors import SandboxError
-from mock_server.core.sandbox import Sandbox
+from mock_server.header_guard import CloseUnreadContinue, oversized_head_answer
 from mock_server.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 REQUEST_LINE_ALLOWANCE = 16 * 1024
 """Bytes of request line h11 buffers beyond the header limit (presigned URLs carry long queries)."""
@@ -83,21 +94,30 @@ class _Deadlines:
     header_timeout: float = 20.0
     body_timeout: float = 30.0
     head_limit: int | None = None  # bytes of request line and headers; None: the parser bounds them
+    # (request target, bytes counted) -> the vendor's whole 400 answer; None: uvicorn's plain-text 400
+    head_refusal: Callable[[bytes, int], bytes] | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._read_deadline: asyncio.TimerHandle | None = None
-        self._reading_head = True
+        self._armed_for = "head"
         self._head_bytes = 0
         self._head_tail = b""
+        self._head_start = b""  # the first bytes of the head being counted: its request line
         self._head_refused = False
         self._lingering = False
         self._lingered = 0
+        self._linger_deadline: asyncio.TimerHandle | None = None
+        self._parse_state = "idle"  # httptools: "idle" between messages, "head", "body"
+        self._begun = 0  # messages begun during the current feed of the parser
+        self._refusal_pending = False
         self._socket = transport
         super().connection_made(_LingeringTransport(transport, self))  # type: ignore[misc]
         self._arm(self.header_timeout)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        if self._linger_deadline is not None:
+            self._linger_deadline.cancel()
         super().connection_lost(exc)  # type: ignore[misc]
 
     def data_received(self, data: bytes) -> None:
@@ -106,34 +126,103 @@ class _Deadlines:
             if self._lingered > LINGER_BYTES:
                 self._socket.close()
             return
-        if self._reading_head and self.head_limit is not None and self._head_too_large(data):
-            self._disarm()
-            self.send_400_response("Request header section too large.")
+        if self._refusal_pending:
+            # A refused pipelined head, dropped until the answers before its 400 are out; reading stops
+            # again if a handler's receive resumed it.
+            self.flow.pause_reading()  # type: ignore[attr-defined]
             return
+        if self.head_limit is not None and self._head_too_large(data):
+            self._refuse_head()
+            return
+        state, self._begun = self._parse_state, 0
         super().data_received(data)  # type: ignore[misc]
+        if self.head_limit is not None:
+            self._count_head_after(data, state)
         cycle = self.cycle  # type: ignore[attr-defined]
         if self.transport.is_closing():  # type: ignore[attr-defined]
             self._disarm()
         elif cycle is not None and not cycle.response_complete and cycle.more_body:
-            self._arm(self.body_timeout)  # a body is arriving: idle deadline, restarted by every chunk
+            # a body is arriving: idle deadline, restarted by every chunk
+            self._arm(self.body_timeout, "body")
         elif cycle is not None and not cycle.response_complete:
             self._disarm()  # head and body are in; the handler is working
-        elif self._read_deadline is None:
-            self._arm(self.header_timeout)  # the next request's head started on a kept-alive connection
+        elif self._body_arriving():
+            self._arm(self.body_timeout, "body")  # the body of a request answered early is read and dropped
+        elif self._armed_for == "body" and self._idle():
+            # that body has ended and nothing follows: idle, as after any answer (uvicorn's own keep-alive
+            # timer was cancelled by the body's bytes)
+            self._arm(self.timeout_keep_alive, "idle")  # type: ignore[attr-defined]
+        elif self._read_deadline is None or self._armed_for != "head":
+            # the next request's head started on a kept-alive connection
+            self._arm(self.header_timeout, "head")
 
     def _head_too_large(self, data: bytes) -> bool:
         # Counted before the parser sees the bytes: httptools would otherwise gather a huge header value
         # by repeated concatenation (64 MiB took 17 s of one core) before any callback could refuse it.
+        # Only a chunk that starts in a head (or between requests) is counted, up to the blank line; one
+        # that starts in a body (a pipelined or early-answered request's) is never taken for a head.
+        if self._parse_state == "body":
+            return False
         window = self._head_tail + data
         end = window.find(b"\r\n\r\n")
-        if end >= 0:
-            self._head_bytes += end + 4 - len(self._head_tail)
-            self._reading_head = False
-        else:
-            self._head_bytes += len(data)
-            self._head_tail = window[-3:]
+        if self._head_bytes == 0 and self._parse_state == "idle":  # the chunk starts with a request line
+            self._head_start = data[:REQUEST_LINE_ALLOWANCE]
+        self._head_bytes += end + 4 - len(self._head_tail) if end >= 0 else len(data)
+        self._head_tail = window[-3:]
         assert self.head_limit is not None
         return self._head_bytes > self.head_limit
+
+    def _count_head_after(self, data: bytes, state: str) -> None:
+        """Restart the count once the parser has seen ``data`` (a chunk that started in ``state``)."""
+        if self._parse_state != "head":
+            self._head_bytes, self._head_tail, self._head_start = 0, b"", b""
+        elif self._begun > 1 or (self._begun == 1 and state != "idle"):
+            # This head began inside the chunk, after another request's bytes: its first bytes (at most
+            # one read) go uncounted, the following chunks count.
+            self._head_bytes, self._head_tail, self._head_start = 0, data[-3:], b""
+
+    def _body_arriving(self) -> bool:
+        """Whether the bytes on the wire belong to a request body (one answered early is still read)."""
+        conn = getattr(self, "conn", None)
+        if isinstance(conn, h11.Connection):
+            return conn.their_state is h11.SEND_BODY
+        return self._parse_state == "body"
+
+    def _idle(self) -> bool:
+        """Whether no byte of a next request has arrived."""
+        conn = getattr(self, "conn", None)
+        if isinstance(conn, h11.Connection):
+            return conn.their_state is h11.IDLE and not conn.trailing_data[0]
+        return self._parse_state == "idle"
+
+    def _refuse_head(self) -> None:
+        self._disarm()
+        cycle = self.cycle  # type: ignore[attr-defined]
+        if cycle is not None and not cycle.response_complete:
+            # A pipelined head: its 400 follows the answers to the requests before it.
+            self._refusal_pending = True
+            self.flow.pause_reading()  # type: ignore[attr-defined]
+            return
+        self._send_head_refusal()
+
+    def _send_head_refusal(self) -> None:
+        """The 400 for an oversized head: the vendor's, when a renderer and the request target are known."""
+        line = self._head_start.lstrip(b"\r\n").split(b"\r\n", 1)[0].split(b" ")
+        target = line[1] if len(line) > 1 and line[1] else getattr(self, "url", b"")
+        if self.head_refusal is None or not target:
+            self.send_400_response("Request header section too large.")
+            return
+        try:
+            answer = self.head_refusal(target, self._head_bytes)
+        except Exception:  # a transport callback that raises aborts the connection: answer plainly instead
+            logger.exception("rendering the refusal of an oversized head failed")
+            self.send_400_response("Request header section too large.")
+            return
+        self._head_refused = True
+        status, rest = answer.split(b"\r\n", 1)
+        defaults = [name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers]  # type: ignore[attr-defined]
+        self.transport.write(b"".join([status, b"\r\n", *defaults, rest]))  # type: ignore[attr-defined]
+        self.transport.close()  # type: ignore[attr-defined]
 
     def send_400_response(self, msg: str) -> None:
         """uvicorn's answer to a request it cannot parse; the unread rest of it is lingered over."""
@@ -141,34 +230,40 @@ class _Deadlines:
         super().send_400_response(msg)  # type: ignore[misc]
 
     def _input_pending(self) -> bool:
-        """Whether the client may still be sending this request's bytes."""
-        if self._head_refused:
-            return True
-        cycle = self.cycle  # type: ignore[attr-defined]
-        return cycle is not None and cycle.more_body and not cycle.disconnected
+        """Whether the client may still be sending a request's bytes."""
+        # Not ``cycle.more_body``: that stays set once a body answered early has been read to its end.
+        return (
+            self._head_refused
+            or self._refusal_pending
+            or self._parse_state == "head"
+            or self._body_arriving()
+        )
 
     def _linger(self) -> None:
-        """Send FIN after what was written, then drop input until EOF, a bound or ``LINGER_SECONDS``."""
+        """Send FIN after what was written, then drop input until EOF, a bound or ``LINGER_SECONDS``.
+
+        The linger has its own timer: the read deadlines (which ``on_response_complete`` disarms right
+        after a closing answer) must not cancel it, or an idle client would hold the socket forever."""
+        if self._lingering:
+            return
         self._disarm()
         self._lingering = True
         if self._socket.can_write_eof():
             self._socket.write_eof()
         self._socket.resume_reading()  # reading may have been paused for back-pressure
-        self._read_deadline = self.loop.call_later(LINGER_SECONDS, self._socket.close)  # type: ignore[attr-defined]
+        self._linger_deadline = self.loop.call_later(LINGER_SECONDS, self._socket.close)  # type: ignore[attr-defined]
 
     def on_response_complete(self) -> None:
         self._disarm()
-        cycle = self.cycle  # type: ignore[attr-defined]
-        if cycle is None or not cycle.more_body:
-            self._start_head()
-        # else: answered before its body was in (e.g. 413); the next head starts when the body ends
         super().on_response_complete()  # type: ignore[misc]  # arms uvicorn's keep-alive timer
+        cycle = self.cycle  # type: ignore[attr-defined]
+        if self._refusal_pending and cycle.response_complete and not self.transport.is_closing():  # type: ignore[attr-defined]
+            self._unset_keepalive_if_required()  # type: ignore[attr-defined]
+            self._send_head_refusal()
 
-    def _start_head(self) -> None:
-        self._reading_head, self._head_bytes, self._head_tail = True, 0, b""
-
-    def _arm(self, seconds: float) -> None:
+    def _arm(self, seconds: float, kind: str = "head") -> None:
         self._disarm()
+        self._armed_for = kind
         self._read_deadline = self.loop.call_later(seconds, self._deadline_passed, seconds)  # type: ignore[attr-defined]
 
     def _disarm(self) -> None:
@@ -182,7 +277,7 @@ class _Deadlines:
         if transport.is_closing():
             return
         if self.flow.read_paused:  # type: ignore[attr-defined]  # we stopped reading (slow handler)
-            self._arm(seconds)
+            self._arm(seconds, self._armed_for)
             return
         cycle = self.cycle  # type: ignore[attr-defined]
         if cycle is not None and not cycle.response_complete and not cycle.more_body:
@@ -201,21 +296,33 @@ class GuardedHttpToolsProtocol(_Deadlines, HttpToolsProtocol):
 
     head_limit: int | None = 8192 + 16 * 1024
 
+    # Where the parser is, for the head-size count: a chunk starting in a body is not a head.
+    def on_message_begin(self) -> None:
+        self._parse_state = "head"
+        self._begun += 1
+        super().on_message_begin()
+
+    def on_headers_complete(self) -> None:
+        self._parse_state = "body"
+        super().on_headers_complete()
+
     def on_message_complete(self) -> None:
+        self._parse_state = "idle"
         super().on_message_complete()
-        if self.cycle is not None and self.cycle.response_complete:
-            self._start_head()  # the body of a request answered early has ended
 
 
 class GuardedH11Protocol(_Deadlines, H11Protocol):
     """uvicorn's h11 protocol with the deadlines (h11 bounds the head: h11_max_incomplete_event_size)."""
 
 
-def guarded_protocol(settings: Settings, parser: str = "httptools") -> type[H11Protocol | HttpToolsProtocol]:
+def guarded_protocol(
+    settings: Settings, parser: str = "httptools", head_refusal: Callable[[bytes, int], bytes] | None = None
+) -> type[H11Protocol | HttpToolsProtocol]:
     """A protocol class carrying ``settings``' bounds (uvicorn instantiates it per connection).
 
     ``parser``: ``httptools`` (the default: about twice h11's requests per second here, see
-    bench/RESULTS.md) or ``h11``.
+    bench/RESULTS.md) or ``h11``. ``head_refusal``: renders the answer to a head over the bound from its
+    request target (httptools only: h11 refuses such a head itself, with its plain-text 400).
     """
     base: type = GuardedHttpToolsProtocol if parser == "httptools" else GuardedH11Protocol
     return type(
@@ -227,6 +334,7 @@ def guarded_protocol(settings: Settings, parser: str = "httptools") -> type[H11P
             "head_limit": settings.max_header_bytes + REQUEST_LINE_ALLOWANCE
             if base is not GuardedH11Protocol
             else None,
+            "head_refusal": staticmethod(head_refusal) if head_refusal is not None else None,
         },
     )
 
@@ -234,10 +342,14 @@ def guarded_protocol(settings: Settings, parser: str = "httptools") -> type[H11P
 def uvicorn_config(
     app: ASGIApp, settings: Settings, parser: str = "httptools", **extra: Any
 ) -> uvicorn.Config:
-    """The uvicorn settings of every server this package starts (CLI and the in-process test server)."""
+    """The uvicorn settings of every server this package starts (CLI and the in-process test server).
+
+    ``app``: the sandbox's Starlette app; its ``state.sandbox`` renders refusals of oversized heads."""
+    sandbox = getattr(getattr(app, "state", None), "sandbox", None)
+    refusal = functools.partial(oversized_head_answer, app) if sandbox is not None else None
     return uvicorn.Config(
-        app,
-        http=guarded_protocol(settings, parser),
+        CloseUnreadContinue(app),
+        http=guarded_protocol(settings, parser, refusal),
         h11_max_incomplete_event_size=settings.max_header_bytes + REQUEST_LINE_ALLOWANCE,
         timeout_keep_alive=max(1, round(settings.keep_alive_timeout)),
         proxy_headers=bool(settings.trusted_proxies),
@@ -248,56 +360,3 @@ def uvicorn_config(
         timeout_graceful_shutdown=settings.shutdown_grace,
         **extra,
     )
-
-
-class HeaderTooLarge(SandboxError):
-    status = 400
-    code = "header-section-too-large"
-
-
-class HeaderGuard:
-    """Refuse a request whose header section is over ``max_header_bytes`` or ``max_header_count`` lines.
-
-    Counted as on the wire: each line is ``name: value\\r\\n``. Runs before routing, so no vendor code
-    sees the request; the refusal is rendered by the vendor the path belongs to.
-    """
-
-    def __init__(self, app: ASGIApp, sandbox: Sandbox) -> None:
-        self.app = app
-        self.sandbox = sandbox
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            settings = self.sandbox.settings
-            headers = scope["headers"]
-            size = sum(len(name) + len(value) + 4 for name, value in headers)
-            if size > settings.max_header_bytes or len(headers) > settings.max_header_count:
-                response = self._refusal(scope, size, len(headers))
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-    def _refusal(self, scope: Scope, size: int, count: int) -> Any:
-        settings = self.sandbox.settings
-        message = (
-            f"Your request header section exceeds the maximum allowed size "
-            f"({size} bytes in {count} lines; at most {settings.max_header_bytes} bytes and "
-            f"{settings.max_header_count} lines)."
-        )
-        first = "/" + scope["path"].lstrip("/").split("/", 1)[0]
-        vendor = next((v for v in self.sandbox.vendors.values() if first in v.mount_table()), None)
-        if vendor is None and settings.root_vendor and first != "/__admin":
-            vendor = self.sandbox.vendors.get(settings.root_vendor)
-        request = Request(scope)
-        if vendor is None:
-            from starlette.responses import JSONResponse
-
-            return JSONResponse({"error": {"status": 400, "message": message}}, status_code=400)
-        if vendor.name == "storage":
-            error: SandboxError = vendor.error_for_status(400, message)
-            error.code = "RequestHeaderSectionTooLarge"
-        else:
-            error = vendor.error_for_status(400, message)
-        response = vendor.render_error(request, error)
-        response.headers["Connection"] = "close"
-        return response

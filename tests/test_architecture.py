@@ -31,7 +31,8 @@ TOP_LEVEL = {
     "client": {"core", "testing"},
     "cors_middleware": {"core", "middleware", "storage"},
     "session_middleware": {"core"},
-    "transport": {"core"},
+    "transport": {"core", "header_guard"},
+    "header_guard": {"core", "session_middleware"},
 }
 ASSEMBLERS = {"app", "cli", "__init__", "__main__"}
 
