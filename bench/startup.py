@@ -141,12 +141,29 @@ def cold_start(cmd: list[str], health: str, cwd: Path, env: dict[str, str], time
         server.stop()
 
 
+def compile_bytecode(python: str, root: Path) -> None:
+    """Write ``root/mock_server``'s bytecode, as ``pip install`` does for an installed package (and for
+    moto in its venv): a source tree run with PYTHONDONTWRITEBYTECODE=1 (editable installs, this
+    repository's own environment) would otherwise compile every module at every start."""
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+    subprocess.run(
+        [python, "-m", "compileall", "-q", str(root / "mock_server")],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        timeout=300,
+    )
+
+
 def versus_moto(
     contenders: dict[str, tuple[Path, str]], moto_server: str, runs: int, args: list[str]
 ) -> dict[str, object]:
     """Cold starts, alternating launch by launch: each contender (name -> (source tree, python)) as
     ``python -m mock_server serve`` to its first 200 from /__admin/health, and ``moto_server`` to its
-    first 200 from ``/``. Medians of CPU and wall seconds, and each contender's ratio to moto_server."""
+    first 200 from ``/``. Medians of CPU and wall seconds, and each contender's ratio to moto_server.
+    Each source tree's bytecode is written first (``compile_bytecode``)."""
+    for root, python in contenders.values():
+        compile_bytecode(python, root)
     samples: dict[str, list[dict]] = {name: [] for name in [*contenders, "moto_server"]}
     for i in range(runs):
         for name, (root, python) in contenders.items():
@@ -156,7 +173,9 @@ def versus_moto(
             samples[name].append(cold_start(cmd, f"http://127.0.0.1:{port}/__admin/health", root, env))
         port = free_port()
         cmd = [moto_server, "-H", "127.0.0.1", "-p", str(port)]
-        samples["moto_server"].append(cold_start(cmd, f"http://127.0.0.1:{port}/", Path("/"), dict(os.environ)))
+        samples["moto_server"].append(
+            cold_start(cmd, f"http://127.0.0.1:{port}/", Path("/"), dict(os.environ))
+        )
         line = "  ".join(f"{n} {s[-1]['cpu_s']:.2f}/{s[-1]['wall_s']:.2f}" for n, s in samples.items())
         print(f"  round[{i}] cpu/wall s: {line}", flush=True)
     rows: dict[str, dict] = {}
@@ -177,7 +196,8 @@ def versus_moto(
 def versus_table(result: dict) -> str:
     """Markdown: one row per server, medians and the ratio to moto_server."""
     out = [
-        f"Cold start to the first 200, {result['runs']} launches each, alternating; load average "
+        f"Cold start to the first 200, {result['runs']} launches each, alternating, bytecode compiled; "
+        "CPU = the server process's user + system time at that moment; load average "
         + " / ".join(f"{x:.2f}" for x in result["loadavg"]),
         "",
         "| server | CPU s (median) | wall s (median) | CPU / moto_server | wall / moto_server |",

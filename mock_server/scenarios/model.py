@@ -7,9 +7,10 @@ The format is ``schema.json``; every refusal names the file, the path inside it 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
 from mock_server.core import yamltext
+from mock_server.core.fast_schema import compile_valid_check
 from mock_server.scenarios.catalog import Catalog
 from mock_server.scenarios.checks import rule_problems
 from mock_server.scenarios.matching import Match, compile_match
@@ -129,6 +131,17 @@ _VALIDATOR = Draft202012Validator(_schema())
 _SCENARIO_VALIDATOR = Draft202012Validator({"$defs": _schema()["$defs"], "$ref": "#/$defs/scenario"})
 
 
+@functools.cache
+def _valid_check(one_scenario: bool) -> Callable[[Any], bool]:
+    """The compiled check of a validator's schema: a valid document (every file at start-up, as a
+    rule) skips ``jsonschema``'s walk, kept for the messages of a broken one."""
+    validator = _SCENARIO_VALIDATOR if one_scenario else _VALIDATOR
+    try:
+        return compile_valid_check(dict(validator.schema))
+    except ValueError:
+        return lambda _: False
+
+
 def _where(parts: Iterable[object]) -> str:
     return "/".join(str(part) for part in parts) or "(top level)"
 
@@ -184,7 +197,8 @@ def parse_scenarios(
     else:
         validator, items, prefix = _VALIDATOR, data.get("scenarios"), ["scenarios"]
     broken: list[str] = []
-    for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
+    errors = [] if _valid_check(validator is _SCENARIO_VALIDATOR)(data) else validator.iter_errors(data)
+    for error in sorted(errors, key=lambda e: [str(p) for p in e.absolute_path]):
         path, reason = _explain(error)
         problem(path, reason)
         broken.append(_where(path) + "/")
