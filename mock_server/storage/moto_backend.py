@@ -33,6 +33,15 @@ class _Untracked(list):  # type: ignore[type-arg]
         pass
 
 
+def import_moto() -> None:
+    """Import the moto modules the store uses (the storage vendor's ``warm_up``)."""
+    import moto.core.exceptions
+    import moto.s3.models
+    import moto.s3.utils
+
+    assert moto.core.exceptions and moto.s3.models and moto.s3.utils
+
+
 def new_backend(account_id: str) -> S3Backend:
     """moto's S3 backend of ``account_id`` (moto imported now if it was not yet)."""
     from moto.core.model_instances import model_data

@@ -128,6 +128,7 @@ vendor = Vendor(
         ),
     ),
     buckets=(BUCKET,),
+    warm_up=lazy_api.build,
     credentials=(
         "API-KEY decoda-dev-key with TENANT demo (patient P1001, note N2001)",
         "API-KEY decoda-other-key with TENANT other (patient P5001, note N6001)",
