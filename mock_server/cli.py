@@ -209,7 +209,10 @@ def serve(settings: Settings) -> int:
     # stop into exit code 0.
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop_signal, lambda *_: None)
+    from mock_server.core.openapi import import_jsonschema
+
     warm_ups = [vendor.warm_up for vendor in sandbox.vendors.values() if vendor.warm_up is not None]
+    warm_ups.insert(0, import_jsonschema)
     SandboxServer(config, settings, warm_ups).run(sockets=[sock])
     # Stopped: a further signal (docker or a CI runner repeating SIGTERM) must not turn this clean
     # exit into a kill while the interpreter finalises (it resets Python-level handlers, not SIG_IGN).

@@ -1,6 +1,7 @@
 """Start-up imports only what start-up needs: building the app (and the pytest plugin's server) loads
 none of the libraries that only some requests use (FastAPI for Decoda, moto for the S3 API, PyJWT,
-Pillow, werkzeug). Checked in a fresh interpreter, since this test process has imported them all."""
+Pillow, werkzeug, jsonschema). Checked in a fresh interpreter, since this test process has imported
+them all."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFERRED = ("fastapi", "pydantic", "moto", "boto3", "botocore", "jwt", "PIL", "werkzeug")
+DEFERRED = ("fastapi", "pydantic", "moto", "boto3", "botocore", "jwt", "PIL", "werkzeug", "jsonschema")
 CHILD = """
 import json, sys
 from mock_server.app import create_app

@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
 from mock_server.core import yamltext
 from mock_server.core.fast_schema import compile_valid_check
 
@@ -107,6 +105,12 @@ def _read(file: Path) -> yamltext.Document:
         raise FixtureError(f"{file}: (file): cannot be read: {exc.strerror or exc}") from None
 
 
+def _validator(schema: Mapping[str, Any]) -> Any:
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(schema)
+
+
 def _valid_check(schema: Mapping[str, Any]) -> Callable[[Any], bool]:
     try:
         return compile_valid_check(dict(schema))
@@ -125,8 +129,7 @@ def load_fixtures(
     """
     merged: dict[str, dict[str, Any]] = {}
     origins: dict[tuple[str, str], list[_Origin]] = {}
-    validators = {name: Draft202012Validator(schema) for name, schema in schemas.items()}
-    # Valid sections (the rule) skip jsonschema's walk; it still gives the messages of a broken one.
+    # Valid sections (the rule) skip jsonschema, which is imported only for the messages of a broken one.
     valid = {name: _valid_check(schema) for name, schema in schemas.items()}
     problems: list[str] = []
     for file in fixture_files(paths):
@@ -140,14 +143,12 @@ def load_fixtures(
             problems.append(f"{file}: (top level): expected a mapping of vendor name to its fixtures")
             continue
         for vendor, section in data.items():
-            if vendor not in validators:
-                close = difflib.get_close_matches(str(vendor), sorted(validators), n=1)
-                hint = (
-                    f" (did you mean {close[0]}?)" if close else f" (known: {', '.join(sorted(validators))})"
-                )
+            if vendor not in valid:
+                close = difflib.get_close_matches(str(vendor), sorted(valid), n=1)
+                hint = f" (did you mean {close[0]}?)" if close else f" (known: {', '.join(sorted(valid))})"
                 problems.append(f"{_Origin(file, document, None).locate([vendor])}: unknown vendor{hint}")
                 continue
-            found = [] if valid[vendor](section) else validators[vendor].iter_errors(section)
+            found = [] if valid[vendor](section) else _validator(schemas[vendor]).iter_errors(section)
             errors = sorted(found, key=lambda e: list(map(str, e.path)))
             for error in errors:
                 location = _Origin(file, document, None).locate([vendor, *error.absolute_path])

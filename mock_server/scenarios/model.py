@@ -13,10 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
+from typing import TYPE_CHECKING, Any
 
 from mock_server.core import yamltext
 from mock_server.core.fast_schema import compile_valid_check
@@ -127,17 +124,31 @@ def _schema() -> dict[str, Any]:
     return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
 
 
-_VALIDATOR = Draft202012Validator(_schema())
-_SCENARIO_VALIDATOR = Draft202012Validator({"$defs": _schema()["$defs"], "$ref": "#/$defs/scenario"})
+if TYPE_CHECKING:  # jsonschema is imported for the first broken document, not at start-up
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
+
+
+@functools.cache
+def _schema_of(one_scenario: bool) -> dict[str, Any]:
+    """schema.json (a file of scenarios), or its ``scenario`` definition (one scenario)."""
+    schema = _schema()
+    return {"$defs": schema["$defs"], "$ref": "#/$defs/scenario"} if one_scenario else schema
+
+
+@functools.cache
+def _validator(one_scenario: bool) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(_schema_of(one_scenario))
 
 
 @functools.cache
 def _valid_check(one_scenario: bool) -> Callable[[Any], bool]:
-    """The compiled check of a validator's schema: a valid document (every file at start-up, as a
-    rule) skips ``jsonschema``'s walk, kept for the messages of a broken one."""
-    validator = _SCENARIO_VALIDATOR if one_scenario else _VALIDATOR
+    """The compiled check of the schema: a valid document (every file at start-up, as a rule) skips
+    ``jsonschema``, kept for the messages of a broken one."""
     try:
-        return compile_valid_check(dict(validator.schema))
+        return compile_valid_check(_schema_of(one_scenario))
     except ValueError:
         return lambda _: False
 
@@ -155,6 +166,8 @@ def _explain(error: ValidationError) -> tuple[list[object], str]:
         useful = [
             e for e in error.context if not (e.validator == "type" and list(e.absolute_path) == same_place)
         ]
+        from jsonschema.exceptions import best_match
+
         chosen = best_match(useful or error.context)
         if chosen is not None:
             return _explain(chosen)
@@ -193,11 +206,12 @@ def parse_scenarios(
         problems.append(Problem(source, _where(path), reason, line))
 
     if "scenarios" not in data and "name" in data:
-        validator, items, prefix = _SCENARIO_VALIDATOR, [data], []
+        one_scenario, items, prefix = True, [data], []
     else:
-        validator, items, prefix = _VALIDATOR, data.get("scenarios"), ["scenarios"]
+        one_scenario, items, prefix = False, data.get("scenarios"), ["scenarios"]
     broken: list[str] = []
-    errors = [] if _valid_check(validator is _SCENARIO_VALIDATOR)(data) else validator.iter_errors(data)
+    valid = _valid_check(one_scenario)(data)
+    errors = [] if valid else _validator(one_scenario).iter_errors(data)
     for error in sorted(errors, key=lambda e: [str(p) for p in e.absolute_path]):
         path, reason = _explain(error)
         problem(path, reason)
