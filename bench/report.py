@@ -118,6 +118,10 @@ def _startup(s: dict[str, Any]) -> list[str]:
         )
     if s.get("error"):
         out.append(f"\n{s['error']}")
+    if s.get("versus_moto"):
+        from bench.startup import versus_table
+
+        out += ["", versus_table(s["versus_moto"])]
     return [*out, ""]
 
 

@@ -302,6 +302,12 @@ def main(argv: list[str] | None = None) -> int:
             results["startup"]["liveserver"] = startup.liveserver_startup(ROOT, python, a.startup_runs)
         except RuntimeError as exc:
             results["startup"]["error"] = str(exc)
+        moto = startup.find_moto_server(str(Path(a.peers_dir) / "moto" / "bin" / "moto_server"))
+        if moto is None:
+            results["notes"].append("cold start against moto_server skipped: no moto_server installed")
+        else:
+            contenders = {"sandbox": (ROOT, python)}
+            results["startup"]["versus_moto"] = startup.versus_moto(contenders, moto, a.startup_runs, [])
 
     for phase, run in (("load", run_load), ("uploads", run_uploads)):
         if phase not in a.phases:

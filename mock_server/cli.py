@@ -8,10 +8,12 @@ the port cannot be bound, 2 usage error or a setting that cannot be used (one li
 
 from __future__ import annotations
 
+import logging
 import signal
 import socket
 import sys
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -117,11 +119,23 @@ def bind_socket(host: str, port: int) -> socket.socket:
 
 
 class SandboxServer(uvicorn.Server):
-    """uvicorn's server, saying when it stops taking connections and how long it waits for the rest."""
+    """uvicorn's server, saying when it stops taking connections and how long it waits for the rest,
+    and warming the vendors up (``Vendor.warm_up``) once its first request has been answered."""
 
-    def __init__(self, config: uvicorn.Config, settings: Settings) -> None:
+    def __init__(
+        self, config: uvicorn.Config, settings: Settings, warm_ups: Sequence[Callable[[], object]] = ()
+    ) -> None:
         super().__init__(config)
         self.settings = settings
+        self.warm_ups = list(warm_ups)
+
+    async def on_tick(self, counter: int) -> bool:
+        # Every 0.1 s: once a request (a health probe, as a rule) has been answered and none is in
+        # flight, load in the background what the vendors' first requests would otherwise load.
+        if self.warm_ups and self.server_state.total_requests and not self.server_state.tasks:
+            warm_ups, self.warm_ups = self.warm_ups, []
+            threading.Thread(target=warm_up, args=(warm_ups,), name="warm-up", daemon=True).start()
+        return await super().on_tick(counter)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         # Stop listening first (uvicorn's shutdown does it again, harmlessly), so the message below is
@@ -142,6 +156,16 @@ class SandboxServer(uvicorn.Server):
             graceSeconds=self.settings.shutdown_grace,
         )
         await super().shutdown(sockets)
+
+
+def warm_up(steps: Sequence[Callable[[], object]]) -> None:
+    """Run each vendor's ``warm_up``; a failure is logged, never raised (the request that needs the
+    library then loads it, and reports any error, itself)."""
+    for step in steps:
+        try:
+            step()
+        except Exception:  # noqa: BLE001 - best effort by design
+            logging.getLogger("mock_server").debug("warm-up step %r failed", step, exc_info=True)
 
 
 def serve(settings: Settings) -> int:
@@ -185,7 +209,11 @@ def serve(settings: Settings) -> int:
     # stop into exit code 0.
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop_signal, lambda *_: None)
-    SandboxServer(config, settings).run(sockets=[sock])
+    from mock_server.core.openapi import import_jsonschema
+
+    warm_ups = [vendor.warm_up for vendor in sandbox.vendors.values() if vendor.warm_up is not None]
+    warm_ups.insert(0, import_jsonschema)
+    SandboxServer(config, settings, warm_ups).run(sockets=[sock])
     # Stopped: a further signal (docker or a CI runner repeating SIGTERM) must not turn this clean
     # exit into a kill while the interpreter finalises (it resets Python-level handlers, not SIG_IGN).
     for stop_signal in (signal.SIGTERM, signal.SIGINT):

@@ -12,8 +12,6 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from werkzeug.datastructures import MIMEAccept
-from werkzeug.http import parse_accept_header
 
 from mock_server import __version__
 from mock_server.core.openapi import OpenApiDocument
@@ -53,8 +51,12 @@ ADMIN_LINKS = (
 def prefers_html(accept: str) -> bool:
     """True when the client ranks text/html above JSON (browsers do; curl and SDKs do not; a tie is JSON).
 
-    Negotiation is werkzeug's ``MIMEAccept`` (q-values, wildcards, malformed q as 0).
+    Negotiation is werkzeug's ``MIMEAccept`` (q-values, wildcards, malformed q as 0); werkzeug is
+    loaded with the first such request, not at start-up.
     """
+    from werkzeug.datastructures import MIMEAccept
+    from werkzeug.http import parse_accept_header
+
     return (
         parse_accept_header(accept, MIMEAccept).best_match(["application/json", "text/html"]) == "text/html"
     )

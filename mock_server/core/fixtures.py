@@ -11,14 +11,13 @@ another file). A missing path, or a directory without fixture files, is refused:
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
 from mock_server.core import yamltext
+from mock_server.core.fast_schema import compile_valid_check
 
 FIXTURE_SUFFIXES = (".yaml", ".yml")
 
@@ -106,6 +105,19 @@ def _read(file: Path) -> yamltext.Document:
         raise FixtureError(f"{file}: (file): cannot be read: {exc.strerror or exc}") from None
 
 
+def _validator(schema: Mapping[str, Any]) -> Any:
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(schema)
+
+
+def _valid_check(schema: Mapping[str, Any]) -> Callable[[Any], bool]:
+    try:
+        return compile_valid_check(dict(schema))
+    except ValueError:  # a schema jsonschema-rs cannot take: jsonschema alone
+        return lambda _: False
+
+
 def load_fixtures(
     paths: Iterable[Path],
     schemas: Mapping[str, Mapping[str, Any]],
@@ -117,7 +129,8 @@ def load_fixtures(
     """
     merged: dict[str, dict[str, Any]] = {}
     origins: dict[tuple[str, str], list[_Origin]] = {}
-    validators = {name: Draft202012Validator(schema) for name, schema in schemas.items()}
+    # Valid sections (the rule) skip jsonschema, which is imported only for the messages of a broken one.
+    valid = {name: _valid_check(schema) for name, schema in schemas.items()}
     problems: list[str] = []
     for file in fixture_files(paths):
         try:
@@ -130,14 +143,13 @@ def load_fixtures(
             problems.append(f"{file}: (top level): expected a mapping of vendor name to its fixtures")
             continue
         for vendor, section in data.items():
-            if vendor not in validators:
-                close = difflib.get_close_matches(str(vendor), sorted(validators), n=1)
-                hint = (
-                    f" (did you mean {close[0]}?)" if close else f" (known: {', '.join(sorted(validators))})"
-                )
+            if vendor not in valid:
+                close = difflib.get_close_matches(str(vendor), sorted(valid), n=1)
+                hint = f" (did you mean {close[0]}?)" if close else f" (known: {', '.join(sorted(valid))})"
                 problems.append(f"{_Origin(file, document, None).locate([vendor])}: unknown vendor{hint}")
                 continue
-            errors = sorted(validators[vendor].iter_errors(section), key=lambda e: list(map(str, e.path)))
+            found = [] if valid[vendor](section) else _validator(schemas[vendor]).iter_errors(section)
+            errors = sorted(found, key=lambda e: list(map(str, e.path)))
             for error in errors:
                 location = _Origin(file, document, None).locate([vendor, *error.absolute_path])
                 problems.append(f"{location}: {error.message}")

@@ -13,12 +13,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from jsonschema import Draft202012Validator
 
 from mock_server.core.fast_schema import compile_valid_check
+
+if TYPE_CHECKING:  # jsonschema is imported with the first validator, not at start-up
+    from jsonschema import Draft202012Validator
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
@@ -69,6 +71,8 @@ class OpenApiDocument:
         return found
 
     def _compile(self, schema: dict[str, Any]) -> Draft202012Validator:
+        from jsonschema import Draft202012Validator
+
         # Refs such as "#/components/schemas/X" resolve against the root, so give the root the components.
         rooted = {**schema, "components": self.document.get("components", {})}
         return Draft202012Validator(rooted, format_checker=Draft202012Validator.FORMAT_CHECKER)
@@ -154,6 +158,13 @@ class OpenApiDocument:
             with self._lock:
                 self._valid_checks[key] = check
         return check(body)
+
+
+def import_jsonschema() -> None:
+    """Import jsonschema now (a warm-up step of ``serve``: the first validator would import it)."""
+    import jsonschema.validators
+
+    assert jsonschema.validators
 
 
 @lru_cache(maxsize=32)

@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import jwt
-
+# PyJWT (and the cryptography package it loads) is imported with the first token, not at start-up.
 ALGORITHM = "HS256"
 _UNCHECKED = {
     "verify_exp": False,
@@ -24,12 +23,16 @@ _UNCHECKED = {
 
 def encode_hs256(claims: Mapping[str, Any], secret: bytes, *, kid: str) -> str:
     """A compact JWT of ``claims`` signed with HMAC-SHA256 (RFC 7519), header ``{"alg","typ","kid"}``."""
+    import jwt
+
     return jwt.encode(dict(claims), secret, algorithm=ALGORITHM, headers={"kid": kid})
 
 
 def decode_hs256(token: str, secret: bytes) -> dict[str, Any] | None:
     """The claims of a token signed with ``secret`` using HS256, or None for any other token
     (bad shape, encoding, algorithm or signature). Expiry is not checked: see the module docstring."""
+    import jwt
+
     try:
         claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options=_UNCHECKED)
     except jwt.InvalidTokenError:

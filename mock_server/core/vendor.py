@@ -53,6 +53,9 @@ class Vendor:
     mounts: Mapping[str, Sequence[BaseRoute]] | None = None
     limits: Limits = field(default_factory=Limits)
     magic_scenarios: Path | None = None
+    # Loads what the vendor's first request would (libraries imported on first use); ``serve`` calls
+    # it in a background thread once the server has answered its first request.
+    warm_up: Callable[[], object] | None = None
 
     @property
     def prefix(self) -> str:

@@ -5,15 +5,17 @@ so a new route is known to ``mock-server validate``, start-up and ``POST /__admi
 once. Headers, query parameters and body fields come from the operation in the vendor's
 ``openapi.yaml`` when it documents one; an operation without one (storage, ``<vendor>.openapi``)
 accepts any name there. Headers every HTTP client may send (``User-Agent``, tracing headers, ...)
-are always allowed.
+are always allowed. A vendor's document is read the first time one of those names is asked about
+(building the catalog reads no document: Decoda's alone costs more than the rest of start-up).
 """
 
 from __future__ import annotations
 
 import difflib
 import functools
+import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
@@ -34,18 +36,51 @@ COMMON_HEADERS = frozenset(
 )
 
 
+class Documentation:
+    """The names one vendor's ``openapi.yaml`` documents per operation, read on the first question."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._found: dict[str, dict[str, frozenset[str] | None]] = {}
+
+    def of(self, operation_id: str) -> dict[str, frozenset[str] | None]:
+        with self._lock:
+            if operation_id not in self._found:
+                self._found[operation_id] = _documented(_document(self.path), operation_id)
+            return self._found[operation_id]
+
+
 @dataclass(frozen=True)
 class Operation:
+    """One operation a scenario may name. ``headers``, ``query``, ``json_fields`` and ``form_fields``
+    are None where the vendor documents nothing (any name is accepted there)."""
+
     name: str
     vendor: str
     methods: tuple[str, ...]
     path: str
     path_params: frozenset[str]
-    # None: the vendor documents nothing here, so any name is accepted.
-    headers: frozenset[str] | None = None
-    query: frozenset[str] | None = None
-    json_fields: frozenset[str] | None = None
-    form_fields: frozenset[str] | None = None
+    docs: Documentation | None = field(default=None, repr=False, compare=False)
+
+    def _documented(self, kind: str) -> frozenset[str] | None:
+        return self.docs.of(self.name.split(".", 1)[1]).get(kind) if self.docs is not None else None
+
+    @property
+    def headers(self) -> frozenset[str] | None:
+        return self._documented("headers")
+
+    @property
+    def query(self) -> frozenset[str] | None:
+        return self._documented("query")
+
+    @property
+    def json_fields(self) -> frozenset[str] | None:
+        return self._documented("json_fields")
+
+    @property
+    def form_fields(self) -> frozenset[str] | None:
+        return self._documented("form_fields")
 
 
 def suggest(name: str, known: Iterable[str]) -> str:
@@ -125,22 +160,20 @@ class Catalog:
 
     @classmethod
     def of(cls, vendors: Mapping[str, Vendor]) -> Catalog:
-        """Build the catalog of ``vendors`` (reads each vendor's openapi.yaml once)."""
+        """Build the catalog of ``vendors`` (each vendor's openapi.yaml is read when first needed, once)."""
         operations: dict[str, Operation] = {}
         for vendor in vendors.values():
             params = _route_params(vendor)
-            document = _document(vendor.openapi_path) if vendor.openapi_path else None
+            docs = Documentation(vendor.openapi_path) if vendor.openapi_path else None
             mounts = [Mount(prefix, routes=list(routes)) for prefix, routes in vendor.mount_table().items()]
             for row in operation_table(mounts):
-                operation_id = row["operation"].split(".", 1)[1]
-                documented = _documented(document, operation_id) if document is not None else {}
                 operations[row["operation"]] = Operation(
                     name=row["operation"],
                     vendor=row["vendor"],
                     methods=tuple(row["methods"]),
                     path=row["path"],
                     path_params=params.get(row["operation"], frozenset()),
-                    **documented,
+                    docs=docs,
                 )
         return cls(operations, dict(vendors))
 

@@ -7,17 +7,16 @@ The format is ``schema.json``; every refusal names the file, the path inside it 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
+from typing import TYPE_CHECKING, Any
 
 from mock_server.core import yamltext
+from mock_server.core.fast_schema import compile_valid_check
 from mock_server.scenarios.catalog import Catalog
 from mock_server.scenarios.checks import rule_problems
 from mock_server.scenarios.matching import Match, compile_match
@@ -125,8 +124,33 @@ def _schema() -> dict[str, Any]:
     return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
 
 
-_VALIDATOR = Draft202012Validator(_schema())
-_SCENARIO_VALIDATOR = Draft202012Validator({"$defs": _schema()["$defs"], "$ref": "#/$defs/scenario"})
+if TYPE_CHECKING:  # jsonschema is imported for the first broken document, not at start-up
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
+
+
+@functools.cache
+def _schema_of(one_scenario: bool) -> dict[str, Any]:
+    """schema.json (a file of scenarios), or its ``scenario`` definition (one scenario)."""
+    schema = _schema()
+    return {"$defs": schema["$defs"], "$ref": "#/$defs/scenario"} if one_scenario else schema
+
+
+@functools.cache
+def _validator(one_scenario: bool) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(_schema_of(one_scenario))
+
+
+@functools.cache
+def _valid_check(one_scenario: bool) -> Callable[[Any], bool]:
+    """The compiled check of the schema: a valid document (every file at start-up, as a rule) skips
+    ``jsonschema``, kept for the messages of a broken one."""
+    try:
+        return compile_valid_check(_schema_of(one_scenario))
+    except ValueError:
+        return lambda _: False
 
 
 def _where(parts: Iterable[object]) -> str:
@@ -142,6 +166,8 @@ def _explain(error: ValidationError) -> tuple[list[object], str]:
         useful = [
             e for e in error.context if not (e.validator == "type" and list(e.absolute_path) == same_place)
         ]
+        from jsonschema.exceptions import best_match
+
         chosen = best_match(useful or error.context)
         if chosen is not None:
             return _explain(chosen)
@@ -180,11 +206,13 @@ def parse_scenarios(
         problems.append(Problem(source, _where(path), reason, line))
 
     if "scenarios" not in data and "name" in data:
-        validator, items, prefix = _SCENARIO_VALIDATOR, [data], []
+        one_scenario, items, prefix = True, [data], []
     else:
-        validator, items, prefix = _VALIDATOR, data.get("scenarios"), ["scenarios"]
+        one_scenario, items, prefix = False, data.get("scenarios"), ["scenarios"]
     broken: list[str] = []
-    for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
+    valid = _valid_check(one_scenario)(data)
+    errors = [] if valid else _validator(one_scenario).iter_errors(data)
+    for error in sorted(errors, key=lambda e: [str(p) for p in e.absolute_path]):
         path, reason = _explain(error)
         problem(path, reason)
         broken.append(_where(path) + "/")

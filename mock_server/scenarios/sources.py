@@ -99,8 +99,12 @@ class FileSet:
             if previous is not None and previous.stamp == stamp:
                 loaded[source] = previous
                 continue
+            # The built-in files are the package's own, checked against the catalog by its tests
+            # (tests/scenarios/test_scenario_magic.py), not at every start: that would read every
+            # vendor's openapi.yaml, which start-up otherwise never needs.
+            catalog = None if self.is_default(source) else self.catalog
             try:
-                loaded[source] = _Loaded(stamp or (-1, -1), load_scenario_file(file, self.catalog))
+                loaded[source] = _Loaded(stamp or (-1, -1), load_scenario_file(file, catalog))
             except Exception as exc:  # noqa: BLE001 - whatever a file holds, requests must keep working
                 error = (
                     exc

@@ -2,10 +2,10 @@
 
 Rules are S3's ``CORSRule`` (``AllowedOrigins`` with at most one ``*`` wildcard each,
 ``AllowedMethods`` among GET/PUT/POST/DELETE/HEAD, ``AllowedHeaders`` with ``*`` wildcards,
-``ExposeHeaders``, ``MaxAgeSeconds``) kept on moto's bucket record, so ``PutBucketCors`` and
-fixtures write the same place. S3 uses the first rule that matches the Origin, the method and (on a
-preflight) every requested header (AWS S3 User Guide, "How does Amazon S3 evaluate the CORS
-configuration on a bucket?").
+``ExposeHeaders``, ``MaxAgeSeconds``) kept by the object store per bucket (at most 100, as S3 and
+moto: more is 400 ``MalformedXML``), so ``PutBucketCors`` and fixtures write the same place. S3
+uses the first rule that matches the Origin, the method and (on a preflight) every requested
+header (AWS S3 User Guide, "How does Amazon S3 evaluate the CORS configuration on a bucket?").
 
 Answers, as S3 gives them:
 - preflight ``OPTIONS`` without ``Origin``: 400 ``BadRequest`` "Insufficient information. Origin
@@ -32,6 +32,7 @@ from mock_server.storage.s3 import ObjectStore
 from mock_server.storage.s3_errors import S3Error
 
 METHODS = ("GET", "PUT", "POST", "DELETE", "HEAD")
+MAX_RULES = 100  # rules per bucket (S3's CORS limit; moto refuses more with MalformedXML too)
 VARY = "Origin, Access-Control-Request-Headers, Access-Control-Request-Method"
 NOT_ALLOWED = (
     "CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, "
@@ -93,44 +94,34 @@ def _wildcard(pattern: str) -> re.Pattern[str]:
 
 def rules_of(store: ObjectStore, bucket: str) -> list[dict[str, Any]]:
     """The bucket's rules in S3's shape (empty when CORS is not configured or the bucket is unknown)."""
-    if not store.has_bucket(bucket):
-        return []
-    return [_from_moto(rule) for rule in store.moto_bucket(bucket).cors]
+    return [_copy(rule) for rule in store.cors_rules(bucket)]
 
 
 def set_rules(store: ObjectStore, bucket: str, rules: Sequence[Mapping[str, Any]]) -> None:
-    """Replace the bucket's rules (an empty list removes CORS). Raises: NoSuchBucket."""
-    moto_bucket = store.moto_bucket(bucket)
-    if not rules:
-        moto_bucket.delete_cors()
-        return
-    moto_bucket.set_cors([_to_moto(rule) for rule in rules])
+    """Replace the bucket's rules (an empty list removes CORS). Raises: NoSuchBucket, MalformedXML
+    for more than ``MAX_RULES``."""
+    if len(rules) > MAX_RULES:
+        raise MalformedXML()
+    store.set_cors_rules(bucket, [_normalized(rule) for rule in rules])
 
 
-def _to_moto(rule: Mapping[str, Any]) -> dict[str, Any]:
-    moto_rule = {"AllowedOrigin": list(rule["AllowedOrigins"]), "AllowedMethod": list(rule["AllowedMethods"])}
-    for ours, theirs in (("AllowedHeaders", "AllowedHeader"), ("ExposeHeaders", "ExposeHeader")):
-        if rule.get(ours):
-            moto_rule[theirs] = list(rule[ours])
-    if rule.get("MaxAgeSeconds") is not None:
-        moto_rule["MaxAgeSeconds"] = str(rule["MaxAgeSeconds"])
-    if rule.get("ID"):
-        moto_rule["ID"] = rule["ID"]
-    return moto_rule
-
-
-def _from_moto(rule: Any) -> dict[str, Any]:
+def _normalized(rule: Mapping[str, Any]) -> dict[str, Any]:
+    # Every list present (empty when not given), MaxAgeSeconds an int and ID only when not empty.
     found: dict[str, Any] = {
-        "AllowedOrigins": list(rule.allowed_origins or []),
-        "AllowedMethods": list(rule.allowed_methods or []),
-        "AllowedHeaders": list(rule.allowed_headers or []),
-        "ExposeHeaders": list(rule.exposed_headers or []),
+        "AllowedOrigins": list(rule["AllowedOrigins"]),
+        "AllowedMethods": list(rule["AllowedMethods"]),
+        "AllowedHeaders": list(rule.get("AllowedHeaders") or []),
+        "ExposeHeaders": list(rule.get("ExposeHeaders") or []),
     }
-    if rule.max_age_seconds is not None:
-        found["MaxAgeSeconds"] = int(rule.max_age_seconds)
-    if getattr(rule, "id_", None):
-        found["ID"] = rule.id_
+    if rule.get("MaxAgeSeconds") is not None:
+        found["MaxAgeSeconds"] = int(rule["MaxAgeSeconds"])
+    if rule.get("ID"):
+        found["ID"] = rule["ID"]
     return found
+
+
+def _copy(rule: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: list(value) if isinstance(value, list) else value for name, value in rule.items()}
 
 
 def match(

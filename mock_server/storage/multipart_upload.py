@@ -14,12 +14,9 @@ part 400 ``EntityTooSmall``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree
 
-from moto.core.exceptions import ServiceException
-from moto.s3.models import FakeMultipart
-from moto.s3.utils import CaseInsensitiveDict
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -30,6 +27,10 @@ from mock_server.storage.s3_errors import InvalidArgument, S3Error
 MAX_PART = 5 * 1024**3
 MAX_COMPLETE_BODY = 1024 * 1024
 STATUS_OF = {"NoSuchUpload": 404}
+
+if TYPE_CHECKING:  # moto is loaded with the first multipart upload (storage/moto_backend.py)
+    from moto.core.exceptions import ServiceException
+    from moto.s3.models import FakeMultipart
 
 
 class NoSuchUpload(S3Error):
@@ -93,6 +94,8 @@ async def dispatch(request: Request, bucket: str, key: str, params: dict[str, st
 def _create(request: Request, bucket: str, key: str) -> Response:
     sandbox = sandbox_of(request)
     objects = sandbox.storage.objects
+    from moto.s3.utils import CaseInsensitiveDict
+
     metadata = CaseInsensitiveDict(
         {"Content-Type": request.headers.get("content-type", "binary/octet-stream")}
     )
@@ -166,6 +169,8 @@ async def _complete(request: Request, bucket: str, key: str, upload_id: str, aut
         parts = _parts_of(body.read())
     finally:
         body.close()
+    from moto.core.exceptions import ServiceException  # loaded already: the upload is moto's
+
     try:
         value, etag, _ = upload.complete(iter(parts))
     except ServiceException as exc:

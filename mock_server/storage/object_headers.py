@@ -20,13 +20,21 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from email.utils import format_datetime
 
-from moto.s3.responses import ALLOWED_HEADER_OVERRIDES
-
 from mock_server.storage.s3_errors import InvalidArgument, MetadataTooLarge
 
 STORED_HEADERS = ("cache-control", "content-disposition", "content-encoding", "content-language", "expires")
 META_PREFIX = "x-amz-meta-"
 MAX_METADATA_BYTES = 2048
+# moto.s3.responses.ALLOWED_HEADER_OVERRIDES (as moto spells it), restated so that serving an object
+# does not load moto; tests/storage/test_moto_contract.py checks the two stay equal.
+ALLOWED_HEADER_OVERRIDES = {
+    "response-content-type": "content-type",
+    "response-content-language": "Content-Language",
+    "response-expires": "Expires",
+    "response-cache-control": "Cache-Control",
+    "response-content-disposition": "Content-Disposition",
+    "response-content-encoding": "Content-Encoding",
+}
 RESPONSE_OVERRIDES = tuple(ALLOWED_HEADER_OVERRIDES)
 NOT_LATIN1 = "Header value cannot be represented using ISO-8859-1."
 # Control characters (CR and LF among them) end or corrupt a header line.

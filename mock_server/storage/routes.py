@@ -31,6 +31,7 @@ from mock_server.storage import (
     signed_urls,
     sigv4,
 )
+from mock_server.storage.moto_backend import import_moto
 from mock_server.storage.object_reads import GCS_OVERRIDES, object_response
 from mock_server.storage.s3_errors import (
     ERRORS_BY_STATUS,
@@ -386,4 +387,5 @@ vendor = Vendor(
     magic_scenarios=Path(__file__).with_name("magic-defaults.yaml"),
     fixtures_schema=FIXTURES_SCHEMA,
     load_fixtures=load_fixtures,
+    warm_up=import_moto,
 )

@@ -8,6 +8,10 @@ Bodies arrive already spooled and hashed (``core.bodies``); ``put`` hands moto t
 instead of a bytes copy, so a 25 MB upload is never held twice in memory. An object becomes
 visible only once complete: nothing half-written is ever listed or served.
 
+moto itself is loaded when first needed (``storage/moto_backend.py`` says why): a listing, a
+multipart upload or ``backend``/``moto_bucket``. Buckets and objects made before that
+wait here (objects are read, replaced and deleted as usual) and are handed to moto as it loads.
+
 Objects hold no file descriptors: a body still in memory (at most ``core.bodies.SPOOL_IN_MEMORY``)
 stays there; a larger one is moved to a file in this store's own temporary directory, opened only
 while it is read (so thousands of stored objects cannot exhaust the process's descriptors). The
@@ -28,12 +32,14 @@ import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-
-from moto.core.model_instances import model_data
-from moto.s3.models import FakeBucket, FakeKey, S3Backend, s3_backends
+from typing import TYPE_CHECKING, Any
 
 from mock_server.core.bodies import CHUNK, SpooledBody
+from mock_server.storage.moto_backend import DiskValue, Waiting, iter_value, new_backend
 from mock_server.storage.s3_errors import EntityTooLarge, NoSuchBucket, NoSuchKey, StorageFull
+
+if TYPE_CHECKING:
+    from moto.s3.models import FakeBucket, S3Backend
 
 DEFAULT_MAX_OBJECTS = 10_000
 DEFAULT_MAX_BYTES = 2 * 1024 * 1024 * 1024
@@ -41,23 +47,6 @@ DEFAULT_MAX_BYTES = 2 * 1024 * 1024 * 1024
 _instances = itertools.count(1)
 # Stored objects between two gc.freeze() calls (see ObjectStore.put).
 FREEZE_EVERY = 1000
-
-
-class _Untracked(list):  # type: ignore[type-arg]
-    """moto's per-class list of every instance ever made, minus the keeping.
-
-    It only feeds moto_server's dashboard; left alone it keeps every replaced or deleted upload's
-    records alive (about 3.7 KB per upload) for the life of the process.
-    """
-
-    def append(self, item: object) -> None:
-        pass
-
-
-def _stop_moto_instance_tracking() -> None:
-    for model in model_data["s3"].values():
-        if not isinstance(model.instances_tracked, _Untracked):
-            model.instances_tracked = _Untracked()
 
 
 @dataclass(frozen=True)
@@ -87,45 +76,20 @@ class ObjectInfo:
         }
 
 
-class _DiskValue:
-    """A file-like view of one object's bytes on disk that opens the file only while reading.
-
-    Implements what moto's ``FakeKey`` and ``_iter_value`` use: ``seek``, ``read``, ``close``
-    (which deletes the file).
-    """
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self._offset = 0
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        self._offset = offset if whence == 0 else self._offset + offset
-        return self._offset
-
-    def read(self, size: int = -1) -> bytes:
-        with open(self.path, "rb") as file:
-            file.seek(self._offset)
-            data = file.read(size)
-        self._offset += len(data)
-        return data
-
-    def close(self) -> None:
-        try:
-            os.unlink(self.path)
-        except FileNotFoundError:
-            pass
-
-
 class ObjectStore:
     def __init__(
         self, region: str, max_objects: int = DEFAULT_MAX_OBJECTS, max_bytes: int = DEFAULT_MAX_BYTES
     ) -> None:
-        _stop_moto_instance_tracking()
         number = next(_instances)
         self.region = region
         self.account_id = f"{900000000000 + number:012d}"
         self._prefix = f"sbx{number}-"
-        self._backend: S3Backend = s3_backends[self.account_id]["aws"]
+        self._moto: S3Backend | None = None  # moto is loaded when first needed (moto_backend.py)
+        # Objects stored before then, by (bucket, key): handed to moto when it is loaded.
+        self._waiting: dict[tuple[str, str], Waiting] = {}
+        # A store dropped without close() closes its waiting bodies (moto's would be kept for good).
+        weakref.finalize(self, _dispose_all, self._waiting)
+        self._cors: dict[str, list[dict[str, Any]]] = {}  # bucket -> CORS rules (storage/cors.py)
         self._lock = threading.RLock()
         self._buckets: set[str] = set()
         self._index: dict[tuple[str, str], ObjectInfo] = {}
@@ -142,10 +106,39 @@ class ObjectStore:
     def _internal(self, bucket: str) -> str:
         return self._prefix + bucket
 
+    @property
+    def _backend(self) -> S3Backend:
+        """moto's backend of this store, loaded now (with the buckets and objects so far) if not yet."""
+        moto = self._moto
+        if moto is None:
+            with self._lock:
+                if self._moto is None:
+                    self._moto = self._load_moto()
+                moto = self._moto
+        return moto
+
+    def _load_moto(self) -> S3Backend:
+        backend = new_backend(self.account_id)
+        for bucket in sorted(self._buckets):
+            backend.create_bucket(self._internal(bucket), self.region)
+        for (bucket, key), waiting in self._waiting.items():
+            self._into_moto(backend, bucket, key, waiting)
+        self._waiting.clear()
+        return backend
+
+    def _into_moto(self, backend: S3Backend, bucket: str, key: str, waiting: Waiting) -> None:
+        fake = backend.put_object(self._internal(bucket), key, b"", etag=waiting.md5)
+        with fake.lock:
+            fake._value_buffer.close()
+            fake._value_buffer = waiting._value_buffer
+            fake.contentsize = waiting.size
+        fake.set_metadata({"Content-Type": waiting.content_type})
+
     def ensure_bucket(self, bucket: str) -> None:
         with self._lock:
             if bucket not in self._buckets:
-                self._backend.create_bucket(self._internal(bucket), self.region)
+                if self._moto is not None:
+                    self._moto.create_bucket(self._internal(bucket), self.region)
                 self._buckets.add(bucket)
 
     def buckets(self) -> list[str]:
@@ -185,10 +178,12 @@ class ObjectStore:
                 body.close()  # refused: nobody takes the spooled file over
                 raise
             self._dispose(bucket, key)
-            fake = self._backend.put_object(self._internal(bucket), key, b"", etag=body.md5)
-            self._adopt_body(fake, body)
+            waiting = Waiting(self._detach(body), body.size, body.md5, content_type or "binary/octet-stream")
+            if self._moto is None:
+                self._waiting[(bucket, key)] = waiting
+            else:
+                self._into_moto(self._moto, bucket, key, waiting)
             self._bytes += body.size
-            fake.set_metadata({"Content-Type": content_type or "binary/octet-stream"})
             info = ObjectInfo(
                 bucket,
                 key,
@@ -231,21 +226,18 @@ class ObjectStore:
                 "(settings max_objects, max_object_bytes); delete objects or reset it (POST /__admin/reset)."
             )
 
-    def _adopt_body(self, fake: FakeKey, body: SpooledBody) -> None:
+    def _detach(self, body: SpooledBody) -> Any:
         # moto keeps values in a SpooledTemporaryFile (a descriptor each once past 1 MiB). A body still
         # in memory is adopted as is; one already on disk is copied to a named file read on demand.
-        source = body.detach()
+        source: Any = body.detach()
         if getattr(source, "_rolled", True):
             path = os.path.join(self._directory, f"{next(self._files)}.bin")
             with open(path, "wb") as target:
                 source.seek(0)
                 shutil.copyfileobj(source, target, CHUNK)
             source.close()
-            source = _DiskValue(path)  # type: ignore[assignment]
-        with fake.lock:
-            fake._value_buffer.close()
-            fake._value_buffer = source
-            fake.contentsize = body.size
+            source = DiskValue(path)
+        return source
 
     def head(self, bucket: str, key: str) -> ObjectInfo | None:
         with self._lock:
@@ -268,8 +260,8 @@ class ObjectStore:
             info = self._index.get((bucket, key))
             if info is None:
                 raise NoSuchKey(Key=key)
-            fake = self._backend.get_object(self._internal(bucket), key)
-        return info, _iter_value(fake, first, length)
+            fake = self._waiting.get((bucket, key)) or self._backend.get_object(self._internal(bucket), key)
+        return info, iter_value(fake, first, length)
 
     def read(self, bucket: str, key: str) -> bytes:
         _, chunks = self.open(bucket, key)
@@ -289,7 +281,8 @@ class ObjectStore:
                 return False
             self._dispose(bucket, key)
             del self._index[(bucket, key)]
-            self._backend.delete_object(self._internal(bucket), key)
+            if self._moto is not None:
+                self._moto.delete_object(self._internal(bucket), key)
             return True
 
     def reset(self) -> None:
@@ -297,7 +290,8 @@ class ObjectStore:
         with self._lock:
             for bucket, key in list(self._index):
                 self._dispose(bucket, key)
-                self._backend.delete_object(self._internal(bucket), key)
+                if self._moto is not None:
+                    self._moto.delete_object(self._internal(bucket), key)
             self._index.clear()
             self._bytes = 0
         # Let the collector see what the reset dropped (cycles among frozen objects included).
@@ -309,16 +303,21 @@ class ObjectStore:
         replaced = self._index.get((bucket, key))
         if replaced is not None:
             self._bytes -= replaced.size
-            self._backend.get_object(self._internal(bucket), key).dispose()
+            waiting = self._waiting.pop((bucket, key), None)
+            if waiting is not None:
+                waiting.dispose()
+            elif self._moto is not None:
+                self._moto.get_object(self._internal(bucket), key).dispose()
 
     def close(self) -> None:
-        """Remove this store's buckets from moto's process-wide namespace."""
+        """Remove this store's buckets from moto's process-wide namespace (when moto was loaded)."""
         with self._lock:
             self.drop_uploads()
             self.reset()
-            for bucket in list(self._buckets):
-                self._backend.delete_bucket(self._internal(bucket))
+            for bucket in list(self._buckets) if self._moto is not None else ():
+                self._moto.delete_bucket(self._internal(bucket))
             self._buckets.clear()
+            self._cors.clear()
         shutil.rmtree(self._directory, ignore_errors=True)
 
     # -- for the S3 API (header-signed requests, multipart uploads, CORS) ------------------------
@@ -326,8 +325,20 @@ class ObjectStore:
         with self._lock:
             return sorted(self._buckets)
 
+    def cors_rules(self, bucket: str) -> list[dict[str, Any]]:
+        """The bucket's CORS rules as ``set_cors_rules`` got them (empty: none, or no such bucket)."""
+        with self._lock:
+            return list(self._cors.get(bucket, ()))
+
+    def set_cors_rules(self, bucket: str, rules: list[dict[str, Any]]) -> None:
+        """Raises: NoSuchBucket."""
+        with self._lock:
+            if bucket not in self._buckets:
+                raise NoSuchBucket(BucketName=bucket)
+            self._cors[bucket] = list(rules)
+
     def moto_bucket(self, bucket: str) -> FakeBucket:
-        """moto's record of ``bucket`` (CORS rules, multipart uploads). Raises: NoSuchBucket."""
+        """moto's record of ``bucket`` (multipart uploads, creation date). Raises: NoSuchBucket."""
         with self._lock:
             if bucket not in self._buckets:
                 raise NoSuchBucket(BucketName=bucket)
@@ -343,7 +354,7 @@ class ObjectStore:
     def drop_uploads(self) -> None:
         """Forget every multipart upload in progress (and close its parts' spooled files)."""
         with self._lock:
-            for bucket in self._buckets:
+            for bucket in self._buckets if self._moto is not None else ():
                 uploads = self._backend.get_bucket(self._internal(bucket)).multiparts
                 for upload in uploads.values():
                     upload.dispose()
@@ -358,16 +369,7 @@ class ObjectStore:
             return info
 
 
-def _iter_value(fake: FakeKey, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
-    remaining = length
-    while remaining is None or remaining > 0:
-        with fake.lock:
-            buffer = fake._value_buffer
-            buffer.seek(offset)
-            chunk = buffer.read(CHUNK if remaining is None else min(CHUNK, remaining))
-        if not chunk:
-            return
-        offset += len(chunk)
-        if remaining is not None:
-            remaining -= len(chunk)
-        yield chunk
+def _dispose_all(waiting: dict[tuple[str, str], Waiting]) -> None:
+    for value in list(waiting.values()):
+        value.dispose()
+    waiting.clear()

@@ -20,7 +20,6 @@ from typing import Any
 from urllib.parse import quote, unquote
 from xml.etree import ElementTree
 
-from moto.s3.models import FakeKey
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
@@ -246,7 +245,7 @@ def _list_objects(request: Request, bucket: str, params: dict[str, str]) -> Resp
         keys, folders, truncated, next_token = backend.list_objects(
             moto_bucket, prefix, delimiter, params.get("marker"), max_keys
         )
-        entries = sorted([*keys, *folders], key=lambda e: e.name if isinstance(e, FakeKey) else e)
+        entries = sorted([*keys, *folders], key=lambda e: e if isinstance(e, str) else e.name)
         element(result, "Marker", encode(params.get("marker", "")))
     element(result, "MaxKeys", max_keys)
     if delimiter:
@@ -258,16 +257,14 @@ def _list_objects(request: Request, bucket: str, params: dict[str, str]) -> Resp
         element(result, "NextContinuationToken", next_token)
     elif truncated and delimiter:
         last = entries[-1]
-        element(result, "NextMarker", encode(last.name if isinstance(last, FakeKey) else last))
+        element(result, "NextMarker", encode(last if isinstance(last, str) else last.name))
     for entry in entries:
         _list_entry(result, objects, bucket, entry, encode)
     return xml_response(result)
 
 
-def _list_entry(
-    result: Any, objects: Any, bucket: str, entry: FakeKey | str, encode: Callable[[str], str]
-) -> None:
-    if not isinstance(entry, FakeKey):
+def _list_entry(result: Any, objects: Any, bucket: str, entry: Any, encode: Callable[[str], str]) -> None:
+    if isinstance(entry, str):  # a common prefix, else moto's FakeKey
         element(element(result, "CommonPrefixes"), "Prefix", encode(entry))
         return
     info = objects.head(bucket, entry.name)

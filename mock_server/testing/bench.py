@@ -1,9 +1,10 @@
 """``python -m mock_server.testing.bench``: how long the pytest fixture takes to give you a sandbox.
 
 Run it in a fresh interpreter (imports are part of the cost). Prints one line per phase:
-importing the app (starlette, uvicorn, moto, botocore), building it (fixtures loaded, buckets made,
-OpenAPI documents read), starting the in-process server until ``/__admin/health`` answers, one
-``POST /__admin/reset`` (what every test using ``vendor_sandbox`` pays) and stopping.
+importing the app (starlette, uvicorn; moto, FastAPI and the like load with the first request that
+needs them), building it (fixtures loaded, buckets made, scenario files read), starting the in-process
+server until ``/__admin/health`` answers, one ``POST /__admin/reset`` (what every test using
+``vendor_sandbox`` pays) and stopping.
 """
 
 from __future__ import annotations

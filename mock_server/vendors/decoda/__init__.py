@@ -1,4 +1,5 @@
-"""Decoda Health attachments API, served under ``/decoda`` by a real FastAPI app (``api.py``).
+"""Decoda Health attachments API, served under ``/decoda`` by a real FastAPI app (``api.py``), built on
+the first Decoda request (``mount.py``: start-up needs only its route table).
 
 Source of truth: Decoda's published OpenAPI (github.com/decoda-health/docs, ``openapi.yaml``). Paths,
 parameters, body fields, response fields and the 422 format follow it; ``schemas.py`` mirrors its
@@ -83,24 +84,22 @@ from starlette.routing import Mount
 
 from mock_server.core.fixtures import Ref, Unique
 from mock_server.core.vendor import Vendor
-from mock_server.vendors.decoda import item_routes, routes, tag_routes
 from mock_server.vendors.decoda.errors import error_for_status, render
 from mock_server.vendors.decoda.fixtures import FIXTURES_SCHEMA, load_fixtures
 from mock_server.vendors.decoda.limits import LIMITS
 from mock_server.vendors.decoda.models import BUCKET
+from mock_server.vendors.decoda.mount import LazyApi
 
-# Route order is import order: static paths (routes), then tags, then /attachments/{attachment_id}/...
-# (item_routes), so /attachments/tags/x is a tag path.
-api = routes.api
-assert tag_routes.__name__ and item_routes.__name__
+# The FastAPI app (routes.api) is built on the first Decoda request (mount.py says why and how).
+lazy_api = LazyApi()
 
 vendor = Vendor(
     name="decoda",
     title="Decoda Health attachments (FastAPI; API-KEY + TENANT headers; GCS-style signed URLs)",
-    routes=[Mount("", app=api)],
+    routes=[Mount("", app=lazy_api)],
     render_error=render,
     error_for_status=error_for_status,
-    openapi_path=routes.OPENAPI_PATH,
+    openapi_path=Path(__file__).with_name("openapi.yaml"),
     fixtures_schema=FIXTURES_SCHEMA,
     load_fixtures=load_fixtures,
     limits=LIMITS,
@@ -129,6 +128,7 @@ vendor = Vendor(
         ),
     ),
     buckets=(BUCKET,),
+    warm_up=lazy_api.build,
     credentials=(
         "API-KEY decoda-dev-key with TENANT demo (patient P1001, note N2001)",
         "API-KEY decoda-other-key with TENANT other (patient P5001, note N6001)",

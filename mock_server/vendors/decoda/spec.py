@@ -41,9 +41,9 @@ def as_yaml(api: FastAPI) -> str:
 
 
 def main() -> None:
-    from mock_server.vendors.decoda import api, routes
+    from mock_server.vendors.decoda import lazy_api, routes
 
-    text = as_yaml(api)
+    text = as_yaml(lazy_api.build())  # type: ignore[arg-type]
     if "--check" in sys.argv:
         sys.exit(0 if Path(routes.OPENAPI_PATH).read_text(encoding="utf-8") == text else 1)
     Path(routes.OPENAPI_PATH).write_text(text, encoding="utf-8")

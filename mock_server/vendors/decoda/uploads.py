@@ -20,8 +20,6 @@ import warnings
 from dataclasses import dataclass
 from typing import IO
 
-from PIL import Image, ImageOps
-
 from mock_server.core.bodies import BodyWriter, SpooledBody
 from mock_server.core.multipart import FilePart
 from mock_server.vendors.decoda.errors import RequestValidationError
@@ -134,6 +132,8 @@ def make_thumbnail(body: SpooledBody, content_type: str) -> Thumbnail | None:
     """A downscaled copy of an image upload, or ``None`` when it is not a decodable image."""
     if not content_type.lower().startswith("image/"):
         return None
+    from PIL import Image  # Pillow is loaded with the first image, not at start-up
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -145,6 +145,8 @@ def make_thumbnail(body: SpooledBody, content_type: str) -> Thumbnail | None:
 
 
 def _thumbnail(body: SpooledBody) -> Thumbnail | None:
+    from PIL import Image, ImageOps
+
     body.file.seek(0)
     with Image.open(body.file) as image:
         if image.width * image.height > MAX_IMAGE_PIXELS:

@@ -16,8 +16,6 @@ import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from PIL import Image, ImageOps
-
 from mock_server.core.bodies import BodyWriter, SpooledBody
 from mock_server.core.sandbox import ResetDuringRequest
 from mock_server.vendors.saferme.models import (
@@ -30,6 +28,8 @@ from mock_server.vendors.saferme.models import (
 )
 
 if TYPE_CHECKING:
+    from PIL import Image
+
     from mock_server.core.sandbox import Sandbox
 
 
@@ -49,6 +49,8 @@ def style_key(attachment: FileAttachment, style: Style, original_sha256: str) ->
 
 
 def _flatten(image: Image.Image) -> Image.Image:
+    from PIL import Image, ImageOps
+
     frame = ImageOps.exif_transpose(image) or image
     if frame.mode in ("P", "PA", "LA", "RGBA") or "transparency" in frame.info:
         rgba = frame.convert("RGBA")
@@ -59,6 +61,8 @@ def _flatten(image: Image.Image) -> Image.Image:
 
 
 def _render(image: Image.Image, style: Style) -> bytes:
+    from PIL import Image, ImageOps
+
     if style.crop:
         out = ImageOps.fit(image, style.size, Image.Resampling.LANCZOS)
     else:
@@ -71,6 +75,8 @@ def _render(image: Image.Image, style: Style) -> bytes:
 
 def _renditions(original: SpooledBody) -> dict[Style, bytes]:
     """JPEG bytes per style, or {} when the upload is not a decodable image (or a decompression bomb)."""
+    from PIL import Image  # Pillow is loaded with the first image upload, not at start-up
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         warnings.simplefilter("error", Image.DecompressionBombWarning)
