@@ -7,6 +7,7 @@ only answer images (not SVG), PDFs and text (as ``text/plain``), always with ``n
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from urllib.parse import quote
 
@@ -15,7 +16,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from mock_server.core.requests import sandbox_of as _request_sandbox
-from mock_server.storage.s3 import ObjectStore
+from mock_server.storage.s3 import ObjectInfo, ObjectStore
 from mock_server.storage.s3_errors import NoSuchKey
 
 SAFE_IMAGES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "image/avif"})
@@ -25,7 +26,8 @@ LOCKED = {
     "Content-Security-Policy": "default-src 'none'; sandbox",
     "Cache-Control": "no-store",
 }
-MAX_PAGE = 5000
+DEFAULT_PAGE = 100  # objects per listing without ``limit``
+MAX_PAGE = 1000  # a larger ``limit`` reads as this
 
 
 def _store(request: Request) -> ObjectStore:
@@ -50,17 +52,22 @@ async def list_objects(request: Request) -> Response:
     """``?bucket&prefix&limit&offset``: ``{"objects", "count", "total", "buckets": [{name, objects}]}``,
     sorted by bucket then key."""
     params = request.query_params
-    limit, offset = params.get("limit", str(MAX_PAGE)), params.get("offset", "0")
+    limit, offset = params.get("limit", str(DEFAULT_PAGE)), params.get("offset", "0")
     if not limit.isdigit() or not offset.isdigit():
         return _error(400, "limit and offset must be whole numbers")
     store = _store(request)
     everything = store.list(params.get("bucket"), params.get("prefix", ""))
-    everything.sort(key=lambda info: (info.bucket, info.key))
-    page = everything[int(offset) : int(offset) + min(int(limit), MAX_PAGE)]
+    end = int(offset) + min(int(limit), MAX_PAGE)
+    # Only the first ``end`` in order are needed: a partial sort instead of sorting every object.
+    page = heapq.nsmallest(end, everything, key=_order)[int(offset) :] if end else []
     per_bucket = Counter(info.bucket for info in store.list())
     buckets = [{"name": name, "objects": per_bucket.get(name, 0)} for name in store.buckets()]
     body = {"objects": [info.as_dict() for info in page], "count": len(page), "total": len(everything)}
     return JSONResponse({**body, "buckets": buckets})
+
+
+def _order(info: ObjectInfo) -> tuple[str, str]:
+    return info.bucket, info.key
 
 
 async def get_object(request: Request) -> Response:
