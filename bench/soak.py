@@ -3,6 +3,7 @@
     python bench/soak.py                      # 100,000 requests (tens of minutes on a shared 2-core machine)
     python bench/soak.py --requests 20000     # shorter
     python bench/soak.py --requests 50000 --window 5000   # p50/p99 per 5,000 requests: is p99 flat?
+    python bench/soak.py --requests 50000 --window 5000 --gc-log   # plus the server's GC pauses per window
     python bench/soak.py --max-seconds 900    # stop early (the figures say so) after this long
     python bench/soak.py --server-args "--max-records 20000 --max-objects 2000"   # smaller caps
 
@@ -147,7 +148,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
 
 
-def soak(server: Server, total: int, max_seconds: float, window: int) -> tuple[list[tuple], float, bool]:
+def soak(
+    server: Server, total: int, max_seconds: float, window: int
+) -> tuple[list[tuple], float, float, bool]:
     mix = Mix(server.url)
     lock = threading.Lock()
     state = {"done": 0, "next_sample": window, "stop": False}
@@ -190,7 +193,15 @@ def soak(server: Server, total: int, max_seconds: float, window: int) -> tuple[l
         thread.start()
     for thread in threads:
         thread.join()
-    return samples, time.monotonic() - started, bool(state["stop"])
+    return samples, started, time.monotonic() - started, bool(state["stop"])
+
+
+def read_gc_log(path: Path) -> list[tuple[float, int, float, float]]:
+    """(monotonic time, generation, pause ms, CPU ms) per line that bench/gc_trace.py wrote."""
+    if not path.exists():
+        return []
+    rows = [line.split() for line in path.read_text().splitlines()]
+    return [(float(at), int(gen), float(ms), float(cpu)) for at, gen, ms, _, cpu in rows]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -201,16 +212,24 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--server-args", default="", help="extra `mock-server serve` flags (smaller caps)")
     parser.add_argument(
+        "--gc-log",
+        action="store_true",
+        help="run the server under bench/gc_trace.py and add its GC pauses to each window",
+    )
+    parser.add_argument(
         "--window", type=int, default=SAMPLE_EVERY, help=f"requests per sample (default {SAMPLE_EVERY:,})"
     )
     a = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="bench-soak-"))
     server_args = ["--fixtures", str(bench_fixtures(work)), "--log-level", "warning", *a.server_args.split()]
-    server = Server.launch(ROOT, sys.executable, server_args, work / "server.log")
+    gc_log = work / "gc.log"
+    python_args = [str(ROOT / "bench" / "gc_trace.py"), str(gc_log)] if a.gc_log else None
+    server = Server.launch(ROOT, sys.executable, server_args, work / "server.log", python_args=python_args)
     try:
-        samples, seconds, stopped = soak(server, a.requests, a.max_seconds, a.window)
+        samples, started, seconds, stopped = soak(server, a.requests, a.max_seconds, a.window)
     finally:
         server.stop()
+    pauses = read_gc_log(gc_log) if a.gc_log else []
     done = samples[-1][0]
     print(
         f"## Soak: {done} mixed requests in {seconds:.0f} s ({done / seconds:.0f} req/s), RSS every "
@@ -219,12 +238,21 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"server flags: `{' '.join(server_args[2:])}`")
     print()
-    print(
-        "| requests | RSS MB | elapsed s | p50 ms | p99 ms | load avg | statuses since the previous sample |"
-    )
-    print("|---|---|---|---|---|---|---|")
+    gc_head = " full GCs | longest full GC ms (CPU ms) | GC CPU ms (all logged) |" if a.gc_log else ""
+    print(f"| requests | RSS MB | elapsed s | p50 ms | p99 ms | load avg |{gc_head} statuses |")
+    print("|---|---|---|---|---|---|" + ("---|---|---|" if a.gc_log else "") + "---|")
+    previous = 0.0
     for count, rss, elapsed, p50, p99, load, shown in samples:
-        print(f"| {count} | {rss:.1f} | {elapsed:.0f} | {p50:.1f} | {p99:.1f} | {load:.2f} | {shown} |")
+        cells = ""
+        if a.gc_log:
+            mine = [p for p in pauses if started + previous < p[0] <= started + elapsed]
+            full = max((p for p in mine if p[1] == 2), key=lambda p: p[2], default=(0, 2, 0.0, 0.0))
+            count = sum(1 for p in mine if p[1] == 2)
+            cells = f" {count} | {full[2]:.1f} ({full[3]:.1f}) | {sum(p[3] for p in mine):.0f} |"
+        previous = elapsed
+        print(
+            f"| {count} | {rss:.1f} | {elapsed:.0f} | {p50:.1f} | {p99:.1f} | {load:.2f} |{cells} {shown} |"
+        )
     first = next((s for s in samples if s[0] >= 10_000), samples[0])
     print()
     print(

@@ -58,8 +58,13 @@ async def list_objects(request: Request) -> Response:
     store = _store(request)
     everything = store.list(params.get("bucket"), params.get("prefix", ""))
     end = int(offset) + min(int(limit), MAX_PAGE)
-    # Only the first ``end`` in order are needed: a partial sort instead of sorting every object.
-    page = heapq.nsmallest(end, everything, key=_order)[int(offset) :] if end else []
+    # Only the first ``end`` in order are needed: near the start a partial sort beats sorting them all.
+    first = (
+        heapq.nsmallest(end, everything, key=_order)
+        if end * 4 < len(everything)
+        else sorted(everything, key=_order)
+    )
+    page = first[int(offset) : end]
     per_bucket = Counter(info.bucket for info in store.list())
     buckets = [{"name": name, "objects": per_bucket.get(name, 0)} for name in store.buckets()]
     body = {"objects": [info.as_dict() for info in page], "count": len(page), "total": len(everything)}
