@@ -247,8 +247,8 @@ def main(argv: list[str] | None = None) -> int:
         if a.gc_log:
             mine = [p for p in pauses if started + previous < p[0] <= started + elapsed]
             full = max((p for p in mine if p[1] == 2), key=lambda p: p[2], default=(0, 2, 0.0, 0.0))
-            count = sum(1 for p in mine if p[1] == 2)
-            cells = f" {count} | {full[2]:.1f} ({full[3]:.1f}) | {sum(p[3] for p in mine):.0f} |"
+            fulls = sum(1 for p in mine if p[1] == 2)
+            cells = f" {fulls} | {full[2]:.1f} ({full[3]:.1f}) | {sum(p[3] for p in mine):.0f} |"
         previous = elapsed
         print(
             f"| {count} | {rss:.1f} | {elapsed:.0f} | {p50:.1f} | {p99:.1f} | {load:.2f} |{cells} {shown} |"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
+from operator import attrgetter
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -16,7 +17,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from mock_server.core.requests import sandbox_of as _request_sandbox
-from mock_server.storage.s3 import ObjectInfo, ObjectStore
+from mock_server.storage.s3 import ObjectStore
 from mock_server.storage.s3_errors import NoSuchKey
 
 SAFE_IMAGES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "image/avif"})
@@ -56,7 +57,8 @@ async def list_objects(request: Request) -> Response:
     if not limit.isdigit() or not offset.isdigit():
         return _error(400, "limit and offset must be whole numbers")
     store = _store(request)
-    everything = store.list(params.get("bucket"), params.get("prefix", ""))
+    bucket, prefix = params.get("bucket"), params.get("prefix", "")
+    everything = store.list(bucket, prefix)
     end = int(offset) + min(int(limit), MAX_PAGE)
     # Only the first ``end`` in order are needed: near the start a partial sort beats sorting them all.
     first = (
@@ -65,14 +67,14 @@ async def list_objects(request: Request) -> Response:
         else sorted(everything, key=_order)
     )
     page = first[int(offset) : end]
-    per_bucket = Counter(info.bucket for info in store.list())
+    per_bucket = Counter(map(_bucket, everything if bucket is None and not prefix else store.list()))
     buckets = [{"name": name, "objects": per_bucket.get(name, 0)} for name in store.buckets()]
     body = {"objects": [info.as_dict() for info in page], "count": len(page), "total": len(everything)}
     return JSONResponse({**body, "buckets": buckets})
 
 
-def _order(info: ObjectInfo) -> tuple[str, str]:
-    return info.bucket, info.key
+_order = attrgetter("bucket", "key")
+_bucket = attrgetter("bucket")
 
 
 async def get_object(request: Request) -> Response:
