@@ -94,7 +94,9 @@ def bench_fixtures(work_dir: Path) -> Path:
     since a load test from one address is over it within a second."""
     target = work_dir / "fixtures"
     target.mkdir(parents=True, exist_ok=True)
-    for source in (ROOT / "mock_server" / "fixtures").glob("*.yaml"):
+    from mock_server.settings import DEFAULT_FIXTURES  # the checkout's fixtures/ or the packaged copy
+
+    for source in DEFAULT_FIXTURES.glob("*.yaml"):
         data = yaml.safe_load(source.read_text())
         for section in (data or {}).values():
             if isinstance(section, dict) and isinstance(section.get("rate_limit"), dict):

@@ -21,6 +21,7 @@ import click
 import uvicorn
 
 from mock_server import __version__, logs
+from mock_server.core import gc_policy
 from mock_server.core.vendor import Vendor
 from mock_server.settings import OPTIONS, Option, SettingError, Settings
 from mock_server.transport import uvicorn_config
@@ -203,6 +204,8 @@ def serve(settings: Settings) -> int:
         event="started",
         **describe(settings, port, sandbox.vendors, buckets),
     )
+    # Everything built so far lives as long as the process: keep full collections from walking it.
+    gc_policy.install(sandbox.clock)
     config = uvicorn_config(app, settings)
     # uvicorn drains in-flight requests on SIGTERM/SIGINT (a second SIGINT stops at once), then
     # re-raises the signal against the handlers installed before it; these no-ops turn a graceful

@@ -1,8 +1,9 @@
 """``/__admin/requests``: the request journal (list, count, one entry, clear).
 
 Filters (query parameters): vendor, operation, method, path (prefix), status (``404`` or ``4xx``),
-correlationId, scenario, text (substring), since (entries after this id); paging: ``limit``
-(``0`` = none), ``offset``; ``view=summary`` leaves out headers and bodies. ``vendor=admin`` reads the
+correlationId, scenario, text (substring), since (entries after this id); paging: ``limit`` (default
+100, at most 1000: a larger value reads as 1000; ``0`` = none), ``offset``; ``view=summary`` leaves out
+headers and bodies. ``vendor=admin`` reads the
 separate buffer of admin calls. An unknown parameter or a bad value answers 400 with ``valid``.
 """
 
@@ -22,6 +23,8 @@ from mock_server.core.requests import sandbox_of as _request_sandbox
 
 PAGING = ("limit", "offset", "view")
 MAX_LIMIT = 10_000
+DEFAULT_PAGE = 100  # a journal listing without ``limit`` answers this many entries (newest first)
+MAX_PAGE = 1000  # and never more than this many in one answer (``total`` says how many match)
 STREAM_POLL = 0.5  # seconds between looks at the journal
 STREAM_ROUNDS = 120  # then the stream ends; EventSource reconnects with Last-Event-ID
 
@@ -66,8 +69,9 @@ async def list_requests(request: Request) -> Response:
     journal = _journal(request)
     try:
         filters, options = _parse(request, paging=True)
-        view = options.pop("view")
-        entries = journal.entries(**filters, **options)
+        view, limit = options.pop("view"), options.pop("limit")
+        limit = DEFAULT_PAGE if limit is None else min(limit, MAX_PAGE)
+        entries = journal.entries(**filters, **options, limit=limit)
         total = journal.count(**filters)
     except FilterError as exc:
         return _bad(str(exc), [*FILTERS, *PAGING])

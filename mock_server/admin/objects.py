@@ -7,7 +7,9 @@ only answer images (not SVG), PDFs and text (as ``text/plain``), always with ``n
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
+from operator import attrgetter
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -25,7 +27,8 @@ LOCKED = {
     "Content-Security-Policy": "default-src 'none'; sandbox",
     "Cache-Control": "no-store",
 }
-MAX_PAGE = 5000
+DEFAULT_PAGE = 100  # objects per listing without ``limit``
+MAX_PAGE = 1000  # a larger ``limit`` reads as this
 
 
 def _store(request: Request) -> ObjectStore:
@@ -50,17 +53,28 @@ async def list_objects(request: Request) -> Response:
     """``?bucket&prefix&limit&offset``: ``{"objects", "count", "total", "buckets": [{name, objects}]}``,
     sorted by bucket then key."""
     params = request.query_params
-    limit, offset = params.get("limit", str(MAX_PAGE)), params.get("offset", "0")
+    limit, offset = params.get("limit", str(DEFAULT_PAGE)), params.get("offset", "0")
     if not limit.isdigit() or not offset.isdigit():
         return _error(400, "limit and offset must be whole numbers")
     store = _store(request)
-    everything = store.list(params.get("bucket"), params.get("prefix", ""))
-    everything.sort(key=lambda info: (info.bucket, info.key))
-    page = everything[int(offset) : int(offset) + min(int(limit), MAX_PAGE)]
-    per_bucket = Counter(info.bucket for info in store.list())
+    bucket, prefix = params.get("bucket"), params.get("prefix", "")
+    everything = store.list(bucket, prefix)
+    end = int(offset) + min(int(limit), MAX_PAGE)
+    # Only the first ``end`` in order are needed: near the start a partial sort beats sorting them all.
+    first = (
+        heapq.nsmallest(end, everything, key=_order)
+        if end * 4 < len(everything)
+        else sorted(everything, key=_order)
+    )
+    page = first[int(offset) : end]
+    per_bucket = Counter(map(_bucket, everything if bucket is None and not prefix else store.list()))
     buckets = [{"name": name, "objects": per_bucket.get(name, 0)} for name in store.buckets()]
     body = {"objects": [info.as_dict() for info in page], "count": len(page), "total": len(everything)}
     return JSONResponse({**body, "buckets": buckets})
+
+
+_order = attrgetter("bucket", "key")
+_bucket = attrgetter("bucket")
 
 
 async def get_object(request: Request) -> Response:

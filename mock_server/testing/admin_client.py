@@ -39,6 +39,8 @@ from mock_server.testing.admin_records import (
     VendorInfo,
 )
 
+PAGE = 1000  # the admin API's largest page (journal and object listings)
+
 
 class AdminClient:
     """Typed client of a running sandbox's admin API (``/__admin``), over ``requests``.
@@ -129,18 +131,33 @@ class AdminClient:
     ) -> list[RequestEntry]:
         """The journal, newest first; ``path`` is a prefix, ``text`` a substring, ``status`` a code or a
         class (``"4xx"``), ``since`` an entry id; the others match exactly. ``vendor="admin"`` reads the
-        admin calls (kept apart). ``limit=0`` gives none.
+        admin calls (kept apart). Every match without ``limit`` (read page by page); ``limit=0`` gives none.
 
         Raises: AdminError (400) for a bad filter value.
         """
         params = _filters(vendor, operation, method, path, status, correlation_id, scenario, text, since)
-        params.update(
-            {name: value for name, value in (("limit", limit), ("offset", offset)) if value is not None}
-        )
-        return [
-            RequestEntry.from_json(entry)
-            for entry in self._json("GET", "/requests", params=params)["requests"]
-        ]
+        rows = self._pages("/requests", "requests", params, limit, offset or 0)
+        return [RequestEntry.from_json(entry) for entry in rows]
+
+    def _pages(
+        self, path: str, key: str, params: dict[str, Any], limit: int | None, offset: int
+    ) -> list[dict[str, Any]]:
+        """``limit`` rows (all without it) from ``offset`` on of a paged admin listing, in pages of at most
+        ``PAGE`` (the server's largest); a row seen twice (the list moved between pages) is kept once."""
+        rows: list[dict[str, Any]] = []
+        seen: set[Any] = set()
+        while limit is None or len(rows) < limit:
+            size = PAGE if limit is None else min(PAGE, limit - len(rows))
+            page = self._json("GET", path, params={**params, "limit": size, "offset": offset})[key]
+            for row in page:
+                identity = row.get("id", (row.get("bucket"), row.get("key")))
+                if identity not in seen:
+                    seen.add(identity)
+                    rows.append(row)
+            offset += len(page)
+            if len(page) < size:
+                break
+        return rows
 
     def request_count(
         self,
@@ -171,9 +188,7 @@ class AdminClient:
     def objects(self, bucket: str | None = None, prefix: str = "") -> list[StoredObject]:
         """Objects in the embedded S3, optionally one bucket's and under a key ``prefix``."""
         params = {"prefix": prefix, **({"bucket": bucket} if bucket else {})}
-        return [
-            StoredObject.from_json(item) for item in self._json("GET", "/objects", params=params)["objects"]
-        ]
+        return [StoredObject.from_json(item) for item in self._pages("/objects", "objects", params, None, 0)]
 
     def object_bytes(self, bucket: str, key: str) -> bytes:
         """The stored bytes of ``bucket``/``key``."""

@@ -71,7 +71,10 @@ def test_qubs_presigned_puts(live: LiveServer) -> None:
     stored = _stored(live, "qubs-report-attachments")
     assert {key: stored.get(key) for key in expected} == expected
     listing = requests.get(
-        f"{live.url}{QUBS_UPLOADS.rsplit('/report', 1)[0]}/attachments", headers=QUBS_AUTH, timeout=60
+        f"{live.url}{QUBS_UPLOADS.rsplit('/report', 1)[0]}/attachments",
+        params={"pageSize": 500},  # one page holds them all (the default page is 100)
+        headers=QUBS_AUTH,
+        timeout=60,
     ).json()["items"]
     mine = [item for item in listing if item["fileName"].startswith("storm-")]
     assert len(mine) == UPLOADS and {item["status"] for item in mine} == {"available"}

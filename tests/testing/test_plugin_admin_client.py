@@ -119,6 +119,20 @@ def test_objects_and_their_bytes(admin: AdminClient, live: LiveServer) -> None:
     assert admin.objects(bucket="sandbox-uploads", prefix="client/") == []
 
 
+def test_listings_are_read_page_by_page(
+    admin: AdminClient, live: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(admin_client, "PAGE", 3)  # pages of 3: 11 rows take 4 pages
+    for number in range(11):
+        requests.get(f"{live.url}/nowhere/{number}", timeout=10)
+        assert put_object(live, f"paged/{number:02d}", b"x").status_code == 200
+    paths = [e.path for e in admin.requests(path="/nowhere/")]
+    assert paths == [f"/nowhere/{number}" for number in reversed(range(11))]
+    assert [e.path for e in admin.requests(path="/nowhere/", limit=5, offset=2)] == paths[2:7]
+    keys = [o.key for o in admin.objects(prefix="paged/")]
+    assert keys == [f"paged/{number:02d}" for number in range(11)]
+
+
 def test_scenarios_lifecycle(admin: AdminClient, live: LiveServer) -> None:
     assert admin.validate_scenario(SCENARIO) == ["storage-busy"]
     assert "storage-busy" not in {s.name for s in admin.scenarios()}  # validating loads nothing

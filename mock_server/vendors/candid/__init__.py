@@ -50,6 +50,8 @@ Reads and deletes
 - ``authed_url`` is a SigV4 presigned GET URL of the embedded S3 (Candid stores files in S3), issued
   fresh on every listing and valid 3600 s of sandbox time; expired, it answers S3's 403 AccessDenied
   XML; after a delete, S3's 404 NoSuchKey.
+- Lists are not paged: Candid's API reference and SDKs give both list operations no paging parameter
+  and answer a bare array, so every attachment is answered (the cost is one presigned URL each).
 - Lists are in creation order; ``created_at`` is UTC with second precision and ``Z``; ``created_by`` is
   the ``UserV2`` of the credential used (from the fixtures, or a machine user named after the client).
 - Deletes answer 200 with an empty body, as Candid's API reference documents ("Successful

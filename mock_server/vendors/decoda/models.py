@@ -276,15 +276,17 @@ def day_page(
         "attachment",
         lambda r: (patient_id is None or r["patientId"] == patient_id) and _tagged(r, tag_ids),
     )
-    by_day: dict[date, list[tuple[int, dict[str, Any]]]] = {}
-    for position, record in enumerate(records):
-        by_day.setdefault(record["createdAt"].astimezone(zone).date(), []).append((position, record))
-    days = sorted((day for day in by_day if cursor is None or day <= cursor), reverse=True)
+    # One pass for the local days, then only the chosen day's records are sorted and rendered.
+    local_days = [record["createdAt"].astimezone(zone).date() for record in records]
+    days = {day for day in local_days if cursor is None or day <= cursor}
     if not days:
         return DayPage(cursor or sandbox.clock.now().astimezone(zone).date(), [], None)
+    day = max(days)
+    days.discard(day)
+    chosen = [(position, records[position]) for position, d in enumerate(local_days) if d == day]
     # Newest first; one upload's files share an instant and keep their upload order.
-    ordered = sorted(by_day[days[0]], key=lambda item: (-item[1]["createdAt"].timestamp(), item[0]))
-    return DayPage(days[0], [record for _, record in ordered], days[1] if len(days) > 1 else None)
+    ordered = sorted(chosen, key=lambda item: (-item[1]["createdAt"].timestamp(), item[0]))
+    return DayPage(day, [record for _, record in ordered], max(days) if days else None)
 
 
 def link_to_note(sandbox: Sandbox, tenant: str, note_id: str, attachment_ids: Sequence[str]) -> list[dict]:

@@ -68,6 +68,9 @@ Worklist, reports, comments
   (``assignedRadiologist`` and attachment ``addedBy`` are ``{"userId","displayName"}`` user summaries).
 - ``listReportingAttachments`` (only its existence is documented) answers ``{"items": [...]}`` with
   ``status``, ``size``, ``contentType`` and the upload deadline; it needs a PENDING REPORTING appointment.
+  It is a cursor list like the worklist (QUBS's ``{items, nextToken}`` convention): ``pageSize`` 1..500,
+  default 100; ``nextToken`` is ``{"after": <last guid served>}``; a token naming no attachment of the
+  appointment is 400.
 - Report submission answers 200 with the appointment's resulting status; interpreting clinician details are
   ``interpretingClinicianName`` and ``interpretingClinicianProviderNumber`` (both optional). A ``final``
   report moves the appointment to ``FINALISED``, after which every reporting endpoint answers 404 for it;
@@ -80,7 +83,9 @@ Fixtures
   so the read side has something to download before anything was uploaded.
 
 Read side (``/appointments/{appointmentId}/attachments``)
-- Works for appointments in any status. The list is a plain array (no paging) of the documented attachment
+- Works for appointments in any status. The list is an offset list in QUBS's conventions (a plain array;
+  the last page holds fewer than ``take``): ``skip`` >= 0 (default 0), ``take`` 1..500 (default 100, the
+  worklist's default page size; the guide gives none here), else 400. Items are the documented attachment
   view; ``url``/``urlExpiresAtUtc`` are null until the content exists.
 - ``urlTtlSeconds`` is clamped to 60..3600 (default 900; not an integer: 400); ``disposition`` is
   ``inline`` (default) or ``attachment`` (else 400) and is signed into the URL as

@@ -6,15 +6,14 @@ Attachments live in ``attachments.py``.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
+import heapq
 from datetime import UTC, datetime
 from typing import Any
 
 from mock_server.core.clock import iso_z
 from mock_server.core.sandbox import Sandbox
 from mock_server.vendors.qubs.errors import BadRequest, NotFound
+from mock_server.vendors.qubs.paging import decode_cursor, encode_cursor
 from mock_server.vendors.qubs.spec import DOCUMENT
 
 VENDOR = "qubs"
@@ -75,33 +74,19 @@ def list_pending(sandbox: Sandbox, domain: str, page_size: int, next_token: str 
     The cursor remembers the last id served, so appointments leaving the worklist between pages
     never make a later page skip one. Raises: BadRequest for a nextToken this server did not issue.
     """
-    after = _decode_cursor(next_token) if next_token else None
-    pending = sorted(
-        sandbox.store.list(VENDOR, domain, "appointment", where=lambda r: r["status"] == PENDING_REPORTING),
-        key=lambda r: r["appointmentId"],
+    after = decode_cursor(next_token) if next_token else None
+    pending = sandbox.store.list(
+        VENDOR,
+        domain,
+        "appointment",
+        where=lambda r: r["status"] == PENDING_REPORTING and (after is None or r["appointmentId"] > after),
     )
-    if after is not None:
-        pending = [r for r in pending if r["appointmentId"] > after]
-    page = pending[:page_size]
-    body: dict[str, Any] = {"items": [appointment_view(r) for r in page]}
-    if len(pending) > page_size:
-        body["nextToken"] = _encode_cursor(page[-1]["appointmentId"])
+    # One page and one more (to know whether a next page exists), without sorting the whole worklist.
+    page = heapq.nsmallest(page_size + 1, pending, key=lambda r: r["appointmentId"])
+    body: dict[str, Any] = {"items": [appointment_view(r) for r in page[:page_size]]}
+    if len(page) > page_size:
+        body["nextToken"] = encode_cursor(page[page_size - 1]["appointmentId"])
     return body
-
-
-def _encode_cursor(last_id: str) -> str:
-    raw = json.dumps({"after": last_id}, separators=(",", ":")).encode("utf-8")
-    return base64.urlsafe_b64encode(raw).decode("ascii")
-
-
-def _decode_cursor(token: str) -> str:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
-    except (ValueError, binascii.Error, UnicodeError) as exc:
-        raise BadRequest("nextToken: is not a continuation token returned by this endpoint.") from exc
-    if not isinstance(data, dict) or not isinstance(data.get("after"), str):
-        raise BadRequest("nextToken: is not a continuation token returned by this endpoint.")
-    return data["after"]
 
 
 # -- reports -------------------------------------------------------------------------------

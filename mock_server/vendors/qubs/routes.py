@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from mock_server.core.requests import read_body, sandbox_of
 from mock_server.core.sandbox import Sandbox
-from mock_server.vendors.qubs import attachments, auth, models
+from mock_server.vendors.qubs import attachments, auth, models, paging
 from mock_server.vendors.qubs.auth import Principal
 from mock_server.vendors.qubs.errors import InvalidRequest
 from mock_server.vendors.qubs.limits import LIMITS
@@ -78,8 +78,10 @@ async def get_pending_appointment(request: Request) -> Response:
 async def list_reporting_attachments(request: Request) -> Response:
     _principal(request)
     sandbox, params = sandbox_of(request), request.path_params
+    query = parameters(request, "listReportingAttachments")
     records = attachments.for_appointment(sandbox, params["domain"], params["appointmentId"], pending=True)
-    return json_reply({"items": [attachments.reporting_view(sandbox, record) for record in records]})
+    page, token = paging.cursor_page(records, lambda r: r.guid, query["pageSize"], query.get("nextToken"))
+    return json_reply(paging.page_body([attachments.reporting_view(sandbox, r) for r in page], token))
 
 
 @dataclass(frozen=True)
@@ -151,9 +153,10 @@ async def list_appointment_attachments(request: Request) -> Response:
     _principal(request)
     sandbox, params = sandbox_of(request), request.path_params
     lifetime, disposition = _read_options(request, "listAppointmentAttachments")
+    query = parameters(request, "listAppointmentAttachments")
     records = attachments.for_appointment(sandbox, params["domain"], params["appointmentId"], pending=False)
-    base_url = sandbox.base_url(request)
-    return json_reply([attachments.read_view(sandbox, r, base_url, lifetime, disposition) for r in records])
+    page, base_url = paging.offset_page(records, query["skip"], query["take"]), sandbox.base_url(request)
+    return json_reply([attachments.read_view(sandbox, r, base_url, lifetime, disposition) for r in page])
 
 
 async def get_appointment_attachment(request: Request) -> Response:

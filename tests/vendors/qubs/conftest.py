@@ -56,9 +56,12 @@ class QubsActions:
             json={"items": items},
         )
 
-    def reporting_attachments(self, appointment: str = "A123456") -> Any:
+    def reporting_attachments(self, appointment: str = "A123456", **params: Any) -> Any:
         return self.call(
-            "listReportingAttachments", "GET", f"{REPORTING.format(domain='acme')}/{appointment}/attachments"
+            "listReportingAttachments",
+            "GET",
+            f"{REPORTING.format(domain='acme')}/{appointment}/attachments",
+            params=params,
         )
 
     def report(self, body: Any, appointment: str = "A123456", **kwargs: Any) -> Any:
