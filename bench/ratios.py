@@ -18,6 +18,8 @@ import argparse
 import re
 import shlex
 import subprocess
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -106,13 +108,22 @@ def compare(a: argparse.Namespace, root: Path, python: str, server_args: list[st
         )
     for rnd in range(a.peer_rounds):
         for items in (1, 20):
-            for name, args in sandboxes:
-                measure(name, "qubs-create", items, peers.sandbox_target(root, python, args, items), 0, rnd)
-            measure("ceiling", "qubs-create", items, peers.ceiling_target(python, items), 0, rnd)
-            for name in (p for p in chosen if p in LOAD_PEERS):
-                measure(
-                    name, "qubs-create", items, peers.peer_target(name, peer_dir, peers_dir, items), 0, rnd
-                )
+            # Targets are built just before their run (each takes a free port then); odd rounds go in the
+            # reverse order, so no server always runs first or last.
+            order: list[tuple[str, Callable[[], list[str] | None]]] = [
+                *(
+                    (name, partial(peers.sandbox_target, root, python, args, items))
+                    for name, args in sandboxes
+                ),
+                ("ceiling", partial(peers.ceiling_target, python, items)),
+                *(
+                    (name, partial(peers.peer_target, name, peer_dir, peers_dir, items))
+                    for name in chosen
+                    if name in LOAD_PEERS
+                ),
+            ]
+            for name, target in order[:: -1 if rnd % 2 else 1]:
+                measure(name, "qubs-create", items, target(), 0, rnd)
     return out
 
 

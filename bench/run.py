@@ -2,7 +2,7 @@
 the upload data path and memory, the scenario rules' and listings' cost, and, in the same run, the
 sandbox beside the peer mock servers and the framework's ceiling, as ratios (bench/ratios.py).
 
-    python bench/run.py --install-peers      # full run (about 15 minutes), writes bench/RESULTS.md
+    python bench/run.py --install-peers      # full run (about 12 minutes), writes bench/RESULTS.md
     python bench/run.py --quick              # a few minutes, fewer and shorter runs
     python bench/run.py --only load --rules 0 --workloads qubs-create-1
     python bench/run.py --only peers --variant 'workers-2=--workers 2'   # another serve flag set, beside
