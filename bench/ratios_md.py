@@ -107,7 +107,11 @@ def render(r: dict[str, Any]) -> list[str]:
 
 
 def _load_ratios(figures: dict[tuple[str, int, int], dict[str, Any]]) -> list[str]:
-    sandboxes = sorted({key[0] for key in figures if key[0] not in PEER_LABELS and key[0] != "moto_server"})
+    # The sandbox first, then each variant in the order it was given (dicts keep insertion order).
+    sandboxes = list(
+        dict.fromkeys(k[0] for k in figures if k[0] not in PEER_LABELS and k[0] != "moto_server")
+    )
+    sandboxes.sort(key=lambda name: name != "vendor-sandbox")
     others = [
         name for name in ("prism", "wiremock", "mockoon", "ceiling") if any(k[0] == name for k in figures)
     ]
