@@ -193,8 +193,18 @@ def _other_ratios(r: dict[str, Any], c: dict[str, Any]) -> list[str]:
             )
     out += _rules_rows(r)
     out += _listing_rows(r)
-    out += _upload_rows(r, moto)
-    return [*out, ""]
+    uploads = _upload_rows(r, moto)
+    out += [*uploads, ""]
+    if uploads:
+        out += [
+            "The sandbox's upload figures are from this run's `uploads` phase (bench/uploads.py: the "
+            "driver's sizes, counts and RSS method, presigned PUT to sandbox-uploads, objects cleared "
+            "through /__admin/reset between rounds), since the driver's own upload phase needs HeadBucket "
+            "and DeleteObject, which the embedded S3 (presigned requests only) does not answer; "
+            "moto_server's are from the driver's upload phase. " + _probes(r, moto),
+            "",
+        ]
+    return out
 
 
 def _rules_rows(r: dict[str, Any]) -> list[str]:
@@ -270,6 +280,18 @@ def _upload_rows(r: dict[str, Any], moto: dict[str, Any]) -> list[str]:
             f"{_ratio(mine_rss, other_rss)} | no higher than before | {loads} |"
         )
     return out
+
+
+def _probes(r: dict[str, Any], moto: dict[str, Any]) -> str:
+    """What a zeroed signature and a URL signed for another key got from each server."""
+    ours = r.get("uploads", {}).get("sequential", {}).get("signature_probes") or {}
+    theirs = moto.get("result", {}).get("upload", {})
+    return (
+        "A zeroed signature / a URL signed for another key got "
+        f"{ours.get('tampered_signature', '–')} / {ours.get('swapped_key', '–')} from the sandbox and "
+        f"{theirs.get('tampered_signature_status', '–')} / {theirs.get('swapped_key_status', '–')} "
+        "from moto_server."
+    )
 
 
 def phases(r: dict[str, Any]) -> list[str]:

@@ -5,7 +5,7 @@ sandbox beside the peer mock servers and the framework's ceiling, as ratios (ben
     python bench/run.py --install-peers      # full run (about 12 minutes), writes bench/RESULTS.md
     python bench/run.py --quick              # a few minutes, fewer and shorter runs
     python bench/run.py --only load --rules 0 --workloads qubs-create-1
-    python bench/run.py --only peers --variant 'workers-2=--workers 2'   # another serve flag set, beside
+    python bench/run.py --only peers --variant 'quiet=--log-level warning'   # another sandbox row
     python bench/run.py --target-url http://127.0.0.1:9000 [--target-pid PID]   # a server already running
 
 Every server is on 127.0.0.1 (checked); every loop is bounded in count and time (wrk -d and a request
