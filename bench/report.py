@@ -76,7 +76,8 @@ def render(r: dict[str, Any]) -> str:
         "",
         f"Measured {r['date']} with `{r['command']}` ({r['duration_s']:.0f} s in all). "
         "All traffic to 127.0.0.1. "
-        "Figures are printed, never asserted; regenerate with `make bench` (this file is overwritten).",
+        "Figures are printed, never asserted; regenerate with `make bench` (which rewrites this file down to "
+        "the hand-appended part at its end).",
         "Profiling findings and suggested fixes: [PROFILE.md](PROFILE.md).",
         "",
         "## Machine",
