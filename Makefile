@@ -54,7 +54,7 @@ docker:
 	docker build -t vendor-sandbox .
 
 bench: $(TESTSTAMP)
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py --install-peers
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

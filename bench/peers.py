@@ -1,33 +1,41 @@
-"""Side by side with the peer baseline: the shared peer driver (``bench.py target``) run against this
-sandbox exactly as it was run against WireMock, Prism, Mockoon and moto_server, and our rows put
-beside the rows of its RESULTS-peers.md.
+"""The peer servers (WireMock, Prism, Mockoon, moto_server), the sandbox and the framework's ceiling,
+each started and measured by the shared peer driver (``bench.py target``), which is called where it
+lives (``--peer-bench DIR``), never copied.
 
-The driver is called where it lives (``--peer-bench DIR``), never copied. Two targets:
-- ``vendor-sandbox``: cold start (launched by the driver) and the JSON POST: the peers'
-  ``attachments-request.json`` sent to QUBS's create-upload-URLs endpoint (QUBS names the list
-  ``items``; bench/data/qubs-attachments-request.json is that request in QUBS's shape) with a bearer token;
-- ``vendor-sandbox-s3``: PUT of the peers' 1 KB file to one boto3-presigned URL on the embedded S3.
-  The driver's own ``--load-presign-put``/``--upload`` phases call HeadBucket/DeleteObject with
-  header auth, which the embedded S3 (presigned requests only) does not serve, so the URL is
-  presigned here and given as ``--load-url``; the upload figures come from bench/uploads.py, which
-  follows the driver's protocol (10 x 2 MB, 5 x 25 MB, rounds of 8 x 25 MB, VmHWM reset + 10 ms sampling).
+The peers are installed as the driver's ``peers.sh --install`` installs them (``install``): Debian's
+``wrk``, ``moto[server]`` from PyPI in a venv at ``PEERS_DIR/moto``, and the npm packages ``wiremock``
+(its standalone jar, run on Debian's Java), ``@stoplight/prism-cli`` and ``@mockoon/cli`` at
+``PEERS_DIR/node``. Each target here gets the command, flags and health request peers.sh gives it, on a
+free port instead of peers.sh's fixed ones (the machine may be running other servers).
+
+The peers answer a canned body: WireMock (``peers/wiremock/mappings``), Prism (the example in
+``peers/openapi-acme.yaml``, after validating the request against that document) and Mockoon send the
+same fixed one-item 201 whatever the request holds. They get the same request shapes as the sandbox:
+the driver's ``peers/attachments-request.json`` (one item, ``files``) and
+bench/data/peers-attachments-request-20.json (the same item 20 times); the sandbox gets the same
+bodies in QUBS's shape (``items``, bench/data/qubs-attachments-request*.json).
 """
 
 from __future__ import annotations
 
 import json
-import re
 import shlex
+import shutil
+import signal
 import socket
 import subprocess
+import time
 from pathlib import Path
 
-from bench.server import Server
-from bench.uploads import BUCKET, s3_client
 from bench.workloads import QUBS_CREATE, QUBS_TOKEN
 
 HERE = Path(__file__).resolve().parent
-REQUEST_FILE = HERE / "data" / "qubs-attachments-request.json"
+DATA = HERE / "data"
+SANDBOX_REQUESTS = {1: DATA / "qubs-attachments-request.json", 20: DATA / "qubs-attachments-request-20.json"}
+PEER_REQUEST_20 = DATA / "peers-attachments-request-20.json"
+ACME = "/integrations/v1/acme/reporting/appointments/A1/report/attachments"
+JSON = "Content-Type: application/json"
+PEERS = ("prism", "wiremock", "mockoon", "moto_server")
 
 
 def free_port() -> int:
@@ -36,208 +44,83 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def driver_args(params: dict[str, int], out: Path) -> list[str]:
-    return [
-        "--coldstart-runs",
-        str(params["coldstart_runs"]),
-        "--load-runs",
-        str(params["load_runs"]),
-        "--duration",
-        str(params["duration"]),
-        "--warmup",
-        str(params["warmup"]),
-        "--out",
-        str(out),
-    ]
+def port_in_use(port: int) -> bool:
+    """True while something accepts connections on 127.0.0.1:``port``."""
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def run_driver(python: str, peer_dir: Path, args: list[str], log: Path) -> None:
-    """Raises: RuntimeError when the driver fails (its output is in ``log``)."""
-    with open(log, "ab") as out:
-        done = subprocess.run(
-            [python, str(peer_dir / "bench.py"), "target", *args],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            timeout=900,
-        )
-    if done.returncode != 0:
-        raise RuntimeError(f"peer driver exited {done.returncode}; see {log}")
-
-
-def compare(
-    root: Path, python: str, peer_dir: Path, server_args: list[str], params: dict[str, int], work_dir: Path
-) -> dict[str, object]:
-    """Run both targets; the driver's JSON results and its markdown rows for them."""
-    work_dir.mkdir(parents=True, exist_ok=True)
-    log = work_dir / "peer-driver.log"
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    cmd = (
-        f"cd {shlex.quote(str(root))} && PYTHONPATH={shlex.quote(str(root))} exec {shlex.quote(python)} "
-        f"-m mock_server serve --host 127.0.0.1 --port {port} {shlex.join(server_args)}"
-    )
-    post_out = work_dir / "vendor-sandbox.json"
-    print("  peer driver: JSON POST to QUBS", flush=True)
-    run_driver(
-        python,
-        peer_dir,
-        [
-            "--name",
-            "vendor-sandbox",
-            "--label",
-            "POST qubs attachments (JSON 201)",
-            "--cmd",
-            cmd,
-            "--health-url",
-            base + "/__admin/health",
-            "--load-url",
-            base + QUBS_CREATE,
-            "--load-method",
-            "POST",
-            "--load-body-file",
-            str(REQUEST_FILE),
-            "--load-header",
-            "Content-Type: application/json",
-            "--load-header",
-            f"Authorization: Bearer {QUBS_TOKEN}",
-            "--log-dir",
-            str(work_dir),
-            *driver_args(params, post_out),
-        ],
-        log,
-    )
-
-    put_out = work_dir / "vendor-sandbox-s3.json"
-    print("  peer driver: presigned PUT of 1 KB", flush=True)
-    with Server.launch(root, python, server_args, work_dir / "s3-server.log") as server:
-        url = s3_client(server.url + "/s3").generate_presigned_url(
-            "put_object",
-            Params={"Bucket": BUCKET, "Key": "load/1k.bin"},
-            ExpiresIn=7 * 24 * 3600,
-            HttpMethod="PUT",
-        )
-        run_driver(
-            python,
-            peer_dir,
-            [
-                "--name",
-                "vendor-sandbox-s3",
-                "--label",
-                "PUT 1 KB object (presigned URL)",
-                "--pid",
-                str(server.pid),
-                "--health-url",
-                server.url + "/__admin/health",
-                "--load-url",
-                url,
-                "--load-method",
-                "PUT",
-                "--load-body-file",
-                str(peer_dir / "peers" / "1k.bin"),
-                "--log-dir",
-                str(work_dir),
-                *driver_args({**params, "coldstart_runs": 0}, put_out),
-            ],
-            log,
-        )
-
-    return {"params": params, "driver": str(peer_dir / "bench.py"), "files": [str(post_out), str(put_out)]}
-
-
-def driver_report(python: str, peer_dir: Path, files: list[str]) -> str:
-    """The driver's own markdown tables (median (min–max)) for these result files."""
-    done = subprocess.run(
-        [python, str(peer_dir / "bench.py"), "report", *files], capture_output=True, text=True, timeout=60
-    )
-    return done.stdout
-
-
-# The peers, started exactly as the driver's peers.sh starts them (same ports, flags and requests).
-ACME = "/integrations/v1/acme/reporting/appointments/A1/report/attachments"
-
-
-def peer_targets(peer_dir: Path, peers_dir: Path) -> dict[str, list[str]]:
-    """Driver arguments per installed peer (installed by ``peers.sh --install`` under ``peers_dir``)."""
+# --------------------------------------------------------------------------------- install
+def installed(peers_dir: Path) -> dict[str, bool]:
     modules = peers_dir / "node" / "node_modules"
-    request = str(peer_dir / "peers" / "attachments-request.json")
-    json_post = [
-        "--load-method",
-        "POST",
-        "--load-body-file",
-        request,
-        "--load-header",
-        "Content-Type: application/json",
-    ]
-    label = ["--label", "POST acme attachments (JSON 201)"]
-    targets: dict[str, list[str]] = {}
-    jars = sorted((modules / "wiremock" / "build").glob("wiremock-standalone-*.jar"))
-    if jars:
-        targets["wiremock"] = [
-            *label,
-            "--cmd",
-            f"exec java -jar {jars[0]} --port 8080 --bind-address 127.0.0.1 "
-            f"--root-dir {peer_dir / 'peers' / 'wiremock'} --no-request-journal --disable-banner",
-            "--health-url",
-            "http://127.0.0.1:8080/__admin/health",
-            "--load-url",
-            f"http://127.0.0.1:8080{ACME}",
-            *json_post,
-        ]
-    if (modules / ".bin" / "prism").exists():
-        targets["prism"] = [
-            *label,
-            "--cmd",
-            f"exec {modules / '.bin' / 'prism'} mock -h 127.0.0.1 -p 4010 "
-            f"{peer_dir / 'peers' / 'openapi-acme.yaml'}",
-            "--health-url",
-            f"http://127.0.0.1:4010{ACME}",
-            "--health-method",
-            "POST",
-            "--health-body-file",
-            request,
-            "--health-header",
-            "Content-Type: application/json",
-            "--load-url",
-            f"http://127.0.0.1:4010{ACME}",
-            *json_post,
-        ]
-    if (modules / ".bin" / "mockoon-cli").exists():
-        targets["mockoon"] = [
-            *label,
-            "--cmd",
-            f"exec {modules / '.bin' / 'mockoon-cli'} start -d "
-            f"{peer_dir / 'peers' / 'mockoon-acme.json'} -p 3001 -r -X",
-            "--health-url",
-            f"http://127.0.0.1:3001{ACME}",
-            "--health-method",
-            "POST",
-            "--health-body-file",
-            request,
-            "--health-header",
-            "Content-Type: application/json",
-            "--load-url",
-            f"http://127.0.0.1:3001{ACME}",
-            *json_post,
-        ]
-    moto = peers_dir / "moto" / "bin" / "moto_server"
-    if moto.exists():
-        targets["moto_server"] = [
-            "--label",
-            "PUT 1 KB object (presigned URL)",
-            "--cmd",
-            f"exec {moto} -H 127.0.0.1 -p 5000",
-            "--health-url",
-            "http://127.0.0.1:5000/",
-            "--s3-endpoint",
-            "http://127.0.0.1:5000",
-            "--load-presign-put",
-            "--load-method",
-            "PUT",
-            "--load-body-file",
-            str(peer_dir / "peers" / "1k.bin"),
-            "--upload",
-        ]
-    return targets
+    return {
+        "wrk": shutil.which("wrk") is not None,
+        "java": shutil.which("java") is not None,
+        "wiremock": bool(sorted((modules / "wiremock" / "build").glob("wiremock-standalone-*.jar"))),
+        "prism": (modules / ".bin" / "prism").exists(),
+        "mockoon": (modules / ".bin" / "mockoon-cli").exists(),
+        "moto_server": (peers_dir / "moto" / "bin" / "moto_server").exists(),
+    }
+
+
+def install(peers_dir: Path, log: Path) -> dict[str, float]:
+    """What ``peers.sh --install`` does, for the pieces that are missing: seconds per step.
+
+    Raises: RuntimeError when a step fails (its output is in ``log``).
+    """
+    have = installed(peers_dir)
+    steps: list[tuple[str, list[str], Path | None]] = []
+    if not have["wrk"] or not have["java"]:
+        steps.append(("apt-get update", ["apt-get", "update", "-qq"], None))
+        steps.append(
+            (
+                "apt-get install wrk java",
+                ["apt-get", "install", "-y", "-qq", "wrk", "default-jre-headless"],
+                None,
+            )
+        )
+    if not have["moto_server"]:
+        venv = peers_dir / "moto"
+        steps.append(("python -m venv moto", ["python3", "-m", "venv", str(venv)], None))
+        steps.append(
+            (
+                "pip install moto[server]",
+                [str(venv / "bin" / "pip"), "install", "-q", "moto[server]", "boto3", "requests"],
+                None,
+            )
+        )
+    if not (have["wiremock"] and have["prism"] and have["mockoon"]):
+        node = peers_dir / "node"
+        node.mkdir(parents=True, exist_ok=True)
+        if not (node / "package.json").exists():
+            steps.append(("npm init", ["npm", "init", "-y"], node))
+        steps.append(
+            (
+                "npm install wiremock prism-cli mockoon-cli",
+                [
+                    "npm",
+                    "install",
+                    "--no-audit",
+                    "--no-fund",
+                    "wiremock",
+                    "@stoplight/prism-cli",
+                    "@mockoon/cli",
+                ],
+                node,
+            )
+        )
+    seconds: dict[str, float] = {}
+    peers_dir.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        for label, cmd, cwd in steps:
+            print(f"  install: {label}", flush=True)
+            started = time.perf_counter()
+            done = subprocess.run(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, timeout=1800)
+            seconds[label] = time.perf_counter() - started
+            if done.returncode != 0:
+                raise RuntimeError(f"{label} exited {done.returncode}; see {log}")
+    return seconds
 
 
 def peer_versions(peers_dir: Path) -> str:
@@ -262,74 +145,177 @@ def peer_versions(peers_dir: Path) -> str:
             timeout=60,
         )
         found.append(f"moto_server {done.stdout.strip()}")
+    java = (
+        subprocess.run(["java", "-version"], capture_output=True, text=True, timeout=60)
+        if shutil.which("java")
+        else None
+    )
+    if java is not None and java.stderr:
+        found.append(java.stderr.splitlines()[0].replace('"', ""))
+    if shutil.which("node"):
+        found.append(
+            "node "
+            + subprocess.run(["node", "--version"], capture_output=True, text=True, timeout=60).stdout.strip()
+        )
     return ", ".join(found)
 
 
-def rerun_peers(
-    python: str,
-    peer_dir: Path,
-    peers_dir: Path,
-    params: dict[str, int],
-    work_dir: Path,
-    upload_counts: list[str],
-) -> list[str]:
-    """Measure every installed peer now, with ``params``; the driver's result files (missing peers skipped).
+# --------------------------------------------------------------------------------- the driver
+def run_driver(
+    python: str, peer_dir: Path, args: list[str], log: Path, cwd: Path, timeout: float = 900
+) -> None:
+    """``bench.py target ARGS``, output to ``log``. On a timeout the driver gets SIGINT first, so its own
+    ``finally`` stops the server it started (a SIGKILL would leave that server running).
 
-    Raises: RuntimeError when a peer run fails.
+    Raises: RuntimeError when the driver fails.
     """
-    work_dir.mkdir(parents=True, exist_ok=True)
-    log = work_dir / "peer-driver.log"
-    files = []
-    for name, args in peer_targets(peer_dir, peers_dir).items():
-        print(f"  peer driver: {name}", flush=True)
-        out = work_dir / f"{name}.json"
-        extra = upload_counts if name == "moto_server" else []
-        run_driver(
-            python,
-            peer_dir,
-            ["--name", name, *args, *extra, "--log-dir", str(work_dir), *driver_args(params, out)],
-            log,
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            [python, str(peer_dir / "bench.py"), "target", *args],
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
-        files.append(str(out))
-    return files
+        try:
+            code = proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+            raise RuntimeError(f"peer driver timed out after {timeout:.0f} s; see {log}") from None
+    if code != 0:
+        raise RuntimeError(f"peer driver exited {code}; see {log}")
 
 
-def peer_tables(results_md: str) -> list[list[str]]:
-    """The markdown tables of RESULTS-peers.md, each as its lines (header and separator included)."""
-    tables: list[list[str]] = []
-    current: list[str] = []
-    for line in results_md.splitlines():
-        if line.startswith("|"):
-            current.append(line)
-        elif current:
-            tables.append(current)
-            current = []
-    if current:
-        tables.append(current)
-    return tables
+def driver_params(coldstart_runs: int, load_runs: int, duration: int, warmup: int, out: Path) -> list[str]:
+    return [
+        "--coldstart-runs",
+        str(coldstart_runs),
+        "--load-runs",
+        str(load_runs),
+        "--duration",
+        str(duration),
+        "--warmup",
+        str(warmup),
+        "--out",
+        str(out),
+    ]
 
 
-UPLOAD_HEADER = (
-    "| server | 2 MB PUT MB/s | 25 MB PUT MB/s | 8×25 MB aggregate MB/s | RSS before MB | peak RSS MB | "
-    "peak − before MB | tampered sig | swapped key |"
-)
+def _json_post(url: str, body: Path, extra: tuple[str, ...] = ()) -> list[str]:
+    return [
+        "--load-url",
+        url,
+        "--load-method",
+        "POST",
+        "--load-body-file",
+        str(body),
+        "--load-header",
+        JSON,
+        *extra,
+    ]
 
 
-def _bold(row: str) -> str:
-    return re.sub(r"^\| (vendor-sandbox[\w-]*) \|", r"| **\1** |", row)
+def _post_health(url: str, body: Path) -> list[str]:
+    return [
+        "--health-url",
+        url,
+        "--health-method",
+        "POST",
+        "--health-body-file",
+        str(body),
+        "--health-header",
+        JSON,
+    ]
 
 
-def merged_tables(peer_md: str, ours_md: str, extra_upload_row: str | None) -> list[list[str]]:
-    """Each peer table with our rows (same header) appended; the upload table gets ``extra_upload_row``."""
-    ours = {table[0]: table[2:] for table in peer_tables(ours_md)}
-    merged = []
-    upload_placed = False
-    for table in peer_tables(peer_md):
-        rows = [_bold(row) for row in (*table, *ours.get(table[0], []))]
-        if extra_upload_row and "2 MB PUT MB/s" in table[0]:
-            rows.append(extra_upload_row)
-            upload_placed = True
-        merged.append(rows)
-    if extra_upload_row and not upload_placed:
-        merged.append([UPLOAD_HEADER, "|---" * 9 + "|", extra_upload_row])
-    return merged
+def sandbox_target(root: Path, python: str, server_args: list[str], items: int | None) -> list[str]:
+    """The sandbox as ``mock_server serve``; with ``items``, loaded with QUBS create (that many items)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    cmd = (
+        f"cd {shlex.quote(str(root))} && PYTHONPATH={shlex.quote(str(root))} exec {shlex.quote(python)} "
+        f"-m mock_server serve --host 127.0.0.1 --port {port} {shlex.join(server_args)}"
+    )
+    args = ["--cmd", cmd, "--health-url", base + "/__admin/health"]
+    if items:
+        auth = ("--load-header", f"Authorization: Bearer {QUBS_TOKEN}")
+        args += _json_post(base + QUBS_CREATE, SANDBOX_REQUESTS[items], auth)
+    return args
+
+
+def ceiling_target(python: str, items: int) -> list[str]:
+    """bench/ceiling.py (one Starlette route, the sandbox's uvicorn settings), sent the sandbox's body."""
+    port = free_port()
+    cmd = f"exec {shlex.quote(python)} {shlex.quote(str(HERE / 'ceiling.py'))} --port {port}"
+    url = f"http://127.0.0.1:{port}/ceiling"
+    return ["--cmd", cmd, "--health-url", url, *_json_post(url, SANDBOX_REQUESTS[items])]
+
+
+def peer_target(name: str, peer_dir: Path, peers_dir: Path, items: int | None) -> list[str] | None:
+    """Driver arguments for one installed peer as peers.sh starts it (None when it is not installed).
+
+    WireMock, Prism and Mockoon are loaded with the JSON POST (``items`` files); moto_server is started
+    for its cold start and the driver's upload phase (``--upload``), with no wrk load.
+    """
+    modules = peers_dir / "node" / "node_modules"
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    body = peer_dir / "peers" / "attachments-request.json" if items in (None, 1) else PEER_REQUEST_20
+    load = _json_post(base + ACME, body) if items else []
+    if name == "wiremock":
+        jars = sorted((modules / "wiremock" / "build").glob("wiremock-standalone-*.jar"))
+        if not jars:
+            return None
+        cmd = (
+            f"exec java -jar {jars[0]} --port {port} --bind-address 127.0.0.1 "
+            f"--root-dir {peer_dir / 'peers' / 'wiremock'} --no-request-journal --disable-banner"
+        )
+        return ["--cmd", cmd, "--health-url", base + "/__admin/health", *load]
+    if name == "prism":
+        prism = modules / ".bin" / "prism"
+        if not prism.exists():
+            return None
+        cmd = f"exec {prism} mock -h 127.0.0.1 -p {port} {peer_dir / 'peers' / 'openapi-acme.yaml'}"
+        return ["--cmd", cmd, *_post_health(base + ACME, body), *load]
+    if name == "mockoon":
+        mockoon = modules / ".bin" / "mockoon-cli"
+        if not mockoon.exists():
+            return None
+        cmd = f"exec {mockoon} start -d {peer_dir / 'peers' / 'mockoon-acme.json'} -p {port} -r -X"
+        return ["--cmd", cmd, *_post_health(base + ACME, body), *load]
+    if name == "moto_server":
+        moto = peers_dir / "moto" / "bin" / "moto_server"
+        if not moto.exists():
+            return None
+        return [
+            "--cmd",
+            f"exec {moto} -H 127.0.0.1 -p {port}",
+            "--health-url",
+            base + "/",
+            "--s3-endpoint",
+            base,
+            "--upload",
+        ]
+    raise ValueError(f"unknown peer {name!r}; known: {', '.join(PEERS)}")
+
+
+def ports_of(args: list[str]) -> list[int]:
+    """The 127.0.0.1 ports named in a target's URLs (to check they are free after the run)."""
+    found = set()
+    for arg in args:
+        for word in arg.split():
+            if word.startswith("http://127.0.0.1:"):
+                found.add(int(word.split(":")[2].split("/")[0]))
+    return sorted(found)
+
+
+def read_result(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}

@@ -9,6 +9,8 @@ import re
 import subprocess
 from typing import Any
 
+from bench import ratios_md
+
 PACKAGES = (
     "starlette",
     "uvicorn",
@@ -74,7 +76,8 @@ def render(r: dict[str, Any]) -> str:
         "",
         f"Measured {r['date']} with `{r['command']}` ({r['duration_s']:.0f} s in all). "
         "All traffic to 127.0.0.1. "
-        "Figures are printed, never asserted; regenerate with `make bench` (this file is overwritten).",
+        "Figures are printed, never asserted; regenerate with `make bench` (which rewrites this file down to "
+        "the hand-appended part at its end).",
         "Profiling findings and suggested fixes: [PROFILE.md](PROFILE.md).",
         "",
         "## Machine",
@@ -89,10 +92,11 @@ def render(r: dict[str, Any]) -> str:
         + " / ".join(f"{x:.2f}" for x in m["loadavg"]),
         "",
     ]
+    out += ratios_md.render(r)
+    out += ratios_md.phases(r)
     out += _startup(r.get("startup", {}))
     out += _load(r)
     out += _uploads(r.get("uploads", {}))
-    out += _peers(r.get("peers"))
     if r.get("notes"):
         out += ["## Notes", "", *(f"- {note}" for note in r["notes"]), ""]
     return "\n".join(out) + "\n"
@@ -207,25 +211,3 @@ def _uploads(u: dict[str, Any]) -> list[str]:
                 f"{_span(x['peak_rss_mb'], 0)} | {_span(x['peak_delta_mb'], 0)} | {len(x['rounds'])} |"
             )
     return [*out, ""]
-
-
-def _peers(p: dict[str, Any] | None) -> list[str]:
-    if not p:
-        return []
-    out = ["## Beside the peers", ""]
-    if p.get("error"):
-        return [*out, p["error"], ""]
-    out += [p["intro"], ""]
-    for table in p["tables"]:
-        out += [*table, ""]
-    out += [
-        "Reading it: the driver runs the 1- and 32-connection loads on one server without a reset, so the "
-        "sandbox's stored records grow through both (each QUBS create stores an attachment) and every "
-        "authenticated request scans them (PROFILE.md §1); *RSS after load* of **vendor-sandbox-s3** is "
-        "after tens of thousands of 1 KB PUTs and shows moto's per-object bookkeeping (PROFILE.md §2). "
-        "The peers answer a canned body; the sandbox authenticates, validates against the OpenAPI document, "
-        "signs an upload URL and stores the attachment. moto_server does not check signatures "
-        "(tampered sig / swapped key 200); the sandbox refuses both (403).",
-        "",
-    ]
-    return out

@@ -1,19 +1,23 @@
 """Benchmarks of the sandbox (``make bench``): start-up, throughput and latency per vendor operation,
-the upload data path and memory, and the same figures beside the peer mock servers.
+the upload data path and memory, the scenario rules' and listings' cost, and, in the same run, the
+sandbox beside the peer mock servers and the framework's ceiling, as ratios (bench/ratios.py).
 
-    python bench/run.py                      # full run (a few minutes), writes bench/RESULTS.md
-    python bench/run.py --quick              # one to two minutes, fewer and shorter runs
+    python bench/run.py --install-peers      # full run (about 12 minutes), writes bench/RESULTS.md
+    python bench/run.py --quick              # a few minutes, fewer and shorter runs
     python bench/run.py --only load --rules 0 --workloads qubs-create-1
+    python bench/run.py --only peers --variant 'quiet=--log-level warning'   # another sandbox row
     python bench/run.py --target-url http://127.0.0.1:9000 [--target-pid PID]   # a server already running
 
 Every server is on 127.0.0.1 (checked); every loop is bounded in count and time (wrk -d and a request
-cap, fixed upload counts, per-request timeouts). Figures are printed and written, never asserted.
+cap, fixed upload counts, per-request timeouts); every server started is stopped by its own process
+group. The load average is sampled through every phase. Figures are printed and written, never asserted.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -28,13 +32,16 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import peers, report, startup, uploads  # noqa: E402
+from bench import ratios, ratios_md, report, startup, uploads  # noqa: E402
 from bench.admin import Admin  # noqa: E402
 from bench.load import make_client  # noqa: E402
+from bench.loadavg import LoadWatch  # noqa: E402
 from bench.server import Server, check_loopback  # noqa: E402
 from bench.workloads import WORKLOADS, Skip, Workload  # noqa: E402
 
-PHASES = ("startup", "load", "uploads", "peers")
+PHASES = ("startup", "load", "uploads", "rules", "listing", "peers")
+# RESULTS.md from this line on is written by hand (other scripts' tables) and kept as it is.
+KEEP_MARKER = "<!-- hand-appended below: kept by bench/run.py -->"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -61,13 +68,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument(
         "--peer-bench", default="/work/shared/peer-bench", help="folder of the peer driver bench.py"
     )
-    ap.add_argument("--peer-full", action="store_true", help="peer driver with the peers' own counts (slow)")
+    ap.add_argument("--peers-dir", default="/tmp/peers", help="where peers.sh --install puts the peers")
     ap.add_argument(
-        "--rerun-peers",
+        "--install-peers",
         action="store_true",
-        help="also measure the peers now (laid out as peers.sh --install does: DIR/node, DIR/moto)",
+        help="first install the missing peers as peers.sh --install does (apt, PyPI, npm; a few minutes)",
     )
-    ap.add_argument("--peers-dir", default="/tmp/peers", help="where peers.sh --install put the peers")
+    ap.add_argument(
+        "--peers",
+        default="prism,wiremock,moto_server",
+        help="peers to measure: prism,wiremock,mockoon,moto_server",
+    )
+    ap.add_argument("--peer-rounds", type=int, default=1, help="rounds of the interleaved QUBS create loads")
+    ap.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME=FLAGS",
+        help="another sandbox row in the comparison, with these extra `serve` flags",
+    )
+    ap.add_argument("--listing-args", default="", help="arguments for bench/listing.py")
     ap.add_argument(
         "--server-arg", action="append", default=[], help="extra `serve` flag for launched servers"
     )
@@ -82,6 +102,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     a.rules = [int(n) for n in a.rules.split(",")]
     a.startup_runs = a.startup_runs or (3 if a.quick else 10)
     a.work_dir = Path(a.work_dir)
+    a.peers = [p for p in a.peers.split(",") if p]
+    a.variants = [tuple(v.split("=", 1)) for v in a.variant if "=" in v]
     if a.target_url:
         check_loopback(a.target_url)
         a.target_url = a.target_url.rstrip("/")
@@ -199,80 +221,25 @@ def run_uploads(a: argparse.Namespace, server: Server, session: requests.Session
 
 
 def run_peers(a: argparse.Namespace, python: str, server_args: list[str], results: dict) -> None:
-    peer_dir = Path(a.peer_bench)
-    peer_md = peer_dir / "RESULTS-peers.md"
-    if not (peer_dir / "bench.py").exists() or not peer_md.exists():
-        results["peers"] = {"error": f"Peer driver not found at {peer_dir}; comparison skipped."}
-        return
-    if a.peer_full:
-        params = {"coldstart_runs": 7, "load_runs": 3, "duration": 10, "warmup": 3}
-        upload_counts = ["--upload-reps-2mb", "10", "--upload-reps-25mb", "5", "--concurrent-rounds", "3"]
-    else:
-        params = {
-            "coldstart_runs": 2 if a.quick else 5,
-            "load_runs": 1,
-            "duration": 3 if a.quick else 10,
-            "warmup": 1 if a.quick else 3,
-        }
-        upload_counts = ["--upload-reps-2mb", "3", "--upload-reps-25mb", "2", "--concurrent-rounds", "1"]
-    work_dir = a.work_dir / "peers"
-    work_dir.mkdir(parents=True, exist_ok=True)
-    (work_dir / "peer-driver.log").write_bytes(b"")
-    peer_files = []
-    if a.rerun_peers:
-        peer_files = peers.rerun_peers(python, peer_dir, Path(a.peers_dir), params, work_dir, upload_counts)
-    compared = peers.compare(ROOT, python, peer_dir, server_args, params, work_dir)
-    ours = peers.driver_report(python, peer_dir, compared["files"])
-    upload_row = _peer_upload_row(results.get("uploads", {}))
-    runs = (
-        f"{params['coldstart_runs']} cold starts, {params['load_runs']} × {params['duration']} s wrk runs "
-        f"after {params['warmup']} s warm-up"
-    )
-    if peer_files:
-        found = ", ".join(Path(f).stem for f in peer_files)
-        source = (
-            f"All rows from this run of `{peer_dir / 'bench.py'} target` on this machine ({found} started "
-            f"as the driver's peers.sh starts them: {peers.peer_versions(Path(a.peers_dir))}; {runs} for "
-            "every server; RESULTS-peers.md had 7 cold starts and 3 × 10 s runs)."
-        )
-        everyone = peers.driver_report(python, peer_dir, [*peer_files, *compared["files"]])
-        tables = peers.merged_tables(everyone, "", upload_row)
-    else:
-        source = (
-            f"Peer rows from `{peer_md}` (measured earlier on this machine type with 7 cold starts and "
-            "3 × 10 s runs after 3 s; not re-run here) beside the **vendor-sandbox** rows from this run of "
-            f"`{peer_dir / 'bench.py'} target` ({runs})."
-        )
-        tables = peers.merged_tables(peer_md.read_text(), ours, upload_row)
-    results["peers"] = {
-        **compared,
-        "rerun": [Path(f).stem for f in peer_files],
-        "intro": source
-        + (
-            " The JSON POST is the peers' request in QUBS's shape (`items`, "
-            "bench/data/qubs-attachments-request.json) with `Authorization: Bearer qubs-dev-token`, answered "
-            "201 with an upload URL per item. The **vendor-sandbox** upload row comes from bench/uploads.py "
-            "(the driver's own upload phase needs HeadBucket/HeadObject/DeleteObject, which the embedded S3, "
-            "serving presigned requests only, does not answer): same sizes and RSS method, presigned PUT to "
-            "sandbox-uploads, objects cleared with /__admin/reset between rounds."
-        ),
-        "tables": tables,
-    }
+    results["comparison"] = ratios.compare(a, ROOT, python, server_args)
 
 
-def _peer_upload_row(u: dict) -> str | None:
-    seq, conc = u.get("sequential", {}), u.get("concurrent", {}).get("storage_put")
-    if not seq or not conc or "mb_per_s" not in seq.get("storage_put_2mb", {}):
-        return None
-    span = report._span  # noqa: SLF001 - same formatting as the other tables
-    probes = seq.get("signature_probes", {})
-    return (
-        f"| **vendor-sandbox** | {span(seq['storage_put_2mb']['mb_per_s'])} | "
-        f"{span(seq.get('storage_put_25mb', {}).get('mb_per_s'))} | {span(conc['agg_mb_per_s'])} | "
-        f"{span(conc['rss_before_mb'], 0)} | {span(conc['peak_rss_mb'], 0)} | "
-        f"{span(conc['peak_delta_mb'], 0)} | "
-        f"{probes.get('tampered_signature', '–')} | {probes.get('swapped_key', '–')} |"
-    )
+def run_rules(a: argparse.Namespace, python: str, server_args: list[str], results: dict) -> None:
+    results["rules"] = ratios.rules(python)
+
+
+def run_listing(a: argparse.Namespace, python: str, server_args: list[str], results: dict) -> None:
+    results["listing"] = ratios.listing(python, a.listing_args.split())
+
+
+def write_results(path: Path, markdown: str) -> None:
+    """Write ``markdown``, keeping what RESULTS.md holds from KEEP_MARKER on (tables added by hand)."""
+    kept = ""
+    if path.exists():
+        old = path.read_text()
+        if KEEP_MARKER in old:
+            kept = "\n" + old[old.index(KEEP_MARKER) :]
+    path.write_text(markdown + kept)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -292,24 +259,27 @@ def main(argv: list[str] | None = None) -> int:
         "uploads": {},
         "startup": {},
         "notes": [],
+        "phases": {},
     }
     session = requests.Session()
 
     if "startup" in a.phases:
         print("== start-up", flush=True)
-        results["startup"]["process"] = startup.process_startup(
-            ROOT, python, a.startup_runs, server_args, a.work_dir
-        )
-        try:
-            results["startup"]["liveserver"] = startup.liveserver_startup(ROOT, python, a.startup_runs)
-        except RuntimeError as exc:
-            results["startup"]["error"] = str(exc)
-        moto = startup.find_moto_server(str(Path(a.peers_dir) / "moto" / "bin" / "moto_server"))
-        if moto is None:
-            results["notes"].append("cold start against moto_server skipped: no moto_server installed")
-        else:
-            contenders = {"sandbox": (ROOT, python)}
-            results["startup"]["versus_moto"] = startup.versus_moto(contenders, moto, a.startup_runs, [])
+        with LoadWatch() as watch:
+            results["startup"]["process"] = startup.process_startup(
+                ROOT, python, a.startup_runs, server_args, a.work_dir
+            )
+            try:
+                results["startup"]["liveserver"] = startup.liveserver_startup(ROOT, python, a.startup_runs)
+            except RuntimeError as exc:
+                results["startup"]["error"] = str(exc)
+            moto = startup.find_moto_server(str(Path(a.peers_dir) / "moto" / "bin" / "moto_server"))
+            if moto is None:
+                results["notes"].append("cold start against moto_server skipped: no moto_server installed")
+            else:
+                contenders = {"sandbox": (ROOT, python)}
+                results["startup"]["versus_moto"] = startup.versus_moto(contenders, moto, a.startup_runs, [])
+        results["phases"]["startup"] = watch.summary()
 
     for phase, run in (("load", run_load), ("uploads", run_uploads)):
         if phase not in a.phases:
@@ -326,22 +296,29 @@ def main(argv: list[str] | None = None) -> int:
                 "one per phase, default log level (one log line per request, to a file)"
             )
         try:
-            run(a, server, session, results)
+            with LoadWatch() as watch:
+                run(a, server, session, results)
+            results["phases"][phase] = watch.summary()
         finally:
             server.stop()
-    results.setdefault("server", "launched by each phase")
+    results.setdefault("server", "none launched by the startup, load or uploads phases in this run")
 
-    if "peers" in a.phases:
-        print("== peers", flush=True)
-        try:
-            run_peers(a, python, server_args, results)
-        except (RuntimeError, OSError, ValueError) as exc:
-            traceback.print_exc()
-            results["peers"] = {"error": f"Peer comparison failed: {exc}"}
+    for phase, step in (("rules", run_rules), ("listing", run_listing), ("peers", run_peers)):
+        if phase not in a.phases:
+            continue
+        print(f"== {phase}", flush=True)
+        with LoadWatch() as watch:
+            try:
+                step(a, python, server_args, results)
+            except (RuntimeError, OSError, ValueError, subprocess.SubprocessError) as exc:
+                traceback.print_exc()
+                results["notes"].append(f"The {phase} phase failed: {exc}")
+        results["phases"][phase] = watch.summary()
 
     results["duration_s"] = time.perf_counter() - started
     Path(a.json).write_text(json.dumps(results, indent=1, default=str))
-    Path(a.results).write_text(report.render(results))
+    write_results(Path(a.results), report.render(results))
+    print("\n".join(ratios_md.render(results) + ratios_md.phases(results)), flush=True)
     print(f"== done in {results['duration_s']:.0f} s: {a.results}", flush=True)
     return 0
 
