@@ -40,7 +40,7 @@ from mock_server.core.sessions import DEFAULT_SESSION, PATH_MARK, SessionRegistr
 from mock_server.core.store import Store
 from mock_server.core.vendor import Vendor
 from mock_server.cors_middleware import CorsMiddleware
-from mock_server.header_guard import HeaderGuard
+from mock_server.header_guard import oversized_headers
 from mock_server.middleware import SandboxMiddleware
 from mock_server.session_middleware import SessionMiddleware
 from mock_server.settings import Settings
@@ -75,9 +75,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=routes,
         middleware=[
             Middleware(SessionMiddleware, sessions=sessions),
-            Middleware(HeaderGuard, sandbox=sandbox),
             Middleware(CorsMiddleware, sandbox=sandbox),
-            Middleware(SandboxMiddleware, sandbox=sandbox, routes=routes),
+            Middleware(SandboxMiddleware, sandbox=sandbox, routes=routes, guard=oversized_headers),
             Middleware(AdminGuard, sandbox=sandbox),
         ],
         exception_handlers={HTTPException: http_error},

@@ -65,27 +65,20 @@ class HeaderTooLarge(SandboxError):
     code = "header-section-too-large"
 
 
-class HeaderGuard:
-    """Refuse a request whose header section is over ``max_header_bytes`` or ``max_header_count`` lines.
+def oversized_headers(sandbox: Sandbox, scope: Scope) -> Response | None:
+    """The 400 for a request whose header section is over ``max_header_bytes`` or ``max_header_count``
+    lines, else None.
 
-    Counted as on the wire: each line is ``name: value\\r\\n``. Runs before routing, so no vendor code
-    sees the request; the refusal is rendered by the vendor the path belongs to.
+    Counted as on the wire: each line is ``name: value\\r\\n``. ``SandboxMiddleware`` asks before the
+    scenario engine and routing, so no vendor code or rule sees the request, and the refusal is journaled;
+    it is rendered by the vendor the path belongs to.
     """
-
-    def __init__(self, app: ASGIApp, sandbox: Sandbox) -> None:
-        self.app = app
-        self.sandbox = sandbox
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            settings = self.sandbox.settings
-            headers = scope["headers"]
-            size = sum(len(name) + len(value) + 4 for name, value in headers)
-            if size > settings.max_header_bytes or len(headers) > settings.max_header_count:
-                response = refusal(self.sandbox, scope, f"{size} bytes in {len(headers)} lines")
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+    settings = sandbox.settings
+    headers = scope["headers"]
+    size = sum(len(name) + len(value) + 4 for name, value in headers)
+    if size > settings.max_header_bytes or len(headers) > settings.max_header_count:
+        return refusal(sandbox, scope, f"{size} bytes in {len(headers)} lines")
+    return None
 
 
 def refusal(sandbox: Sandbox, scope: Scope, seen: str) -> Response:
@@ -114,7 +107,7 @@ def refusal(sandbox: Sandbox, scope: Scope, seen: str) -> Response:
 
 def oversized_head_answer(app: Any, target: bytes, counted: int) -> bytes:
     """The whole HTTP/1.1 answer refusing a head the protocol stopped reading after ``counted`` bytes,
-    rendered from its request target (``/s3/...`` or ``http://host/s3/...``) as ``HeaderGuard`` would.
+    rendered from its request target (``/s3/...`` or ``http://host/s3/...``) as ``oversized_headers`` would.
 
     ``app``: the Starlette app whose ``state.sandbox`` renders it. The target may be cut short: only its
     first path segment (after a session prefix) picks the vendor.

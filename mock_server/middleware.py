@@ -1,5 +1,6 @@
 """Per-request plumbing, as one plain ASGI middleware, in this order:
 
+0. the header-size guard (``guard``: a refusal answered before anything else, but journaled),
 1. correlation id (echo ``X-Correlation-Id`` or make one; vendors that document the header get it back),
 2. route resolution to ``<vendor>.<operation>`` and path parameters (for the journal and scenarios),
 3. the scenario engine, which may answer, delay, cut the connection or shorten lifetimes,
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -94,10 +95,17 @@ def vendor_of_path(path: str, sandbox: Sandbox) -> str | None:
 
 
 class SandboxMiddleware:
-    def __init__(self, app: ASGIApp, sandbox: Sandbox, routes: Sequence[BaseRoute]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        sandbox: Sandbox,
+        routes: Sequence[BaseRoute],
+        guard: Callable[[Sandbox, Scope], ASGIApp | None] | None = None,
+    ) -> None:
         self.app = app
         self.sandbox = sandbox
         self.routes = routes
+        self.guard = guard
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -148,7 +156,10 @@ class SandboxMiddleware:
         try:
             engine = sandbox.scenarios
             intercept = getattr(engine, "intercept", None)
-            if intercept is None:
+            refused = self.guard(sandbox, scope) if self.guard is not None else None
+            if refused is not None:
+                await refused(scope, receive_wrapper, send_wrapper)
+            elif intercept is None:
                 await self.app(scope, receive_wrapper, send_wrapper)
             else:
                 await intercept(scope, receive_wrapper, send_wrapper, self.app)

@@ -15,7 +15,7 @@ stored. While the server itself stops reading (back-pressure on a slow handler) 
 waits. A request head larger than ``max_header_bytes`` plus room for the request line is refused with
 400 as its bytes arrive, before the parser buffers it (a 64 MiB header is cut after a few KiB; with the
 h11 parser, ``h11_max_incomplete_event_size`` does the same, with h11's plain-text 400). The refusal is
-rendered from the request line alone in the format of the vendor its path belongs to, as ``HeaderGuard``
+rendered from the request line alone in the format of the vendor its path belongs to, as ``oversized_headers``
 renders a complete head with more than ``max_header_bytes`` of headers or ``max_header_count`` lines
 (S3's XML ``RequestHeaderSectionTooLarge`` for storage, as real S3 answers any oversized head).
 ``uvicorn_config`` is the one place both the CLI and the in-process test server take their uvicorn
