@@ -180,19 +180,22 @@ class TestPayloadForms:
         assert sandbox.storage.objects.read(BUCKET, "k.txt") == b"hello"
 
     def test_streaming_unsigned_payload_with_trailer(self, client: TestClient, sandbox: Sandbox) -> None:
-        body = b"5\r\nhello\r\n0\r\nx-amz-checksum-crc32:NhCmhg==\r\n\r\n"
-        headers = Signer(sandbox).headers(
-            "PUT",
-            PATH,
-            "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
-            {
-                "content-encoding": "aws-chunked",
-                "x-amz-decoded-content-length": "5",
-                "x-amz-trailer": "x-amz-checksum-crc32",
-            },
-        )
-        assert client.put(PATH, content=body, headers=headers).status_code == 200
+        assert put_with_trailer(client, sandbox, b"x-amz-checksum-crc32:NhCmhg==\r\n").status_code == 200
         assert sandbox.storage.objects.read(BUCKET, "k.txt") == b"hello"
+
+
+def put_with_trailer(  # type: ignore[no-untyped-def]
+    client: TestClient, sandbox: Sandbox, trailer: bytes, announced: str = "x-amz-checksum-crc32"
+):
+    """PUT ``hello`` unsigned aws-chunked, then ``trailer`` (announced in ``x-amz-trailer``)."""
+    body = b"5\r\nhello\r\n0\r\n" + trailer + b"\r\n"
+    headers = Signer(sandbox).headers(
+        "PUT",
+        PATH,
+        "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+        {"content-encoding": "aws-chunked", "x-amz-decoded-content-length": "5", "x-amz-trailer": announced},
+    )
+    return client.put(PATH, content=body, headers=headers)
 
 
 def _sent(client: TestClient, sandbox: Sandbox, case: str):  # type: ignore[no-untyped-def]
@@ -327,23 +330,8 @@ def test_refusals(
 class TestTrailingChecksums:
     """Checksums sent after an aws-chunked body (``x-amz-trailer``) are checked like header ones."""
 
-    @staticmethod
-    def _put(client: TestClient, sandbox: Sandbox, trailer: bytes, announced: str = "x-amz-checksum-crc32"):  # type: ignore[no-untyped-def]
-        body = b"5\r\nhello\r\n0\r\n" + trailer + b"\r\n"
-        headers = Signer(sandbox).headers(
-            "PUT",
-            PATH,
-            "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
-            {
-                "content-encoding": "aws-chunked",
-                "x-amz-decoded-content-length": "5",
-                "x-amz-trailer": announced,
-            },
-        )
-        return client.put(PATH, content=body, headers=headers)
-
     def test_a_matching_trailer_is_stored_and_echoed(self, client: TestClient, sandbox: Sandbox) -> None:
-        response = self._put(client, sandbox, b"x-amz-checksum-crc32:NhCmhg==\r\n")
+        response = put_with_trailer(client, sandbox, b"x-amz-checksum-crc32:NhCmhg==\r\n")
         assert response.status_code == 200
         assert response.headers["x-amz-checksum-crc32"] == "NhCmhg=="
 
@@ -360,6 +348,6 @@ class TestTrailingChecksums:
     def test_a_wrong_or_missing_trailer_stores_nothing(
         self, client: TestClient, sandbox: Sandbox, trailer: bytes, announced: str, code: str
     ) -> None:
-        response = self._put(client, sandbox, trailer, announced)
+        response = put_with_trailer(client, sandbox, trailer, announced)
         assert error(response)[:2] == (400, code)
         assert sandbox.storage.objects.head(BUCKET, "k.txt") is None
