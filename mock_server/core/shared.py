@@ -1,0 +1,184 @@
+"""State several worker processes share through one Redis server (``--state-url redis://...``).
+
+With ``--workers N`` (or several replicas behind a load balancer) any request may reach any process,
+so everything a request can observe lives in Redis under one namespace per sandbox
+(``<state_namespace>:<session>:...``): records, upload grants, idempotency keys, the journal,
+scenario counters, the clock, object metadata (bodies go to a spool directory all processes see).
+
+Three mechanisms, used by the shared backends of each store:
+
+- ``key(*parts)``: the Redis key of a part of this sandbox's state.
+- ``writes()`` / ``pending``: a request's writes are queued and sent in one round trip when its
+  answer starts (``flush``), or when a transaction ends; reads see the request's own queued writes
+  first (``overlay``), so a request reads what it wrote.
+- ``lock()``: a cross-process lock (redis-py's ``Lock``, re-entrant per thread here) around
+  read-modify-write sequences; queued writes are flushed before it is released, so the next holder
+  reads them.
+
+Operations that must be atomic on their own (claiming a single-use URL, an idempotency key,
+a sequence number) go straight to Redis, never through the queue.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import pickle
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # redis-py is imported on first use, keeping it out of the in-process start-up
+    from redis import Redis
+    from redis.client import Pipeline
+
+LOCK_TIMEOUT_SECONDS = 30.0
+"""A lock whose holder died is taken over after this long (a transaction takes milliseconds)."""
+LOCK_SPIN_SECONDS = 0.0005
+MISSING = object()
+
+
+def dumps(value: Any) -> bytes:
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def loads(data: bytes) -> Any:
+    return pickle.loads(data)  # noqa: S301 - only this sandbox's own processes write these keys
+
+
+class Writes:
+    """One request's queued writes: commands for a pipeline, and what they leave in each hash field
+    (``overlay``: value bytes, or None for a deleted field) so the request reads its own writes."""
+
+    def __init__(self) -> None:
+        self.commands: list[Callable[[Pipeline], object]] = []
+        self.overlay: dict[tuple[str, str], bytes | None] = {}
+        self.open = True
+
+    def queue(self, command: Callable[[Pipeline], object]) -> None:
+        self.commands.append(command)
+
+
+_writes: contextvars.ContextVar[Writes | None] = contextvars.ContextVar("sandbox_writes", default=None)
+
+
+def connect(url: str) -> Redis:
+    """A client for ``url`` (``redis://host:port/db``, ``rediss://``, ``unix://``), answers as bytes.
+
+    Raises: ValueError for a URL redis-py cannot parse.
+    """
+    import redis
+
+    return redis.Redis.from_url(url, health_check_interval=30)
+
+
+class SharedState:
+    """One sandbox's namespace in Redis, with the queue and the lock described above."""
+
+    def __init__(self, client: Redis, namespace: str) -> None:
+        self.redis = client
+        self.namespace = namespace
+        self._local = threading.local()
+        self._scripts: dict[str, Any] = {}
+
+    def key(self, *parts: str) -> str:
+        return ":".join((self.namespace, *parts))
+
+    def script(self, source: str) -> Any:
+        """A registered Lua script (called as ``script(keys=[...], args=[...], client=pipe)``)."""
+        found = self._scripts.get(source)
+        if found is None:
+            found = self._scripts[source] = self.redis.register_script(source)
+        return found
+
+    # -- queued writes ---------------------------------------------------------------------------
+    @staticmethod
+    def pending() -> Writes | None:
+        """The calling request's open queue, if any."""
+        writes = _writes.get()
+        return writes if writes is not None and writes.open else None
+
+    @contextmanager
+    def writes(self) -> Iterator[Writes]:
+        """Queue the writes made inside (this context and the tasks/threads it starts) and flush them
+        on exit, or earlier through ``flush``."""
+        writes = Writes()
+        token = _writes.set(writes)
+        try:
+            yield writes
+        finally:
+            _writes.reset(token)
+            self.flush(writes)
+
+    def flush(self, writes: Writes | None = None) -> None:
+        """Send the queued writes in one round trip (MULTI/EXEC); later writes go straight through
+        until the next ``writes()``."""
+        writes = writes or self.pending()
+        if writes is None:
+            return
+        commands, writes.commands, writes.overlay = writes.commands, [], {}
+        if not commands:
+            return
+        pipe = self.redis.pipeline(transaction=True)
+        for command in commands:
+            command(pipe)
+        pipe.execute()
+
+    def write(
+        self, command: Callable[[Pipeline], object], overlay: dict[tuple[str, str], bytes | None]
+    ) -> None:
+        """Queue ``command`` in the request's writes, or run it at once outside a request."""
+        writes = self.pending()
+        if writes is None:
+            pipe = self.redis.pipeline(transaction=True)
+            command(pipe)
+            pipe.execute()
+            return
+        writes.queue(command)
+        writes.overlay.update(overlay)
+
+    @staticmethod
+    def overlaid(key: str, field: str) -> Any:
+        """The request's own queued value of a hash field: bytes, None (deleted) or ``MISSING``."""
+        writes = _writes.get()
+        if writes is None or not writes.open:
+            return MISSING
+        return writes.overlay.get((key, field), MISSING)
+
+    # -- the cross-process lock --------------------------------------------------------------------
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold this sandbox's lock across processes (re-entrant within a thread); queued writes are
+        flushed before it is released."""
+        depth = getattr(self._local, "depth", 0)
+        if depth:
+            self._local.depth = depth + 1
+            try:
+                yield
+            finally:
+                self._local.depth -= 1
+            return
+        lock = self.redis.lock(
+            self.key("lock"), timeout=LOCK_TIMEOUT_SECONDS, sleep=LOCK_SPIN_SECONDS, thread_local=False
+        )
+        lock.acquire(blocking=True)
+        self._local.depth = 1
+        try:
+            yield
+            self.flush()
+        finally:
+            self._local.depth = 0
+            lock.release()
+
+    def clear(self) -> None:
+        """Delete every key of this namespace (a reset); the lock key is kept."""
+        lock_key = self.key("lock").encode()
+        batch: list[bytes] = []
+        for found in self.redis.scan_iter(match=self.key("*"), count=1000):
+            if found != lock_key:
+                batch.append(found)
+            if len(batch) >= 500:
+                self.redis.unlink(*batch)
+                batch = []
+        if batch:
+            self.redis.unlink(*batch)
