@@ -110,3 +110,29 @@ def validate_response(sandbox: Sandbox) -> Callable[..., Any]:
         return body
 
     return check
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A ``redis-server`` of this test process (skips with the reason when Debian's redis-server is
+    missing; `.ci/run` installs it)."""
+    from mock_server.testing import redis_server
+
+    if not redis_server.available():
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    with redis_server.RedisServer() as server:
+        yield server.url
+
+
+@pytest.fixture
+def shared_state(redis_url: str, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A ``SharedState`` in a namespace of this test's own, emptied afterwards."""
+    import uuid
+
+    from mock_server.core.shared import SharedState, connect
+
+    state = SharedState(connect(redis_url), f"test-{uuid.uuid4().hex[:12]}")
+    yield state
+    state.clear()
+    state.redis.delete(state.key("lock"))
+    state.redis.close()
