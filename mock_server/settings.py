@@ -178,6 +178,26 @@ class Settings:
         "most bytes of stored objects held before uploads answer 507",
     )
 
+    # Several processes over one sandbox (core/shared.py; README "More than one process").
+    workers: int = setting(
+        1, click.IntRange(1, 64), "worker processes serving one sandbox (more than 1 needs --state-url)"
+    )
+    state_url: str | None = setting(
+        None,
+        str,
+        "Redis URL holding the sandbox's state, shared by every worker and replica (redis://host:port/db)",
+        "none (state in this process)",
+    )
+    state_namespace: str = setting(
+        "vendor-sandbox", str, "prefix of this sandbox's Redis keys (several sandboxes may share a server)"
+    )
+    spool_dir: Path | None = setting(
+        None,
+        click.Path(file_okay=False, path_type=Path),
+        "directory for stored object bodies that every worker and replica can read (with --state-url)",
+        "a folder under the temporary directory, named after --state-namespace",
+    )
+
     def replace(self, **changes: object) -> Settings:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
