@@ -53,6 +53,8 @@ class Writes:
     def __init__(self) -> None:
         self.commands: list[Callable[[Pipeline], object]] = []
         self.overlay: dict[tuple[str, str], bytes | None] = {}
+        # What the request read once and may reuse (e.g. the record count for the cap check).
+        self.cache: dict[str, Any] = {}
         self.open = True
 
     def queue(self, command: Callable[[Pipeline], object]) -> None:
@@ -116,7 +118,7 @@ class SharedState:
         writes = writes or self.pending()
         if writes is None:
             return
-        commands, writes.commands, writes.overlay = writes.commands, [], {}
+        commands, writes.commands, writes.overlay, writes.cache = writes.commands, [], {}, {}
         if not commands:
             return
         pipe = self.redis.pipeline(transaction=True)

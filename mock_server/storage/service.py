@@ -9,21 +9,21 @@ asked for them, so they work through docker port maps and CI service host names.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 from urllib.parse import quote
 
 from mock_server.core.clock import Clock
 from mock_server.storage import post_policy, presign, signed_urls
+from mock_server.storage.grants import GrantBook, UploadGrant
 from mock_server.storage.s3 import ObjectStore
 from mock_server.storage.s3_errors import AccessDenied
 from mock_server.storage.sigv4 import SigningCredentials
 
 S3_MAX_OBJECT = 5 * 1024**3
 STORAGE_PREFIX = "/s3"
-GRANT_SWEEP_EVERY = 1000
 # Signed into every upload URL the sandbox issues, so a URL whose limits are no longer known (swept,
 # reset, restart) is refused instead of being accepted without them. S3 ignores unknown parameters.
 GRANT_PARAM = "x-sandbox-grant"
@@ -32,20 +32,6 @@ UNKNOWN_GRANT = (
     "a reset or restart, or it expired and was forgotten); request a new URL."
 )
 DOWNLOAD_PREFIX = "/gcs"
-
-
-@dataclass
-class UploadGrant:
-    """Limits attached to one issued presigned PUT URL, keyed by its signature."""
-
-    bucket: str
-    key: str
-    host: str
-    max_bytes: int | None
-    single_use: bool
-    expires_at: float
-    used: bool = False
-    uploading: bool = False
 
 
 @dataclass(frozen=True)
@@ -59,17 +45,33 @@ def object_path(prefix: str, bucket: str, key: str) -> str:
     return f"{prefix}/{bucket}/{quote(key, safe='/~')}"
 
 
+class Grants(Protocol):
+    """Where upload grants live: ``storage.grants.GrantBook`` or ``storage.shared_grants.SharedGrantBook``."""
+
+    def issue(self, signature: str, grant: UploadGrant) -> None: ...
+    def get(self, signature: str) -> UploadGrant | None: ...
+    def claim(self, signature: str) -> UploadGrant | None: ...
+    def finish(self, signature: str, *, succeeded: bool) -> None: ...
+    def reset(self) -> None: ...
+
+
 def _host_of(base_url: str) -> str:
     return base_url.split("://", 1)[-1].split("/", 1)[0]
 
 
 class Storage:
-    def __init__(self, objects: ObjectStore, credentials: SigningCredentials, clock: Clock) -> None:
+    def __init__(
+        self,
+        objects: ObjectStore,
+        credentials: SigningCredentials,
+        clock: Clock,
+        grants: Grants | None = None,
+    ) -> None:
+        """``grants``: where upload grants live (this process's ``GrantBook`` unless given)."""
         self.objects = objects
         self.credentials = credentials
         self.clock = clock
-        self._lock = threading.Lock()
-        self._grants: dict[str, UploadGrant] = {}
+        self.grants: Grants = grants if grants is not None else GrantBook(clock)
 
     @property
     def known_credentials(self) -> dict[str, SigningCredentials]:
@@ -108,18 +110,8 @@ class Storage:
         signature = url.rsplit("X-Amz-Signature=", 1)[1].split("&", 1)[0]
         expires_at = signed_at + timedelta(seconds=expires)
         grant = UploadGrant(bucket, key, _host_of(base_url), max_bytes, single_use, expires_at.timestamp())
-        with self._lock:
-            self._grants[signature] = grant
-            if len(self._grants) % GRANT_SWEEP_EVERY == 0:
-                self._forget_expired_grants()
+        self.grants.issue(signature, grant)
         return IssuedUrl(url, expires_at)
-
-    def _forget_expired_grants(self) -> None:
-        # An expired URL is refused by the signature check before its grant is looked at, so its
-        # limits are dead weight; dropping them keeps a long-running sandbox's memory flat.
-        now = self.clock.time()
-        for signature in [s for s, g in self._grants.items() if g.expires_at <= now and not g.uploading]:
-            del self._grants[signature]
 
     def presign_get(
         self,
@@ -175,8 +167,7 @@ class Storage:
 
     # -- grants (used by the upload route) ------------------------------------------------
     def grant_for(self, signature: str) -> UploadGrant | None:
-        with self._lock:
-            return self._grants.get(signature)
+        return self.grants.get(signature)
 
     def check_grant_known(self, params: Mapping[str, str], grant: UploadGrant | None) -> None:
         """Raises: AccessDenied for a sandbox-issued upload URL whose grant is gone."""
@@ -189,26 +180,12 @@ class Storage:
         Returns the grant (or None for URLs this sandbox did not issue, e.g. made by boto3 with the
         sandbox credentials). Raises: AccessDenied when a single-use URL was used or is in use.
         """
-        with self._lock:
-            grant = self._grants.get(signature)
-            if grant is None or not grant.single_use:
-                return grant
-            if grant.used:
-                raise AccessDenied("This upload URL has already been used; request a new URL.")
-            if grant.uploading:
-                raise AccessDenied("This upload URL is in use by another upload in progress.")
-            grant.uploading = True
-            return grant
+        return self.grants.claim(signature)
 
     def finish(self, signature: str, *, succeeded: bool) -> None:
-        with self._lock:
-            grant = self._grants.get(signature)
-            if grant is not None:
-                grant.uploading = False
-                grant.used = grant.used or (succeeded and grant.single_use)
+        self.grants.finish(signature, succeeded=succeeded)
 
     def reset(self) -> None:
-        with self._lock:
-            self._grants.clear()
+        self.grants.reset()
         self.objects.drop_uploads()
         self.objects.reset()

@@ -246,7 +246,7 @@ def test_reset_drops_objects_and_journal(client: TestClient, sandbox: Sandbox) -
 
 
 def test_expired_upload_grants_are_forgotten(sandbox: Sandbox) -> None:
-    from mock_server.storage.service import GRANT_SWEEP_EVERY
+    from mock_server.storage.grants import SWEEP_EVERY as GRANT_SWEEP_EVERY
 
     first = presign(sandbox, key="old", expires_in=60)
     sandbox.clock.advance(61)
@@ -254,4 +254,4 @@ def test_expired_upload_grants_are_forgotten(sandbox: Sandbox) -> None:
         presign(sandbox, key=f"new-{number}", expires_in=60)
     signature = first.rsplit("X-Amz-Signature=", 1)[1]
     assert sandbox.storage.grant_for(signature) is None
-    assert len(sandbox.storage._grants) == GRANT_SWEEP_EVERY - 1
+    assert len(sandbox.storage.grants) == GRANT_SWEEP_EVERY - 1

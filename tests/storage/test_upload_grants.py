@@ -17,7 +17,8 @@ from starlette.testclient import TestClient
 from mock_server.app import create_app
 from mock_server.core.sandbox import Sandbox
 from mock_server.settings import Settings
-from mock_server.storage.service import GRANT_SWEEP_EVERY, UNKNOWN_GRANT
+from mock_server.storage.grants import SWEEP_EVERY as GRANT_SWEEP_EVERY
+from mock_server.storage.service import UNKNOWN_GRANT
 
 BASE = "http://127.0.0.1:8080"
 BUCKET = "sandbox-uploads"

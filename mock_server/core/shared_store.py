@@ -1,0 +1,163 @@
+"""The record store over Redis: ``Store``'s interface, records shared by every worker and replica.
+
+Keys (under the sandbox's namespace): ``rec:<vendor>:<kind>:<tenant>`` (hash: id -> pickled record),
+``ord:...`` (hash: id -> insertion number, so listings keep insertion order as ``Store`` does),
+``rec-count`` (records held), ``rec-seq`` (insertion numbers), ``rec-groups`` (set of the groups
+ever written, pickled ``(vendor, tenant, kind)``).
+
+Like the in-process store with ``copy_on_read``, ``get``/``list`` return copies: a change is kept
+only by ``put``. Writes made while serving a request are queued and sent with its answer
+(``SharedState.writes``); reads see them first. ``transaction`` holds the cross-process lock.
+
+The ``max_records`` bound is checked against the count read once per request plus the request's
+own new records, so two processes can overshoot it by what they create at the same instant
+(the count itself stays exact).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from mock_server.core.shared import MISSING, SharedState, dumps, loads
+from mock_server.core.store import DEFAULT_MAX_RECORDS, Group, StoreFull
+
+# KEYS: record hash, order hash, count, sequence, groups set. ARGV: id, record, group.
+_PUT = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then
+  redis.call('INCR', KEYS[3])
+  redis.call('HSET', KEYS[2], ARGV[1], redis.call('INCR', KEYS[4]))
+  redis.call('SADD', KEYS[5], ARGV[3])
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+"""
+# KEYS: record hash, order hash, count. ARGV: id.
+_DELETE = """
+if redis.call('HDEL', KEYS[1], ARGV[1]) == 1 then
+  redis.call('HDEL', KEYS[2], ARGV[1])
+  redis.call('DECR', KEYS[3])
+end
+return 1
+"""
+
+
+class SharedStore:
+    """``Store`` over a ``SharedState``; see the module docstring for what differs."""
+
+    def __init__(self, shared: SharedState, max_records: int = DEFAULT_MAX_RECORDS) -> None:
+        self.shared = shared
+        self.max_records = max_records
+        self._put = shared.script(_PUT)
+        self._delete = shared.script(_DELETE)
+
+    def _keys(self, vendor: str, tenant: str, kind: str) -> tuple[str, str]:
+        return self.shared.key("rec", vendor, kind, tenant), self.shared.key("ord", vendor, kind, tenant)
+
+    @contextmanager
+    def transaction(self) -> Iterator[SharedStore]:
+        """Hold the sandbox's cross-process lock across several reads and writes (re-entrant)."""
+        with self.shared.lock():
+            yield self
+
+    def put(self, vendor: str, tenant: str, kind: str, record_id: str, record: Any) -> Any:
+        """Raises: StoreFull when ``record_id`` may be new and ``max_records`` records are held."""
+        records, order = self._keys(vendor, tenant, kind)
+        self._make_room(records, record_id)
+        value = dumps(record)
+        keys = [records, order, self.shared.key("rec-count"), self.shared.key("rec-seq")]
+        keys.append(self.shared.key("rec-groups"))
+        args = [record_id, value, dumps((vendor, tenant, kind))]
+        self.shared.write(
+            lambda pipe: self._put(keys=keys, args=args, client=pipe), {(records, record_id): value}
+        )
+        return record
+
+    def _make_room(self, records: str, record_id: str) -> None:
+        writes = self.shared.pending()
+        prefix = self.shared.key("rec", "")
+        new = 0
+        if writes is not None:
+            new = sum(1 for (key, _), v in writes.overlay.items() if v is not None and key.startswith(prefix))
+        if self._count() + new + 1 <= self.max_records:
+            return
+        if self.get_raw(records, record_id) is None:
+            self.ensure_room(new + 1)
+
+    def ensure_room(self, count: int) -> None:
+        """Raises: StoreFull unless ``count`` more records fit (check before an all-or-nothing batch)."""
+        if self._count() + count > self.max_records:
+            raise StoreFull(
+                f"The sandbox holds its maximum of {self.max_records} records (setting max_records); "
+                "reset it (POST /__admin/reset) or start it with a higher limit."
+            )
+
+    def get_raw(self, records: str, record_id: str) -> bytes | None:
+        queued = self.shared.overlaid(records, record_id)
+        if queued is not MISSING:
+            return queued  # type: ignore[no-any-return]
+        return self.shared.redis.hget(records, record_id)  # type: ignore[no-any-return]
+
+    def get(self, vendor: str, tenant: str, kind: str, record_id: str) -> Any | None:
+        raw = self.get_raw(self._keys(vendor, tenant, kind)[0], record_id)
+        return None if raw is None else loads(raw)
+
+    def delete(self, vendor: str, tenant: str, kind: str, record_id: str) -> Any | None:
+        records, order = self._keys(vendor, tenant, kind)
+        raw = self.get_raw(records, record_id)
+        if raw is None:
+            return None
+        keys, args = [records, order, self.shared.key("rec-count")], [record_id]
+        self.shared.write(
+            lambda pipe: self._delete(keys=keys, args=args, client=pipe), {(records, record_id): None}
+        )
+        return loads(raw)
+
+    def list(
+        self, vendor: str, tenant: str, kind: str, where: Callable[[Any], bool] | None = None
+    ) -> list[Any]:
+        records, order = self._keys(vendor, tenant, kind)
+        pipe = self.shared.redis.pipeline(transaction=True)
+        pipe.hgetall(records)
+        pipe.hgetall(order)
+        values, positions = pipe.execute()
+        found: dict[bytes, bytes] = dict(values)
+        rank = {field: int(number) for field, number in positions.items()}
+        writes = self.shared.pending()
+        if writes is not None:
+            last = float("inf")
+            for (key, field), value in writes.overlay.items():
+                if key != records:
+                    continue
+                name = field.encode() if isinstance(field, str) else field
+                if value is None:
+                    found.pop(name, None)
+                else:
+                    found[name] = value
+                    rank.setdefault(name, last)  # type: ignore[arg-type]
+        ordered = sorted(found, key=lambda name: rank.get(name, float("inf")))
+        out = (loads(found[name]) for name in ordered)
+        return [record for record in out if where is None or where(record)]
+
+    def tenants(self, vendor: str, kind: str) -> list[str]:
+        groups: list[Group] = [
+            loads(raw) for raw in self.shared.redis.smembers(self.shared.key("rec-groups"))
+        ]
+        chosen = [group for group in groups if group[0] == vendor and group[2] == kind]
+        return sorted(tenant for (_, tenant, _) in chosen if self.list(vendor, tenant, kind))
+
+    def _count(self) -> int:
+        writes = self.shared.pending()
+        if writes is not None and "rec-count" in writes.cache:
+            return writes.cache["rec-count"]  # type: ignore[no-any-return]
+        count = int(self.shared.redis.get(self.shared.key("rec-count")) or 0)
+        if writes is not None:
+            writes.cache["rec-count"] = count
+        return count
+
+    def count(self) -> int:
+        return int(self.shared.redis.get(self.shared.key("rec-count")) or 0)
+
+    def reset(self) -> None:
+        """Nothing of its own: ``Sandbox.reset`` empties the whole namespace (``SharedState.clear``)."""

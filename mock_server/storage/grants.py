@@ -1,0 +1,87 @@
+"""Upload grants: the limits of each issued presigned PUT URL that S3 itself cannot express.
+
+A grant is keyed by its URL's signature and remembers the object, the Host the URL was issued
+for, a size cap and whether the URL is single-use (``UploadGrant``). ``GrantBook`` keeps them in
+this process; ``storage/shared_grants.py`` keeps them in Redis for several processes. Both:
+
+- ``issue(signature, grant)``: remember a grant (expired ones are forgotten now and then: an
+  expired URL is refused by the signature check before its grant is looked at);
+- ``get(signature)``: the grant, or None;
+- ``claim(signature)``: reserve a single-use URL for one upload at a time (raises AccessDenied
+  when it was used or is in use); ``finish(signature, succeeded=...)`` releases it.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, replace
+
+from mock_server.core.clock import Clock
+from mock_server.storage.s3_errors import AccessDenied
+
+SWEEP_EVERY = 1000
+USED = "This upload URL has already been used; request a new URL."
+IN_USE = "This upload URL is in use by another upload in progress."
+
+
+@dataclass
+class UploadGrant:
+    """Limits attached to one issued presigned PUT URL, keyed by its signature."""
+
+    bucket: str
+    key: str
+    host: str
+    max_bytes: int | None
+    single_use: bool
+    expires_at: float
+    used: bool = False
+    uploading: bool = False
+
+
+class GrantBook:
+    """Grants held in this process (the default)."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._grants: dict[str, UploadGrant] = {}
+
+    def issue(self, signature: str, grant: UploadGrant) -> None:
+        with self._lock:
+            self._grants[signature] = grant
+            if len(self._grants) % SWEEP_EVERY == 0:
+                now = self.clock.time()
+                for old in [s for s, g in self._grants.items() if g.expires_at <= now and not g.uploading]:
+                    del self._grants[old]
+
+    def get(self, signature: str) -> UploadGrant | None:
+        with self._lock:
+            grant = self._grants.get(signature)
+            return None if grant is None else replace(grant)
+
+    def claim(self, signature: str) -> UploadGrant | None:
+        with self._lock:
+            grant = self._grants.get(signature)
+            if grant is None or not grant.single_use:
+                return None if grant is None else replace(grant)
+            if grant.used:
+                raise AccessDenied(USED)
+            if grant.uploading:
+                raise AccessDenied(IN_USE)
+            grant.uploading = True
+            return replace(grant)
+
+    def finish(self, signature: str, *, succeeded: bool) -> None:
+        with self._lock:
+            grant = self._grants.get(signature)
+            if grant is not None:
+                grant.uploading = False
+                grant.used = grant.used or (succeeded and grant.single_use)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._grants)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._grants.clear()
