@@ -33,7 +33,7 @@ from mock_server.boundary import VendorApp, dotall
 from mock_server.core.clock import Clock
 from mock_server.core.fixtures import FixtureError, load_fixtures
 from mock_server.core.idempotency import IdempotencyStore
-from mock_server.core.ids import Ids
+from mock_server.core.ids import Ids, SharedIds
 from mock_server.core.journal import Journal
 from mock_server.core.sandbox import Sandbox, ScenarioEngine
 from mock_server.core.sessions import DEFAULT_SESSION, PATH_MARK, SessionRegistry, SessionSpec
@@ -103,31 +103,70 @@ def build_sandbox(
     credentials = SigningCredentials(
         settings.s3_access_key_id, settings.s3_secret_access_key, settings.s3_region
     )
-    objects = ObjectStore(settings.s3_region, settings.max_objects, settings.max_object_bytes)
+    parts = _shared_parts(settings, name, clock) if settings.state_url else _local_parts(settings, clock)
     sandbox = Sandbox(
         settings=settings,
         clock=clock,
-        ids=Ids(settings.seed),
-        store=Store(settings.max_records),
-        idempotency=IdempotencyStore(clock, settings.max_idempotency_keys),
-        journal=Journal(settings.journal_size),
-        storage=Storage(objects, credentials, clock),
+        ids=parts["ids"],
+        store=parts["store"],
+        idempotency=parts["idempotency"],
+        journal=parts["journal"],
+        storage=Storage(parts["objects"], credentials, clock, parts["grants"]),
         vendors=vendors,
         name=name,
         path_prefix="" if name == DEFAULT_SESSION else f"{PATH_MARK}{name}",
         fixture_data=fixture_data,
+        shared=parts["shared"],
     )
     if name != DEFAULT_SESSION:
         sandbox.storage.objects.session_max_bytes = settings.session_max_bytes or None
     for vendor in vendors.values():
         for bucket in vendor.buckets:
             sandbox.storage.objects.ensure_bucket(bucket)
-    sandbox.load_fixtures()
+    if sandbox.shared is None:
+        sandbox.load_fixtures()
+    else:
+        sandbox.join_shared()
     if template is None:
         _attach_scenarios(sandbox)
     else:
         sandbox.scenarios = type(template).like(template, sandbox)  # type: ignore[attr-defined]
     return sandbox
+
+
+def _local_parts(settings: Settings, clock: Clock) -> dict[str, Any]:
+    """The stores of a sandbox whose state lives in this process (the default)."""
+    return {
+        "shared": None,
+        "ids": Ids(settings.seed),
+        "store": Store(settings.max_records),
+        "idempotency": IdempotencyStore(clock, settings.max_idempotency_keys),
+        "journal": Journal(settings.journal_size),
+        "objects": ObjectStore(settings.s3_region, settings.max_objects, settings.max_object_bytes),
+        "grants": None,
+    }
+
+
+def _shared_parts(settings: Settings, name: str, clock: Clock) -> dict[str, Any]:
+    """The stores of a sandbox whose state lives in Redis (``--state-url``), shared by every process
+    serving it; one namespace per session."""
+    from mock_server.core.shared import SharedState, connect
+    from mock_server.core.shared_idempotency import SharedIdempotencyStore
+    from mock_server.core.shared_store import SharedStore
+    from mock_server.storage.shared_grants import SharedGrantBook
+
+    assert settings.state_url is not None
+    shared = SharedState(connect(settings.state_url), f"{settings.state_namespace}:{name}")
+    draws = shared.key("id-draws")
+    return {
+        "shared": shared,
+        "ids": SharedIds(settings.seed, lambda: int(shared.redis.incr(draws))),
+        "store": SharedStore(shared, settings.max_records),
+        "idempotency": SharedIdempotencyStore(shared, clock, settings.max_idempotency_keys),
+        "journal": Journal(settings.journal_size),
+        "objects": ObjectStore(settings.s3_region, settings.max_objects, settings.max_object_bytes),
+        "grants": SharedGrantBook(shared, clock),
+    }
 
 
 def _attach_scenarios(sandbox: Sandbox) -> None:

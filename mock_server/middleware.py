@@ -113,6 +113,17 @@ class SandboxMiddleware:
             return
         state = scope.setdefault("state", {})
         sandbox: Sandbox = state.get("sandbox") or self.sandbox  # the session's (session_middleware)
+        if sandbox.shared is None:
+            await self._serve(sandbox, scope, receive, send)
+            return
+        # State shared with other processes: catch up first, then send this request's writes in one
+        # round trip as its answer starts (and what follows, e.g. the journal entry, at its end).
+        sandbox.sync()
+        with sandbox.shared.writes():
+            await self._serve(sandbox, scope, receive, send)
+
+    async def _serve(self, sandbox: Sandbox, scope: Scope, receive: Receive, send: Send) -> None:
+        state = scope["state"]
         started = sandbox.clock.monotonic()
         request_headers = Headers(scope=scope)
         correlation_id = request_headers.get("x-correlation-id") or sandbox.ids.request_id()
@@ -142,6 +153,8 @@ class SandboxMiddleware:
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
+                if sandbox.shared is not None:
+                    sandbox.shared.flush()
                 outcome["status"] = message["status"]
                 if echo_header:
                     MutableHeaders(scope=message)[echo_header] = correlation_id

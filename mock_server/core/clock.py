@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 EARLIEST = 0.0
@@ -66,6 +67,17 @@ class Clock:
         self._lock = threading.Lock()
         self._offset = 0.0
         self._frozen_at: float | None = None
+        # Told ``(offset, frozen_at)`` after every change, so other processes can follow (core/shared.py).
+        self.on_change: Callable[[float, float | None], None] | None = None
+
+    def restore(self, offset: float, frozen_at: float | None) -> None:
+        """Take a state another process published (no ``on_change`` call)."""
+        with self._lock:
+            self._offset, self._frozen_at = offset, frozen_at
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change(self._offset, self._frozen_at)
 
     # -- reading -------------------------------------------------------------------------
     def time(self) -> float:
@@ -155,6 +167,7 @@ class Clock:
             if unfreeze and frozen_at is not None:
                 offset, frozen_at = frozen_at - real, None
             self._frozen_at, self._offset = frozen_at, offset
+        self._changed()
 
     def set(self, instant: str | datetime | float) -> None:
         """Jump to ``instant``; a frozen clock stays frozen there."""
@@ -170,12 +183,14 @@ class Clock:
             if self._frozen_at is not None:
                 self._offset = self._frozen_at - time.time()
                 self._frozen_at = None
+        self._changed()
 
     def reset(self) -> None:
         """Back to real time: no offset, not frozen."""
         with self._lock:
             self._offset = 0.0
             self._frozen_at = None
+        self._changed()
 
 
 def iso_z(instant: datetime) -> str:

@@ -7,6 +7,7 @@ import secrets
 import string
 import threading
 import uuid
+from collections.abc import Callable
 
 
 class Ids:
@@ -47,3 +48,30 @@ class Ids:
     def request_id(self) -> str:
         """A request id for responses and the journal: 16 hex digits."""
         return self.hex(16)
+
+
+class SharedIds(Ids):
+    """``Ids`` for several processes over one sandbox (``--state-url``): with a seed, draw number ``n``
+    comes from ``random.Random("<seed>:<n>")`` with ``n`` counted in Redis, so the workers together
+    issue one reproducible sequence (not the one-process sequence); without a seed, as ``Ids``."""
+
+    def __init__(self, seed: int | None, next_draw: Callable[[], int]) -> None:
+        super().__init__(seed)
+        self._next_draw = next_draw
+
+    def reset(self) -> None:
+        """The draw counter lives in the shared namespace, emptied by the reset itself."""
+
+    def _draw(self) -> random.Random | None:
+        return None if self._seed is None else random.Random(f"{self._seed}:{self._next_draw()}")
+
+    def _bits(self, count: int) -> int:
+        rng = self._draw()
+        return secrets.randbits(count) if rng is None else rng.getrandbits(count)
+
+    def token(self, length: int = 32) -> str:
+        alphabet = string.ascii_letters + string.digits
+        rng = self._draw()
+        if rng is None:
+            return "".join(secrets.choice(alphabet) for _ in range(length))
+        return "".join(rng.choice(alphabet) for _ in range(length))

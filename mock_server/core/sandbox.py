@@ -23,6 +23,7 @@ from mock_server.core.vendor import Vendor
 from mock_server.settings import Settings
 
 if TYPE_CHECKING:  # storage sits above core; the app wires it in (see app.build_sandbox)
+    from mock_server.core.shared import SharedState
     from mock_server.storage.service import Storage
 
 
@@ -64,12 +65,17 @@ class Sandbox:
     fixture_data: dict[str, dict[str, Any]] | None = None
     generation: int = 0
     """How many resets happened; work that spans an ``await`` or a thread commits only if unchanged."""
+    shared: SharedState | None = None
+    """Where the state lives when several processes serve this sandbox (``--state-url``), else None."""
 
     def load_fixtures(self) -> None:
         """(Re)load the fixture files and hand each vendor its section.
 
         Raises: FixtureError naming the file, path and reason.
         """
+        self._load_fixtures(into_store=True)
+
+    def _load_fixtures(self, into_store: bool) -> None:
         schemas = {name: v.fixtures_schema or {"type": "object"} for name, v in self.vendors.items()}
         rules = {name: vendor.fixture_rules for name, vendor in self.vendors.items()}
         if self.fixture_data is not None:
@@ -78,7 +84,7 @@ class Sandbox:
         else:
             self.fixtures = load_fixtures(self.settings.fixtures, schemas, rules)
         for name, vendor in self.vendors.items():
-            if vendor.load_fixtures is not None:
+            if into_store and vendor.load_fixtures is not None:
                 vendor.load_fixtures(self, self.fixtures.get(name, {}))
 
     def base_url(self, request: HTTPConnection) -> str:
@@ -110,11 +116,68 @@ class Sandbox:
         """Back to the state right after start: data, journal, keys, objects, clock, fixtures.
 
         Runs inside the store's transaction, so a commit guarded by ``check_generation`` lands either
-        wholly before the reset (and is wiped by it) or is refused.
+        wholly before the reset (and is wiped by it) or is refused. With shared state, the namespace is
+        emptied and refilled under the cross-process lock, and the other processes follow at their next
+        request (``sync``).
         """
         with self.store.transaction():
-            self.generation += 1
+            if self.shared is not None:
+                self.shared.flush()
+                self._renew_namespace()
+            else:
+                self.generation += 1
             self._reset_all()
+            if self.shared is not None:
+                self.shared.redis.hset(self.shared.key("meta"), "ready", 1)
+
+    # -- several processes over one state (core/shared.py) ------------------------------------------
+    def join_shared(self) -> None:
+        """Take part in the shared state at start: the first process (or the first after the namespace was
+        emptied) loads the fixtures into it; the others read them only for their own reference.
+
+        Raises: FixtureError when a fixture file is broken.
+        """
+        assert self.shared is not None
+        self.clock.on_change = self._publish_clock
+        with self.shared.lock():
+            meta = self.shared.key("meta")
+            if self.shared.redis.hget(meta, "ready") is None:
+                self._renew_namespace()
+                self.load_fixtures()
+                self.shared.redis.hset(meta, "ready", 1)
+            else:
+                self._load_fixtures(into_store=False)
+        self.sync()
+
+    def _renew_namespace(self) -> None:
+        """Empty the namespace, keeping (and advancing) its generation number."""
+        assert self.shared is not None
+        meta = self.shared.key("meta")
+        generation = int(self.shared.redis.hget(meta, "generation") or 0) + 1
+        self.shared.clear()
+        self.shared.redis.hset(meta, "generation", generation)
+        self.generation = generation
+
+    def _publish_clock(self, offset: float, frozen_at: float | None) -> None:
+        assert self.shared is not None
+        frozen = "" if frozen_at is None else repr(frozen_at)
+        self.shared.redis.hset(self.shared.key("meta"), mapping={"offset": repr(offset), "frozen": frozen})
+
+    def sync(self) -> None:
+        """Catch up with the other processes (one round trip): the clock, and after a reset made by
+        another process, this process's own caches (the scenario engine's and the object store's)."""
+        if self.shared is None:
+            return
+        generation, offset, frozen = self.shared.redis.hmget(
+            self.shared.key("meta"), "generation", "offset", "frozen"
+        )
+        self.clock.restore(float(offset or 0.0), float(frozen) if frozen else None)
+        if generation is not None and int(generation) != self.generation:
+            self.generation = int(generation)
+            for part in (self.scenarios, self.storage.objects, self.journal):
+                follow = getattr(part, "follow_reset", None)
+                if follow is not None:
+                    follow()
 
     def _reset_all(self) -> None:
         self.clock.reset()

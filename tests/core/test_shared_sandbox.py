@@ -1,0 +1,82 @@
+"""Two apps over one Redis namespace behave as one sandbox: what either serves, both know.
+
+Each app stands for a worker process (its own in-process caches, clocks and scenario engines); the
+state they share lives in a real redis-server (``redis_url``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import requests
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from mock_server.app import create_app
+from mock_server.settings import Settings
+
+CREATE = "/qubs/integrations/v1/acme/reporting/appointments/A123456/report/attachments"
+LIST = "/qubs/integrations/v1/acme/reporting/appointments/A123456/attachments"
+ACME = {"Authorization": "Bearer qubs-dev-token"}
+
+
+@pytest.fixture
+def pair(redis_url: str) -> Iterator[tuple[TestClient, TestClient]]:
+    settings = Settings(seed=1234, state_url=redis_url, state_namespace=f"pair-{uuid.uuid4().hex[:8]}")
+    apps: list[Starlette] = [create_app(settings), create_app(settings)]
+    clients = [TestClient(app, base_url="http://127.0.0.1:8080") for app in apps]
+    yield clients[0], clients[1]
+    for client in clients:
+        client.close()
+    apps[0].state.sandbox.shared.clear()
+    for app in apps:
+        app.state.sandbox.close()
+
+
+def _create(client: TestClient, count: int = 1, **headers: str) -> requests.Response:
+    items = [{"fileName": f"r{n}.pdf", "contentType": "application/pdf"} for n in range(count)]
+    return client.post(CREATE, json={"items": items}, headers={**ACME, **headers})
+
+
+def test_records_made_by_one_are_listed_by_the_other(pair: tuple[TestClient, TestClient]) -> None:
+    first, second = pair
+    made = _create(first, 3)
+    assert made.status_code == 201, made.text
+    listed = second.get(LIST, headers=ACME)
+    assert listed.status_code == 200
+    guids = [item["guid"] for item in made.json()["items"]]
+    assert [item["guid"] for item in listed.json()["items"]] == guids
+
+
+def test_an_upload_url_issued_by_one_is_honoured_once_by_the_other(pair: tuple[TestClient, TestClient]) -> None:
+    first, second = pair
+    url = _create(first).json()["items"][0]["uploadUrl"]
+    path = url.split("8080", 1)[1]
+    headers = {"Content-Type": "application/pdf"}
+    assert second.put(path, content=b"%PDF-1.7 report", headers=headers).status_code == 200
+    again = first.put(path, content=b"%PDF-1.7 report", headers=headers)
+    assert again.status_code == 403
+    assert "already been used" in again.text
+
+
+def test_one_idempotency_key_creates_one_thing_across_both(pair: tuple[TestClient, TestClient]) -> None:
+    first, second = pair
+    key = {"Idempotency-Key": "same-key-1"}
+    one, two = _create(first, 2, **key), _create(second, 2, **key)
+    assert one.status_code == two.status_code == 201
+    assert one.content == two.content
+    assert len(second.get(LIST, headers=ACME).json()["items"]) == 2
+
+
+def test_clock_and_reset_reach_the_other(pair: tuple[TestClient, TestClient]) -> None:
+    first, second = pair
+    assert first.post("/__admin/clock", json={"freeze": "2030-01-02T03:04:05Z"}).status_code == 200
+    assert second.get("/__admin/clock").json()["now"] == "2030-01-02T03:04:05Z"
+    _create(first, 2)
+    assert first.post("/__admin/reset").status_code == 200
+    assert second.get(LIST, headers=ACME).json()["items"] == []
+    assert second.get("/__admin/clock").json()["frozen"] is False
+    made = _create(second)  # the fixtures are back: the appointment is pending again
+    assert made.status_code == 201, made.text
