@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -11,10 +12,12 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+import mock_server.app
 from mock_server.app import create_app
 from mock_server.core.clock import Clock
 from mock_server.core.openapi import OpenApiDocument, issues_of
 from mock_server.core.sandbox import Sandbox
+from mock_server.core.store import Store
 from mock_server.settings import Settings
 from mock_server.testing.server import LiveServer
 
@@ -38,6 +41,28 @@ def _refuse_shared_node_ids(config: pytest.Config, nodeids: list[str]) -> None:
 def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
     """Run by pytest-xdist's controller with each worker's collection."""
     _refuse_shared_node_ids(node.config, ids)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--store-shares-records",
+        action="store_true",
+        help="let the record store hand out its own objects (the default for users) instead of copies",
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _store_copies_on_read(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every sandbox built in this process copies records on read, as a shared backend does: vendor code
+    that changes a record without ``store.put`` fails its tests here (see ``Store``). Session-scoped so
+    that session fixtures (``live_server``) are built after it; servers in subprocesses are not covered.
+    """
+    if request.config.getoption("--store-shares-records"):
+        yield
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mock_server.app, "Store", functools.partial(Store, copy_on_read=True))
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -5,10 +5,18 @@ so listings are stable. Records are grouped by (vendor, tenant, kind), so a list
 group holds, not what the whole store holds (auth checks list on every request). ``reset()``
 empties everything. At most ``max_records`` records are held: adding one more raises ``StoreFull``
 (507, rendered in the calling vendor's format); replacing or deleting a record always works.
+
+Copy on read (``Store(copy_on_read=True)``) is what a shared backend does (records pickled into a
+server that several worker processes read): ``get`` and ``list`` hand out fresh copies, so a change
+made to a record in place is lost unless it is written back with ``put``. The test suite runs this
+way, which keeps vendor code honest about writing every change explicitly (inside ``transaction()``
+when a read-modify-write must be atomic) and proves every record pickles. The default hands out the
+stored objects themselves; callers must not rely on either.
 """
 
 from __future__ import annotations
 
+import pickle
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,11 +36,16 @@ class StoreFull(SandboxError):
     default_message = "The sandbox holds its maximum of records; reset it (POST /__admin/reset)."
 
 
+class UnpicklableRecord(TypeError):
+    """A record a copying store cannot hold: it does not pickle (a lambda, lock or open file inside)."""
+
+
 class Store:
-    def __init__(self, max_records: int = DEFAULT_MAX_RECORDS) -> None:
+    def __init__(self, max_records: int = DEFAULT_MAX_RECORDS, copy_on_read: bool = False) -> None:
         self._lock = threading.RLock()
         self._groups: dict[Group, dict[str, Any]] = {}
         self.max_records = max_records
+        self.copy_on_read = copy_on_read
         self._count = 0
 
     @contextmanager
@@ -42,13 +55,21 @@ class Store:
             yield self
 
     def put(self, vendor: str, tenant: str, kind: str, record_id: str, record: Any) -> Any:
-        """Raises: StoreFull when ``record_id`` is new and ``max_records`` records are held."""
+        """Store ``record`` (replacing any under the same key) and return it.
+
+        With ``copy_on_read`` the store keeps its own pickled snapshot: later changes to ``record``
+        are not seen until it is put again.
+
+        Raises: StoreFull when ``record_id`` is new and ``max_records`` records are held;
+        UnpicklableRecord (with ``copy_on_read``) when the record does not pickle.
+        """
+        stored = self._freeze(vendor, kind, record_id, record) if self.copy_on_read else record
         with self._lock:
             group = self._groups.setdefault((vendor, tenant, kind), {})
             if record_id not in group:
                 self.ensure_room(1)
                 self._count += 1
-            group[record_id] = record
+            group[record_id] = stored
         return record
 
     def ensure_room(self, count: int) -> None:
@@ -61,22 +82,31 @@ class Store:
                 )
 
     def get(self, vendor: str, tenant: str, kind: str, record_id: str) -> Any | None:
+        """The record under the key, or None (a copy with ``copy_on_read``)."""
         with self._lock:
-            return self._groups.get((vendor, tenant, kind), {}).get(record_id)
+            record = self._groups.get((vendor, tenant, kind), {}).get(record_id)
+        return self._thaw(record)
 
     def delete(self, vendor: str, tenant: str, kind: str, record_id: str) -> Any | None:
+        """Remove the record under the key; returns it (a copy with ``copy_on_read``) or None."""
         with self._lock:
             group = self._groups.get((vendor, tenant, kind), {})
             if record_id in group:
                 self._count -= 1
-            return group.pop(record_id, None)
+            record = group.pop(record_id, None)
+        return self._thaw(record)
 
     def list(
         self, vendor: str, tenant: str, kind: str, where: Callable[[Any], bool] | None = None
     ) -> list[Any]:
+        """The group's records in insertion order (copies with ``copy_on_read``), filtered by ``where``."""
         with self._lock:
             group = self._groups.get((vendor, tenant, kind), {})
-            return [record for record in group.values() if where is None or where(record)]
+            if not self.copy_on_read:
+                return [record for record in group.values() if where is None or where(record)]
+            frozen = list(group.values())
+        thawed = (pickle.loads(record) for record in frozen)
+        return [record for record in thawed if where is None or where(record)]
 
     def tenants(self, vendor: str, kind: str) -> list[str]:
         with self._lock:
@@ -92,3 +122,16 @@ class Store:
         with self._lock:
             self._groups.clear()
             self._count = 0
+
+    def _freeze(self, vendor: str, kind: str, record_id: str, record: Any) -> bytes:
+        try:
+            return pickle.dumps(record, pickle.HIGHEST_PROTOCOL)
+        except (pickle.PicklingError, TypeError, AttributeError) as exc:
+            raise UnpicklableRecord(
+                f"{vendor} {kind} record {record_id!r} cannot be stored by a copying store: {exc}"
+            ) from exc
+
+    def _thaw(self, record: Any) -> Any:
+        if record is None or not self.copy_on_read:
+            return record
+        return pickle.loads(record)

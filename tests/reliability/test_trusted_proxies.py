@@ -11,14 +11,14 @@ import requests
 
 from mock_server.settings import Settings
 from mock_server.testing.server import LiveServer
-from mock_server.vendors.candid.auth import runtime
+from mock_server.vendors.candid.auth import configure_rate_limit
 
 ENCOUNTER = "/candid/api/encounter-attachments/v1/d5e9c84f-c2b2-4bf4-b4b0-7ffd7a9ffc32"
 AUTH = {"Authorization": "Bearer candid-dev-token"}
 
 
 def _statuses(live: LiveServer, count: int) -> list[int]:
-    runtime(live.sandbox).limiter.configure(requests=3, window_seconds=600)
+    configure_rate_limit(live.sandbox, requests=3, window_seconds=600)
     return [
         requests.get(
             live.url + ENCOUNTER, headers={**AUTH, "X-Forwarded-For": f"203.0.113.{n}"}, timeout=10

@@ -56,9 +56,11 @@ class Runtime:
 
 
 def runtime(sandbox: Sandbox) -> Runtime:
-    found = sandbox.store.get(VENDOR, GLOBAL, "runtime", "runtime")
-    if found is None:  # fixtures not loaded (e.g. a bare Sandbox in a unit test)
-        found = install_runtime(sandbox, RateLimiter())
+    """The sandbox's runtime record (a copy with a copying store: change it only via the helpers below)."""
+    with sandbox.store.transaction():
+        found = sandbox.store.get(VENDOR, GLOBAL, "runtime", "runtime")
+        if found is None:  # fixtures not loaded (e.g. a bare Sandbox in a unit test)
+            found = install_runtime(sandbox, RateLimiter())
     return found
 
 
@@ -71,14 +73,33 @@ def install_runtime(sandbox: Sandbox, limiter: RateLimiter) -> Runtime:
 def check_rate_limit(sandbox: Sandbox, request: Request) -> None:
     """Raises: TooManyRequestsError (with ``Retry-After``) past the per-IP limit."""
     client = request.client.host if request.client else "unknown"
-    limiter = runtime(sandbox).limiter
-    retry_after = limiter.hit(client, sandbox.clock.time())
+    with sandbox.store.transaction():
+        state = runtime(sandbox)
+        limiter = state.limiter
+        retry_after = limiter.hit(client, sandbox.clock.time())
+        if limiter.enabled:
+            sandbox.store.put(VENDOR, GLOBAL, "runtime", "runtime", state)
     if retry_after is not None:
         raise TooManyRequestsError(
             f"Too many requests: at most {limiter.requests} requests per {limiter.window_seconds:g} seconds "
             f"per IP address. Retry in {retry_after} seconds.",
             headers={"Retry-After": str(retry_after)},
         )
+
+
+def configure_rate_limit(
+    sandbox: Sandbox,
+    *,
+    requests: int | None = None,
+    window_seconds: float | None = None,
+    enabled: bool | None = None,
+) -> RateLimiter:
+    """Change the rate limit (see ``RateLimiter.configure``) and store it; returns the new limiter."""
+    with sandbox.store.transaction():
+        state = runtime(sandbox)
+        state.limiter.configure(requests=requests, window_seconds=window_seconds, enabled=enabled)
+        sandbox.store.put(VENDOR, GLOBAL, "runtime", "runtime", state)
+    return state.limiter
 
 
 # -- client credentials and tokens ----------------------------------------------------------------

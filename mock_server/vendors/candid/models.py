@@ -162,6 +162,7 @@ def convert_charge_capture(
         store.put(VENDOR, org, "charge_capture", external_id, capture)
         for attachment in attachments:
             attachment.encounter_id = target
+            store.put(VENDOR, org, "attachment", attachment.attachment_id, attachment)
     return capture, attachments
 
 

@@ -125,6 +125,7 @@ def submit_report(
         sandbox.store.put(VENDOR, domain, "report", appointment_id, report)
         if status == "final":
             record["status"] = STATUS_AFTER_FINAL_REPORT
+            sandbox.store.put(VENDOR, domain, "appointment", appointment_id, record)
     return {
         "domain": domain,
         "appointmentId": appointment_id,

@@ -108,7 +108,7 @@ class TestRateLimit:
         self, client: TestClient, sandbox: Sandbox, clock: Any, validate_response: Callable[..., Any]
     ) -> None:
         clock.freeze()
-        auth.runtime(sandbox).limiter.configure(requests=3, window_seconds=10)
+        auth.configure_rate_limit(sandbox, requests=3, window_seconds=10)
         token = client.post(
             "/candid/api/auth/v2/token",
             json={"client_id": "candid-dev-client", "client_secret": "candid-dev-secret"},
@@ -127,7 +127,7 @@ class TestRateLimit:
         assert client.get(f"{V1}/{ENCOUNTER}", headers=DEV).status_code == 200
 
     def test_disabled_by_configuration(self, client: TestClient, sandbox: Sandbox) -> None:
-        auth.runtime(sandbox).limiter.configure(requests=1, enabled=False)
+        auth.configure_rate_limit(sandbox, requests=1, enabled=False)
         assert all(client.get(f"{V1}/{ENCOUNTER}", headers=DEV).status_code == 200 for _ in range(3))
 
     def test_fixtures_set_the_limit(self, sandbox: Sandbox) -> None:

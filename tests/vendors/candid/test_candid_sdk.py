@@ -271,7 +271,7 @@ def test_25_mb_plus_one_is_refused_while_streaming(sdk: SdkClients, live: LiveSe
 
 def test_token_endpoint_raises_the_sdks_typed_errors(sdk: SdkClients, live: LiveServer) -> None:
     default = sdk.static().auth.default
-    auth.runtime(live.sandbox).limiter.configure(requests=1)
+    auth.configure_rate_limit(live.sandbox, requests=1)
     assert (
         default.get_token(client_id="candid-dev-client", client_secret="candid-dev-secret").expires_in
         == 18000
@@ -280,7 +280,7 @@ def test_token_endpoint_raises_the_sdks_typed_errors(sdk: SdkClients, live: Live
         default.get_token(client_id="candid-dev-client", client_secret="candid-dev-secret")
     assert limited.value.body.message.startswith("Too many requests")
     assert int(limited.value.headers["retry-after"]) >= 1
-    auth.runtime(live.sandbox).limiter.configure(enabled=False)
+    auth.configure_rate_limit(live.sandbox, enabled=False)
     sdk.scenario("token-415", {"id": "t", "match": {"operation": "candid.getToken"}, "respond": 415})
     with pytest.raises(InvalidContentTypeError) as refused:
         default.get_token(client_id="candid-dev-client", client_secret="candid-dev-secret")
@@ -312,7 +312,7 @@ def test_rate_limit_retry_after_is_honoured(
     sdk: SdkClients, live: LiveServer, sdk_sleeps: list[float]
 ) -> None:
     live.sandbox.clock.freeze()
-    auth.runtime(live.sandbox).limiter.configure(requests=2, window_seconds=10)
+    auth.configure_rate_limit(live.sandbox, requests=2, window_seconds=10)
     v1 = sdk.static().encounter_attachments.v_1
     v1.get(ENCOUNTER)
     v1.get(ENCOUNTER)
