@@ -174,11 +174,18 @@ def serve(settings: Settings) -> int:
     from mock_server.core.fixtures import FixtureError
 
     logs.configure(settings.log_format, settings.log_level)
+    if settings.workers > 1 and not settings.state_url:
+        print(
+            "mock-server: cannot start: --workers (MOCK_SERVER_WORKERS) above 1 needs --state-url "
+            "(MOCK_SERVER_STATE_URL): each worker is a process, and they share the sandbox through Redis",
+            file=sys.stderr,
+        )
+        return 2
     try:
         app = create_app(settings)
-    except (FixtureError, ValueError) as exc:
+    except (FixtureError, ValueError, ConnectionError) as exc:
         # One problem: one line; several: a line each, as `mock-server validate` prints them.
-        problems = str(exc).splitlines()
+        problems = str(exc).splitlines() or [type(exc).__name__]
         head = (
             f"mock-server: cannot start: {problems[0]}"
             if len(problems) == 1
@@ -204,6 +211,23 @@ def serve(settings: Settings) -> int:
         event="started",
         **describe(settings, port, sandbox.vendors, buckets),
     )
+    if settings.workers > 1:
+        from mock_server.workers import Supervisor
+
+        # The parent only supervises: its app was the start-up check (and filled the shared state).
+        app.state.sessions.close()
+        sandbox.close()
+        code = Supervisor(settings, sock, lambda: _serve_app(create_app(settings), settings, sock)).run()
+    else:
+        code = _serve_app(app, settings, sock)
+    if code == 0:
+        logs.emit(settings.log_format, "mock-server: stopped", event="stopped")
+    return code
+
+
+def _serve_app(app: Any, settings: Settings, sock: socket.socket) -> int:
+    """Serve ``app`` on ``sock`` until SIGTERM/SIGINT (in-flight requests drained). Returns 0."""
+    sandbox = app.state.sandbox
     # Everything built so far lives as long as the process: keep full collections from walking it.
     gc_policy.install(sandbox.clock)
     config = uvicorn_config(app, settings)
@@ -221,7 +245,6 @@ def serve(settings: Settings) -> int:
     # exit into a kill while the interpreter finalises (it resets Python-level handlers, not SIG_IGN).
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop_signal, signal.SIG_IGN)
-    logs.emit(settings.log_format, "mock-server: stopped", event="stopped")
     return 0
 
 

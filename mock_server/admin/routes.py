@@ -8,6 +8,7 @@ dashboard's files in ``admin/dashboard.py``; the index page and the admin API's 
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -76,7 +77,9 @@ async def _json_body(request: Request) -> dict[str, Any]:
 async def health(request: Request) -> Response:
     sandbox = _sandbox(request)
     vendors = [name for name in sandbox.vendors if name != "storage"]
-    return JSONResponse({"status": "ok", "version": __version__, "vendors": vendors})
+    state = "process" if sandbox.shared is None else "redis"
+    body = {"status": "ok", "version": __version__, "vendors": vendors, "pid": os.getpid(), "state": state}
+    return JSONResponse(body)
 
 
 async def reset(request: Request) -> Response:

@@ -7,6 +7,8 @@ module level, so two apps in one process (as in the tests) share nothing, moto s
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -128,7 +130,7 @@ class Sandbox:
                 self.generation += 1
             self._reset_all()
             if self.shared is not None:
-                self.shared.redis.hset(self.shared.key("meta"), "ready", 1)
+                self.shared.redis.hset(self.shared.key("meta"), "ready", self._made_from())
 
     # -- several processes over one state (core/shared.py) ------------------------------------------
     def join_shared(self) -> None:
@@ -141,13 +143,21 @@ class Sandbox:
         self.clock.on_change = self._publish_clock
         with self.shared.lock():
             meta = self.shared.key("meta")
-            if self.shared.redis.hget(meta, "ready") is None:
+            self._load_fixtures(into_store=False)
+            # What the namespace was filled from: another version of the package (its records are
+            # pickled) or other fixtures or seed start it over; the same ones join it as it is.
+            made_from = self._made_from()
+            if self.shared.redis.hget(meta, "ready") != made_from.encode():
                 self._renew_namespace()
                 self.load_fixtures()
-                self.shared.redis.hset(meta, "ready", 1)
-            else:
-                self._load_fixtures(into_store=False)
+                self.shared.redis.hset(meta, "ready", made_from)
         self.sync()
+
+    def _made_from(self) -> str:
+        from mock_server import __version__
+
+        text = json.dumps([__version__, self.settings.seed, self.fixtures], sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
 
     def _renew_namespace(self) -> None:
         """Empty the namespace, keeping (and advancing) its generation number."""

@@ -67,11 +67,16 @@ _writes: contextvars.ContextVar[Writes | None] = contextvars.ContextVar("sandbox
 def connect(url: str) -> Redis:
     """A client for ``url`` (``redis://host:port/db``, ``rediss://``, ``unix://``), answers as bytes.
 
-    Raises: ValueError for a URL redis-py cannot parse.
+    Raises: ValueError for a URL redis-py cannot parse or a server that does not answer PING.
     """
     import redis
 
-    return redis.Redis.from_url(url, health_check_interval=30)
+    client = redis.Redis.from_url(url, health_check_interval=30, socket_connect_timeout=5)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        raise ValueError(f"--state-url {url}: cannot reach the Redis server ({exc})") from None
+    return client
 
 
 class SharedState:

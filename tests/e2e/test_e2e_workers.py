@@ -1,0 +1,104 @@
+"""``mock-server serve --workers 2 --state-url redis://...``: two processes, one sandbox.
+
+Connections are spread by the kernel, so each check first finds a keep-alive connection to each
+worker (the health answer names the process) and then sends the steps through chosen ones.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from mock_server.cli import main
+from mock_server.testing.process import ServerProcess
+
+CREATE = "/qubs/integrations/v1/acme/reporting/appointments/A123456/report/attachments"
+LIST = "/qubs/integrations/v1/acme/reporting/appointments/A123456/attachments"
+ACME = {"Authorization": "Bearer qubs-dev-token"}
+ATTEMPTS = 200
+
+
+@pytest.fixture(scope="module")
+def workers(redis_url: str) -> Iterator[ServerProcess]:
+    env = {
+        "MOCK_SERVER_WORKERS": "2",
+        "MOCK_SERVER_STATE_URL": redis_url,
+        "MOCK_SERVER_STATE_NAMESPACE": "e2e",
+    }
+    with ServerProcess(env=env) as server:
+        yield server
+
+
+def _one_per_worker(url: str) -> dict[int, requests.Session]:
+    """A keep-alive connection to each of the two workers."""
+    found: dict[int, requests.Session] = {}
+    for _ in range(ATTEMPTS):
+        session = requests.Session()
+        health = session.get(url + "/__admin/health", timeout=10).json()
+        assert health["state"] == "redis"
+        if health["pid"] in found:
+            session.close()
+        else:
+            found[health["pid"]] = session
+        if len(found) == 2:
+            return found
+    pytest.fail(f"{ATTEMPTS} connections all reached one worker")
+
+
+def test_an_upload_url_from_one_worker_is_honoured_once_by_the_other(workers: ServerProcess) -> None:
+    first, second = _one_per_worker(workers.url).values()
+    made = first.post(
+        workers.url + CREATE,
+        json={"items": [{"fileName": "r.pdf", "contentType": "application/pdf"}]},
+        headers=ACME,
+        timeout=10,
+    )
+    assert made.status_code == 201, made.text
+    url = made.json()["items"][0]["uploadUrl"]
+    stored = second.put(
+        url, data=b"%PDF-1.7 two workers", headers={"Content-Type": "application/pdf"}, timeout=10
+    )
+    assert stored.status_code == 200, stored.text
+    again = first.put(
+        url, data=b"%PDF-1.7 two workers", headers={"Content-Type": "application/pdf"}, timeout=10
+    )
+    assert again.status_code == 403
+    assert "<Code>AccessDenied</Code>" in again.text
+    listed = first.get(workers.url + LIST, headers=ACME, timeout=10).json()["items"]
+    assert made.json()["items"][0]["guid"] in [item["guid"] for item in listed]
+
+
+def test_a_clock_moved_through_one_worker_is_seen_by_the_other(workers: ServerProcess) -> None:
+    first, second = _one_per_worker(workers.url).values()
+    assert (
+        first.post(workers.url + "/__admin/clock", json={"freeze": "2031-05-06T07:08:09Z"}).status_code == 200
+    )
+    assert second.get(workers.url + "/__admin/clock").json()["now"] == "2031-05-06T07:08:09Z"
+    assert second.post(workers.url + "/__admin/clock", json={"unfreeze": True}).status_code == 200
+
+
+def test_sigterm_stops_every_worker_cleanly(redis_url: str) -> None:
+    env = {
+        "MOCK_SERVER_WORKERS": "2",
+        "MOCK_SERVER_STATE_URL": redis_url,
+        "MOCK_SERVER_STATE_NAMESPACE": "stop",
+    }
+    with ServerProcess(env=env) as server:
+        assert requests.get(server.url + "/__admin/health", timeout=10).status_code == 200
+        assert server.stop(signal.SIGTERM) == 0
+    assert "mock-server: stopped" in server.output
+
+
+def test_workers_without_a_state_url_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--workers", "2", "--port", "0"]) == 2
+    assert "--workers (MOCK_SERVER_WORKERS) above 1 needs --state-url" in capsys.readouterr().err
+
+
+def test_an_unreachable_state_url_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--state-url", "redis://127.0.0.1:1/0", "--port", "0"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("mock-server: cannot start: --state-url redis://127.0.0.1:1/0: cannot reach")
+    assert len(err.strip().splitlines()) == 1
