@@ -105,7 +105,7 @@ class Store:
             if not self.copy_on_read:
                 return [record for record in group.values() if where is None or where(record)]
             frozen = list(group.values())
-        thawed = (pickle.loads(record) for record in frozen)
+        thawed = (self._thaw(record) for record in frozen)
         return [record for record in thawed if where is None or where(record)]
 
     def tenants(self, vendor: str, kind: str) -> list[str]:

@@ -10,6 +10,7 @@ import pytest
 
 from mock_server.core.sandbox import Sandbox
 from mock_server.core.store import Store, StoreFull, UnpicklableRecord
+from mock_server.testing.server import LiveServer
 
 KEY = ("qubs", "acme", "attachment")
 
@@ -108,6 +109,9 @@ def test_limit_holds_in_both_modes(store: Store) -> None:
     assert store.get(*KEY, "1") == Record("uploaded")
 
 
-def test_the_suite_runs_with_copying_stores(sandbox: Sandbox, pytestconfig: pytest.Config) -> None:
+def test_the_suite_runs_with_copying_stores(
+    sandbox: Sandbox, live: LiveServer, pytestconfig: pytest.Config
+) -> None:
     """tests/conftest.py makes every sandbox's store copy on read (unless --store-shares-records)."""
-    assert sandbox.store.copy_on_read is not pytestconfig.getoption("--store-shares-records")
+    copying = not pytestconfig.getoption("--store-shares-records")
+    assert sandbox.store.copy_on_read is copying and live.sandbox.store.copy_on_read is copying

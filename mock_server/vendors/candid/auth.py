@@ -49,7 +49,7 @@ class IssuedToken:
 
 @dataclass
 class Runtime:
-    """Per-sandbox state that is not data: the JWT signing secret and the rate limiter."""
+    """Per-sandbox state: the JWT signing secret and the rate limiter (written back after every change)."""
 
     jwt_secret: bytes
     limiter: RateLimiter
