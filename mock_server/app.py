@@ -103,7 +103,12 @@ def build_sandbox(
     credentials = SigningCredentials(
         settings.s3_access_key_id, settings.s3_secret_access_key, settings.s3_region
     )
-    parts = _shared_parts(settings, name, clock) if settings.state_url else _local_parts(settings, clock)
+    fixed = frozenset((vendor.name, kind) for vendor in vendors.values() for kind in vendor.fixed_kinds)
+    parts = (
+        _shared_parts(settings, name, clock, fixed)
+        if settings.state_url
+        else _local_parts(settings, clock, fixed)
+    )
     sandbox = Sandbox(
         settings=settings,
         clock=clock,
@@ -134,12 +139,12 @@ def build_sandbox(
     return sandbox
 
 
-def _local_parts(settings: Settings, clock: Clock) -> dict[str, Any]:
+def _local_parts(settings: Settings, clock: Clock, fixed: frozenset[tuple[str, str]]) -> dict[str, Any]:
     """The stores of a sandbox whose state lives in this process (the default)."""
     return {
         "shared": None,
         "ids": Ids(settings.seed),
-        "store": Store(settings.max_records),
+        "store": Store(settings.max_records, fixed_kinds=fixed),
         "idempotency": IdempotencyStore(clock, settings.max_idempotency_keys),
         "journal": Journal(settings.journal_size),
         "objects": ObjectStore(settings.s3_region, settings.max_objects, settings.max_object_bytes),
@@ -147,7 +152,9 @@ def _local_parts(settings: Settings, clock: Clock) -> dict[str, Any]:
     }
 
 
-def _shared_parts(settings: Settings, name: str, clock: Clock) -> dict[str, Any]:
+def _shared_parts(
+    settings: Settings, name: str, clock: Clock, fixed: frozenset[tuple[str, str]]
+) -> dict[str, Any]:
     """The stores of a sandbox whose state lives in Redis (``--state-url``), shared by every process
     serving it; one namespace per session."""
     from mock_server.core.shared import SharedState, connect
@@ -161,7 +168,7 @@ def _shared_parts(settings: Settings, name: str, clock: Clock) -> dict[str, Any]
     return {
         "shared": shared,
         "ids": SharedIds(settings.seed, lambda: int(shared.redis.incr(draws))),
-        "store": SharedStore(shared, settings.max_records),
+        "store": SharedStore(shared, settings.max_records, fixed),
         "idempotency": SharedIdempotencyStore(shared, clock, settings.max_idempotency_keys),
         "journal": Journal(settings.journal_size),
         "objects": ObjectStore(settings.s3_region, settings.max_objects, settings.max_object_bytes),

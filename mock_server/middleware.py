@@ -118,8 +118,8 @@ class SandboxMiddleware:
             return
         # State shared with other processes: catch up first, then send this request's writes in one
         # round trip as its answer starts (and what follows, e.g. the journal entry, at its end).
-        sandbox.sync()
         with sandbox.shared.writes():
+            sandbox.sync()
             await self._serve(sandbox, scope, receive, send)
 
     async def _serve(self, sandbox: Sandbox, scope: Scope, receive: Receive, send: Send) -> None:

@@ -85,9 +85,15 @@ class Sandbox:
             self.fixtures = copy.deepcopy(self.fixture_data)
         else:
             self.fixtures = load_fixtures(self.settings.fixtures, schemas, rules)
-        for name, vendor in self.vendors.items():
-            if into_store and vendor.load_fixtures is not None:
-                vendor.load_fixtures(self, self.fixtures.get(name, {}))
+        if not into_store:
+            return
+        self.store.loading = True
+        try:
+            for name, vendor in self.vendors.items():
+                if vendor.load_fixtures is not None:
+                    vendor.load_fixtures(self, self.fixtures.get(name, {}))
+        finally:
+            self.store.loading = False
 
     def base_url(self, request: HTTPConnection) -> str:
         """Where generated URLs point: the public-URL setting, else the caller's scheme and Host, then
@@ -184,7 +190,7 @@ class Sandbox:
         self.clock.restore(float(offset or 0.0), float(frozen) if frozen else None)
         if generation is not None and int(generation) != self.generation:
             self.generation = int(generation)
-            for part in (self.scenarios, self.storage.objects, self.journal):
+            for part in (self.store, self.scenarios, self.storage.objects, self.journal):
                 follow = getattr(part, "follow_reset", None)
                 if follow is not None:
                     follow()

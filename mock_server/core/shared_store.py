@@ -2,7 +2,8 @@
 
 Keys (under the sandbox's namespace): ``rec:<vendor>:<kind>:<tenant>`` (hash: id -> pickled record),
 ``ord:...`` (hash: id -> insertion number, so listings keep insertion order as ``Store`` does),
-``rec-count`` (records held), ``rec-seq`` (insertion numbers), ``rec-groups`` (set of the groups
+``meta`` field ``records`` (records held, read with the per-request sync), ``rec-seq`` (insertion
+numbers), ``rec-groups`` (set of the groups
 ever written, pickled ``(vendor, tenant, kind)``).
 
 Like the in-process store with ``copy_on_read``, ``get``/``list`` return copies: a change is kept
@@ -21,23 +22,24 @@ from contextlib import contextmanager
 from typing import Any
 
 from mock_server.core.shared import MISSING, SharedState, dumps, loads
-from mock_server.core.store import DEFAULT_MAX_RECORDS, Group, StoreFull
+from mock_server.core.store import DEFAULT_MAX_RECORDS, FixedKindWritten, Group, StoreFull
 
-# KEYS: record hash, order hash, count, sequence, groups set. ARGV: id, record, group.
+# KEYS: record hash, order hash, meta hash ("records": the count), sequence, groups set.
+# ARGV: id, record, group.
 _PUT = """
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then
-  redis.call('INCR', KEYS[3])
+  redis.call('HINCRBY', KEYS[3], 'records', 1)
   redis.call('HSET', KEYS[2], ARGV[1], redis.call('INCR', KEYS[4]))
   redis.call('SADD', KEYS[5], ARGV[3])
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1
 """
-# KEYS: record hash, order hash, count. ARGV: id.
+# KEYS: record hash, order hash, meta hash. ARGV: id.
 _DELETE = """
 if redis.call('HDEL', KEYS[1], ARGV[1]) == 1 then
   redis.call('HDEL', KEYS[2], ARGV[1])
-  redis.call('DECR', KEYS[3])
+  redis.call('HINCRBY', KEYS[3], 'records', -1)
 end
 return 1
 """
@@ -46,9 +48,18 @@ return 1
 class SharedStore:
     """``Store`` over a ``SharedState``; see the module docstring for what differs."""
 
-    def __init__(self, shared: SharedState, max_records: int = DEFAULT_MAX_RECORDS) -> None:
+    def __init__(
+        self,
+        shared: SharedState,
+        max_records: int = DEFAULT_MAX_RECORDS,
+        fixed_kinds: frozenset[tuple[str, str]] = frozenset(),
+    ) -> None:
+        """``fixed_kinds``: ``(vendor, kind)`` pairs only fixture loading writes; read once per reset."""
         self.shared = shared
         self.max_records = max_records
+        self.fixed_kinds = fixed_kinds
+        self.loading = False
+        self._fixed: dict[tuple[str, str, str], list[tuple[str, Any]]] = {}
         self._put = shared.script(_PUT)
         self._delete = shared.script(_DELETE)
 
@@ -62,11 +73,18 @@ class SharedStore:
             yield self
 
     def put(self, vendor: str, tenant: str, kind: str, record_id: str, record: Any) -> Any:
-        """Raises: StoreFull when ``record_id`` may be new and ``max_records`` records are held."""
+        """Raises: StoreFull when ``record_id`` may be new and ``max_records`` records are held;
+        FixedKindWritten for a fixed kind outside fixture loading."""
+        if (vendor, kind) in self.fixed_kinds:
+            if not self.loading:
+                raise FixedKindWritten(
+                    f"{vendor} {kind!r} records are fixed (Vendor.fixed_kinds) but {record_id!r} was written"
+                )
+            self._fixed.pop((vendor, tenant, kind), None)
         records, order = self._keys(vendor, tenant, kind)
         self._make_room(records, record_id)
         value = dumps(record)
-        keys = [records, order, self.shared.key("rec-count"), self.shared.key("rec-seq")]
+        keys = [records, order, self.shared.key("meta"), self.shared.key("rec-seq")]
         keys.append(self.shared.key("rec-groups"))
         args = [record_id, value, dumps((vendor, tenant, kind))]
         self.shared.write(
@@ -99,7 +117,24 @@ class SharedStore:
             return queued  # type: ignore[no-any-return]
         return self.shared.redis.hget(records, record_id)  # type: ignore[no-any-return]
 
+    def _fixed_group(self, vendor: str, tenant: str, kind: str) -> list[tuple[str, Any]] | None:
+        """A fixed kind's records as read once since the last reset: ``[(id, pickled record)]``."""
+        if (vendor, kind) not in self.fixed_kinds or self.loading:
+            return None
+        group = (vendor, tenant, kind)
+        found = self._fixed.get(group)
+        if found is None:
+            found = self._fixed[group] = self._read_group(vendor, tenant, kind)
+        return found
+
+    def follow_reset(self) -> None:
+        """Another process reset the sandbox: forget the fixed kinds read before."""
+        self._fixed = {}
+
     def get(self, vendor: str, tenant: str, kind: str, record_id: str) -> Any | None:
+        fixed = self._fixed_group(vendor, tenant, kind)
+        if fixed is not None:
+            return next((loads(raw) for name, raw in fixed if name == record_id), None)
         raw = self.get_raw(self._keys(vendor, tenant, kind)[0], record_id)
         return None if raw is None else loads(raw)
 
@@ -108,7 +143,7 @@ class SharedStore:
         raw = self.get_raw(records, record_id)
         if raw is None:
             return None
-        keys, args = [records, order, self.shared.key("rec-count")], [record_id]
+        keys, args = [records, order, self.shared.key("meta")], [record_id]
         self.shared.write(
             lambda pipe: self._delete(keys=keys, args=args, client=pipe), {(records, record_id): None}
         )
@@ -117,8 +152,16 @@ class SharedStore:
     def list(
         self, vendor: str, tenant: str, kind: str, where: Callable[[Any], bool] | None = None
     ) -> list[Any]:
+        group = self._fixed_group(vendor, tenant, kind)
+        if group is None:
+            group = self._read_group(vendor, tenant, kind)
+        out = (loads(raw) for _, raw in group)
+        return [record for record in out if where is None or where(record)]
+
+    def _read_group(self, vendor: str, tenant: str, kind: str) -> list[tuple[str, bytes]]:
+        """``[(id, pickled record)]`` of a group in insertion order, the request's queued writes included."""
         records, order = self._keys(vendor, tenant, kind)
-        pipe = self.shared.redis.pipeline(transaction=True)
+        pipe = self.shared.redis.pipeline(transaction=False)
         pipe.hgetall(records)
         pipe.hgetall(order)
         values, positions = pipe.execute()
@@ -137,8 +180,7 @@ class SharedStore:
                     found[name] = value
                     rank.setdefault(name, last)  # type: ignore[arg-type]
         ordered = sorted(found, key=lambda name: rank.get(name, float("inf")))
-        out = (loads(found[name]) for name in ordered)
-        return [record for record in out if where is None or where(record)]
+        return [(name.decode(), found[name]) for name in ordered]
 
     def tenants(self, vendor: str, kind: str) -> list[str]:
         groups: list[Group] = [
@@ -151,13 +193,14 @@ class SharedStore:
         writes = self.shared.pending()
         if writes is not None and "rec-count" in writes.cache:
             return writes.cache["rec-count"]  # type: ignore[no-any-return]
-        count = int(self.shared.redis.get(self.shared.key("rec-count")) or 0)
+        count = int(self.shared.redis.hget(self.shared.key("meta"), "records") or 0)
         if writes is not None:
             writes.cache["rec-count"] = count
         return count
 
     def count(self) -> int:
-        return int(self.shared.redis.get(self.shared.key("rec-count")) or 0)
+        return int(self.shared.redis.hget(self.shared.key("meta"), "records") or 0)
 
     def reset(self) -> None:
-        """Nothing of its own: ``Sandbox.reset`` empties the whole namespace (``SharedState.clear``)."""
+        """Forget the fixed kinds read; ``Sandbox.reset`` empties the namespace (``SharedState.clear``)."""
+        self._fixed = {}

@@ -40,8 +40,22 @@ class UnpicklableRecord(TypeError):
     """A record a copying store cannot hold: it does not pickle (a lambda, lock or open file inside)."""
 
 
+class FixedKindWritten(RuntimeError):
+    """A record of a kind its vendor declared fixed (``Vendor.fixed_kinds``: written only while the
+    fixtures load) was written while serving a request: the declaration is wrong (a shared store
+    caches such kinds until the next reset)."""
+
+
 class Store:
-    def __init__(self, max_records: int = DEFAULT_MAX_RECORDS, copy_on_read: bool = False) -> None:
+    def __init__(
+        self,
+        max_records: int = DEFAULT_MAX_RECORDS,
+        copy_on_read: bool = False,
+        fixed_kinds: frozenset[tuple[str, str]] = frozenset(),
+    ) -> None:
+        """``fixed_kinds``: ``(vendor, kind)`` pairs only fixture loading may write (``loading`` true)."""
+        self.fixed_kinds = fixed_kinds
+        self.loading = False
         self._lock = threading.RLock()
         self._groups: dict[Group, dict[str, Any]] = {}
         self.max_records = max_records
@@ -61,8 +75,12 @@ class Store:
         are not seen until it is put again.
 
         Raises: StoreFull when ``record_id`` is new and ``max_records`` records are held;
-        UnpicklableRecord (with ``copy_on_read``) when the record does not pickle.
+        UnpicklableRecord (with ``copy_on_read``) when the record does not pickle; FixedKindWritten.
         """
+        if self.fixed_kinds and (vendor, kind) in self.fixed_kinds and not self.loading:
+            raise FixedKindWritten(
+                f"{vendor} {kind!r} records are fixed (Vendor.fixed_kinds) but {record_id!r} was written"
+            )
         stored = self._freeze(vendor, kind, record_id, record) if self.copy_on_read else record
         with self._lock:
             group = self._groups.setdefault((vendor, tenant, kind), {})

@@ -44,6 +44,9 @@ class Vendor:
     # core.fixtures.Unique / Ref: ids and references the schema cannot check, refused with file and path.
     fixture_rules: Sequence[Any] = ()
     buckets: Sequence[str] = ()  # created in the embedded S3 before fixtures load
+    # Record kinds only the fixtures write (clients, static tokens): a shared store (--state-url) keeps
+    # them in each process until the next reset instead of asking Redis on every request.
+    fixed_kinds: frozenset[str] = frozenset()
     correlation_header: str | None = None
     credentials: Sequence[str] = field(default_factory=tuple)
     # Statuses its own error format can express (scenarios are checked against it); None: any 4xx/5xx.

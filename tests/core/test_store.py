@@ -115,3 +115,25 @@ def test_the_suite_runs_with_copying_stores(
     """tests/conftest.py makes every sandbox's store copy on read (unless --store-shares-records)."""
     copying = not pytestconfig.getoption("--store-shares-records")
     assert sandbox.store.copy_on_read is copying and live.sandbox.store.copy_on_read is copying
+
+
+def test_fixed_kinds_are_written_only_while_fixtures_load() -> None:
+    from mock_server.core.store import FixedKindWritten
+
+    store = Store(fixed_kinds=frozenset({("qubs", "client")}))
+    store.loading = True
+    store.put("qubs", "*", "client", "acme", {"name": "Acme"})
+    store.loading = False
+    with pytest.raises(FixedKindWritten, match="qubs 'client' records are fixed"):
+        store.put("qubs", "*", "client", "acme", {"name": "changed"})
+    assert store.get("qubs", "*", "client", "acme") == {"name": "Acme"}
+    store.put("qubs", "acme", "attachment", "a1", {})  # other kinds as ever
+
+
+def test_every_vendor_declares_fixed_kinds_it_never_writes_at_run_time(client: Any) -> None:
+    # The whole suite runs with these declarations enforced (Store raises FixedKindWritten); this
+    # pins that each vendor serving credentials from fixtures declares them.
+    sandbox = client.app.state.sandbox
+    declared = {(name, kind) for name, vendor in sandbox.vendors.items() for kind in vendor.fixed_kinds}
+    assert {("qubs", "client"), ("qubs", "static-token"), ("candid", "oauth_client")} <= declared
+    assert sandbox.store.fixed_kinds == frozenset(declared)

@@ -93,6 +93,7 @@ from mock_server.vendors.candid.spec import OPENAPI_PATH
 
 vendor = Vendor(
     name="candid",
+    fixed_kinds=frozenset({"oauth_client", "static_token"}),
     title="Candid Health encounter attachments (OAuth, multipart uploads up to 25 MB)",
     routes=routes,
     render_error=render,

@@ -106,6 +106,7 @@ from mock_server.vendors.qubs.spec import OPENAPI_PATH
 
 vendor = Vendor(
     name="qubs",
+    fixed_kinds=frozenset({"static-token", "client", "signing-key"}),
     title="QUBS Integrations API v1 (tele reporting, report attachment upload URLs)",
     routes=routes,
     render_error=errors.render,

@@ -168,6 +168,7 @@ from mock_server.vendors.saferme.spec import OPENAPI_PATH
 
 vendor = Vendor(
     name="saferme",
+    fixed_kinds=frozenset({"api_key", "user", "team", "settings"}),
     title="SaferMe Report API v4: sessions, file attachments (S3 POST policy, 202-then-200) and reports",
     routes=[*routes, *session_routes, *report_routes],
     render_error=render,

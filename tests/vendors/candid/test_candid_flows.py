@@ -280,6 +280,7 @@ def test_fixture_references_are_checked(
     sandbox: Sandbox, case: str, section: dict[str, Any], where: str
 ) -> None:
     sandbox.store.reset()
+    sandbox.store.loading = True  # as Sandbox.load_fixtures does
     with pytest.raises(FixtureError, match=where):
         load_fixtures(sandbox, section)
 
