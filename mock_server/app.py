@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         root = vendors[settings.root_vendor]
         routes.append(dotall(Mount("", app=VendorApp(root, root.routes))))
 
-    sessions = SessionRegistry(sandbox, session_factory(sandbox))
+    sessions = _session_registry(sandbox)
     app = Starlette(
         routes=routes,
         middleware=[
@@ -187,9 +187,20 @@ def _attach_scenarios(sandbox: Sandbox) -> None:
     sandbox.scenarios = engine_module.ScenarioEngine.from_settings(sandbox)
 
 
-def session_factory(default: Sandbox) -> Callable[[str, SessionSpec], Sandbox]:
+def _session_registry(sandbox: Sandbox) -> SessionRegistry:
+    if sandbox.shared is None:
+        return SessionRegistry(sandbox, session_factory(sandbox))
+    from mock_server.core.shared import SharedState
+    from mock_server.core.shared_sessions import SharedSessionRegistry
+
+    root = SharedState(sandbox.shared.redis, sandbox.settings.state_namespace)
+    return SharedSessionRegistry(sandbox, session_factory(sandbox), session_factory(sandbox, join=True), root)
+
+
+def session_factory(default: Sandbox, join: bool = False) -> Callable[[str, SessionSpec], Sandbox]:
     """How the registry builds a session: like the default sandbox, sharing its settings, vendors and
-    parsed default fixtures (never changed; each session hands its vendors a copy)."""
+    parsed default fixtures (never changed; each session hands its vendors a copy). ``join``: this
+    process's copy of a session another process made (its scenario documents are already shared)."""
     defaults = copy.deepcopy(default.fixtures)
 
     def build(name: str, spec: SessionSpec) -> Sandbox:
@@ -197,7 +208,7 @@ def session_factory(default: Sandbox) -> Callable[[str, SessionSpec], Sandbox]:
         data = defaults if spec.fixtures is None else {**defaults, **_parse_fixtures(default, spec.fixtures)}
         sandbox = build_sandbox(settings, default.vendors, data, name, default.scenarios)
         try:
-            for document in spec.scenarios:
+            for document in () if join else spec.scenarios:
                 sandbox.scenarios.add(document, source=f"session {name}")  # type: ignore[union-attr]
         except BaseException:
             sandbox.close()

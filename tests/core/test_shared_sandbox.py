@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from mock_server.app import create_app
+from mock_server.core.shared import SharedState
 from mock_server.settings import Settings
 
 CREATE = "/qubs/integrations/v1/acme/reporting/appointments/A123456/report/attachments"
@@ -30,9 +31,10 @@ def pair(redis_url: str) -> Iterator[tuple[TestClient, TestClient]]:
     yield clients[0], clients[1]
     for client in clients:
         client.close()
-    apps[0].state.sandbox.shared.clear()
     for app in apps:
+        app.state.sessions.close()
         app.state.sandbox.close()
+    SharedState(apps[0].state.sandbox.shared.redis, settings.state_namespace).clear()
 
 
 def _create(client: TestClient, count: int = 1, **headers: str) -> requests.Response:
@@ -50,7 +52,9 @@ def test_records_made_by_one_are_listed_by_the_other(pair: tuple[TestClient, Tes
     assert [item["guid"] for item in listed.json()["items"]][-3:] == guids
 
 
-def test_an_upload_url_issued_by_one_is_honoured_once_by_the_other(pair: tuple[TestClient, TestClient]) -> None:
+def test_an_upload_url_issued_by_one_is_honoured_once_by_the_other(
+    pair: tuple[TestClient, TestClient],
+) -> None:
     first, second = pair
     url = _create(first).json()["items"][0]["uploadUrl"]
     path = url.split("8080", 1)[1]
@@ -83,3 +87,23 @@ def test_clock_and_reset_reach_the_other(pair: tuple[TestClient, TestClient]) ->
     assert second.get("/__admin/clock").json()["frozen"] is False
     made = _create(second)  # the fixtures are back: the appointment is pending again
     assert made.status_code == 201, made.text
+
+
+def test_a_session_made_through_one_serves_through_the_other(pair: tuple[TestClient, TestClient]) -> None:
+    first, second = pair
+    made = first.post("/__admin/sessions", json={"name": "run-7", "ttlSeconds": 60})
+    assert made.status_code == 201, made.text
+    assert second.post("/__admin/sessions", json={"name": "run-7"}).status_code == 409
+    created = _create(second, 1, **{"X-Sandbox-Session": "run-7"})
+    assert created.status_code == 201, created.text
+    url = created.json()["items"][0]["uploadUrl"]
+    assert "/~s/run-7/" in url
+    listed = first.get("/~s/run-7" + LIST, headers=ACME).json()["items"]
+    assert created.json()["items"][0]["guid"] in [item["guid"] for item in listed]
+    assert created.json()["items"][0]["guid"] not in [
+        i["guid"] for i in first.get(LIST, headers=ACME).json()["items"]
+    ]
+    assert [s["name"] for s in second.get("/__admin/sessions").json()["sessions"]] == ["run-7"]
+    assert first.delete("/__admin/sessions/run-7").status_code == 204
+    assert second.get("/~s/run-7" + LIST, headers=ACME).status_code == 404
+    assert second.get("/__admin/sessions").json()["sessions"] == []
