@@ -54,7 +54,8 @@ docker:
 	docker build -t vendor-sandbox .
 
 bench: $(TESTSTAMP)
-	$(BIN)/python bench/run.py --install-peers
+	$(BIN)/python bench/run.py --install-peers \
+	  --variant 'workers-2=--workers 2 --state-url {redis} --state-namespace {namespace}'
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

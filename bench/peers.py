@@ -25,6 +25,7 @@ import signal
 import socket
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 from bench.workloads import QUBS_CREATE, QUBS_TOKEN
@@ -237,6 +238,9 @@ def sandbox_target(root: Path, python: str, server_args: list[str], items: int |
     """The sandbox as ``mock_server serve``; with ``items``, loaded with QUBS create (that many items)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    # A variant over shared state (`--state-url {redis}`) starts each launch in a namespace of its own.
+    fresh = f"bench-{uuid.uuid4().hex[:12]}"
+    server_args = [arg.replace("{namespace}", fresh) for arg in server_args]
     cmd = (
         f"cd {shlex.quote(str(root))} && PYTHONPATH={shlex.quote(str(root))} exec {shlex.quote(python)} "
         f"-m mock_server serve --host 127.0.0.1 --port {port} {shlex.join(server_args)}"

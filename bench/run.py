@@ -85,7 +85,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="append",
         default=[],
         metavar="NAME=FLAGS",
-        help="another sandbox row in the comparison, with these extra `serve` flags",
+        help="another sandbox row in the comparison, with these extra `serve` flags; `{redis}` is the URL of "
+        "a redis-server this run starts (Debian's redis-server), `{namespace}` a fresh one per launch",
     )
     ap.add_argument("--listing-args", default="", help="arguments for bench/listing.py")
     ap.add_argument(
@@ -104,6 +105,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     a.work_dir = Path(a.work_dir)
     a.peers = [p for p in a.peers.split(",") if p]
     a.variants = [tuple(v.split("=", 1)) for v in a.variant if "=" in v]
+    a.needs_redis = any("{redis}" in flags for _, flags in a.variants)
     if a.target_url:
         check_loopback(a.target_url)
         a.target_url = a.target_url.rstrip("/")
@@ -221,7 +223,19 @@ def run_uploads(a: argparse.Namespace, server: Server, session: requests.Session
 
 
 def run_peers(a: argparse.Namespace, python: str, server_args: list[str], results: dict) -> None:
-    results["comparison"] = ratios.compare(a, ROOT, python, server_args)
+    if not a.needs_redis:
+        results["comparison"] = ratios.compare(a, ROOT, python, server_args)
+        return
+    from mock_server.testing.redis_server import RedisServer, available
+
+    if not available():
+        a.variants = [(name, flags) for name, flags in a.variants if "{redis}" not in flags]
+        results["notes"].append("variants over shared state skipped: no redis-server installed")
+        results["comparison"] = ratios.compare(a, ROOT, python, server_args)
+        return
+    with RedisServer() as redis:
+        a.variants = [(name, flags.replace("{redis}", redis.url)) for name, flags in a.variants]
+        results["comparison"] = ratios.compare(a, ROOT, python, server_args)
 
 
 def run_rules(a: argparse.Namespace, python: str, server_args: list[str], results: dict) -> None:
