@@ -1,0 +1,102 @@
+"""``SharedStore`` keeps ``Store``'s contract over Redis, and two stores over one namespace are one."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from mock_server.core.shared import SharedState, connect
+from mock_server.core.shared_store import SharedStore
+from mock_server.core.store import FixedKindWritten, Store, StoreFull
+
+
+@pytest.fixture(params=["process", "redis"])
+def store(request: pytest.FixtureRequest) -> Any:
+    if request.param == "process":
+        return Store(max_records=5, copy_on_read=True)
+    return SharedStore(request.getfixturevalue("shared_state"), max_records=5)
+
+
+def test_put_get_delete_and_insertion_order(store: Any) -> None:
+    for name in ("b", "a", "c"):
+        store.put("v", "t", "k", name, {"n": name})
+    store.put("v", "t", "k", "a", {"n": "a2"})  # replacing keeps the place
+    assert [r["n"] for r in store.list("v", "t", "k")] == ["b", "a2", "c"]
+    assert store.get("v", "t", "k", "c") == {"n": "c"}
+    assert store.delete("v", "t", "k", "b") == {"n": "b"}
+    assert store.delete("v", "t", "k", "b") is None
+    assert [r["n"] for r in store.list("v", "t", "k", where=lambda r: r["n"] != "c")] == ["a2"]
+    assert store.count() == 2
+    assert store.tenants("v", "k") == ["t"]
+
+
+def test_the_cap_refuses_new_records_only(store: Any) -> None:
+    for number in range(5):
+        store.put("v", "t", "k", str(number), number)
+    with pytest.raises(StoreFull):
+        store.put("v", "t", "k", "new", 0)
+    store.put("v", "t", "k", "0", 100)  # replacing still works
+    assert store.get("v", "t", "k", "0") == 100
+
+
+def test_changes_need_a_put(store: Any) -> None:
+    store.put("v", "t", "k", "r", {"tags": []})
+    store.get("v", "t", "k", "r")["tags"].append("x")
+    assert store.get("v", "t", "k", "r") == {"tags": []}
+
+
+def test_a_request_reads_its_queued_writes(shared_state: SharedState) -> None:
+    store = SharedStore(shared_state)
+    with shared_state.writes():
+        store.put("v", "t", "k", "r1", 1)
+        store.put("v", "t", "k", "r2", 2)
+        store.delete("v", "t", "k", "r1")
+        assert shared_state.redis.hlen(shared_state.key("rec", "v", "k", "t")) == 0  # nothing sent yet
+        assert store.list("v", "t", "k") == [2]
+        assert store.get("v", "t", "k", "r1") is None
+    assert store.list("v", "t", "k") == [2]
+    assert store.count() == 1
+
+
+def test_two_stores_over_one_namespace_are_one(shared_state: SharedState, redis_url: str) -> None:
+    first = SharedStore(shared_state)
+    second = SharedStore(SharedState(connect(redis_url), shared_state.namespace))
+    first.put("v", "t", "k", "r", {"n": 1})
+    assert second.get("v", "t", "k", "r") == {"n": 1}
+    second.delete("v", "t", "k", "r")
+    assert first.list("v", "t", "k") == []
+
+
+def test_transactions_serialise_read_modify_write_across_stores(
+    shared_state: SharedState, redis_url: str
+) -> None:
+    stores = [SharedStore(SharedState(connect(redis_url), shared_state.namespace)) for _ in range(3)]
+    stores[0].put("v", "*", "sequence", "n", 0)
+
+    def bump(store: SharedStore) -> None:
+        for _ in range(30):
+            with store.shared.writes(), store.transaction():
+                store.put("v", "*", "sequence", "n", store.get("v", "*", "sequence", "n") + 1)
+
+    threads = [threading.Thread(target=bump, args=(store,)) for store in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert stores[0].get("v", "*", "sequence", "n") == 90
+
+
+def test_fixed_kinds_are_read_once_per_reset(shared_state: SharedState) -> None:
+    store = SharedStore(shared_state, fixed_kinds=frozenset({("v", "client")}))
+    store.loading = True
+    store.put("v", "*", "client", "c1", {"name": "one"})
+    store.loading = False
+    assert store.get("v", "*", "client", "c1") == {"name": "one"}
+    shared_state.redis.delete(shared_state.key("rec", "v", "client", "*"))  # read from the cache now
+    assert store.list("v", "*", "client") == [{"name": "one"}]
+    with pytest.raises(FixedKindWritten):
+        store.put("v", "*", "client", "c2", {})
+    store.follow_reset()
+    assert store.get("v", "*", "client", "c1") is None

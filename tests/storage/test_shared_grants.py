@@ -1,0 +1,90 @@
+"""Upload grants in Redis: a single-use URL is claimed once, whichever process claims it."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from mock_server.core.clock import Clock
+from mock_server.core.shared import SharedState, connect
+from mock_server.storage.grants import SWEEP_EVERY, GrantBook, UploadGrant
+from mock_server.storage.s3_errors import AccessDenied
+from mock_server.storage.shared_grants import SharedGrantBook
+
+
+def _grant(single_use: bool = True, expires_at: float = 4e9) -> UploadGrant:
+    return UploadGrant("bucket", "key", "127.0.0.1:8080", 10, single_use, expires_at)
+
+
+@pytest.fixture(params=["process", "redis"])
+def books(request: pytest.FixtureRequest, redis_url: str) -> tuple[object, object]:
+    clock = Clock()
+    if request.param == "process":
+        book = GrantBook(clock)
+        return book, book
+    shared = request.getfixturevalue("shared_state")
+    other = SharedState(connect(redis_url), shared.namespace)
+    return SharedGrantBook(shared, clock), SharedGrantBook(other, clock)
+
+
+def test_a_single_use_grant_is_claimed_once(books: tuple[object, object]) -> None:
+    first, second = books
+    first.issue("sig", _grant())  # type: ignore[attr-defined]
+    assert second.get("sig").key == "key"  # type: ignore[attr-defined]
+    claimed = second.claim("sig")  # type: ignore[attr-defined]
+    assert claimed is not None and claimed.uploading
+    with pytest.raises(AccessDenied, match="in use"):
+        first.claim("sig")  # type: ignore[attr-defined]
+    second.finish("sig", succeeded=True)  # type: ignore[attr-defined]
+    with pytest.raises(AccessDenied, match="already been used"):
+        first.claim("sig")  # type: ignore[attr-defined]
+    assert first.get("sig").used  # type: ignore[attr-defined]
+
+
+def test_a_failed_upload_frees_the_url(books: tuple[object, object]) -> None:
+    first, second = books
+    first.issue("sig", _grant())  # type: ignore[attr-defined]
+    first.claim("sig")  # type: ignore[attr-defined]
+    first.finish("sig", succeeded=False)  # type: ignore[attr-defined]
+    assert second.claim("sig") is not None  # type: ignore[attr-defined]
+
+
+def test_reusable_and_unknown_grants(books: tuple[object, object]) -> None:
+    first, second = books
+    first.issue("many", _grant(single_use=False))  # type: ignore[attr-defined]
+    assert second.claim("many") is not None and second.claim("many") is not None  # type: ignore[attr-defined]
+    assert second.claim("unknown") is None and second.get("unknown") is None  # type: ignore[attr-defined]
+
+
+def test_concurrent_claims_through_two_processes_grant_one(shared_state: SharedState, redis_url: str) -> None:
+    clock = Clock()
+    books = [
+        SharedGrantBook(SharedState(connect(redis_url), shared_state.namespace), clock) for _ in range(8)
+    ]
+    books[0].issue("sig", _grant())
+    won: list[int] = []
+
+    def claim(number: int) -> None:
+        try:
+            books[number].claim("sig")
+            won.append(number)
+        except AccessDenied:
+            pass
+
+    threads = [threading.Thread(target=claim, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(won) == 1
+
+
+def test_expired_grants_are_forgotten(shared_state: SharedState) -> None:
+    clock = Clock()
+    book = SharedGrantBook(shared_state, clock)
+    book.issue("old", _grant(expires_at=clock.time() - 1))
+    for number in range(SWEEP_EVERY - 1):
+        book.issue(f"s{number}", _grant())
+    assert book.get("old") is None
+    assert len(book) == SWEEP_EVERY - 1
