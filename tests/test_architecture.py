@@ -33,6 +33,7 @@ TOP_LEVEL = {
     "session_middleware": {"core"},
     "transport": {"core", "header_guard"},
     "header_guard": {"core", "session_middleware"},
+    "workers": {"logs"},
 }
 ASSEMBLERS = {"app", "cli", "__init__", "__main__"}
 

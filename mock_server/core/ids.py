@@ -70,6 +70,7 @@ class SharedIds(Ids):
         return secrets.randbits(count) if rng is None else rng.getrandbits(count)
 
     def token(self, length: int = 32) -> str:
+        """``length`` characters of ``[A-Za-z0-9]`` (one draw of the shared sequence when seeded)."""
         alphabet = string.ascii_letters + string.digits
         rng = self._draw()
         if rng is None:

@@ -39,10 +39,12 @@ MISSING = object()
 
 
 def dumps(value: Any) -> bytes:
+    """A record or grant as stored in Redis (pickle, highest protocol)."""
     return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def loads(data: bytes) -> Any:
+    """The value ``dumps`` stored."""
     return pickle.loads(data)  # noqa: S301 - only this sandbox's own processes write these keys
 
 
@@ -58,6 +60,7 @@ class Writes:
         self.open = True
 
     def queue(self, command: Callable[[Pipeline], object]) -> None:
+        """Add ``command`` (called with the pipeline at flush) to this request's writes."""
         self.commands.append(command)
 
 
@@ -71,6 +74,7 @@ class Lua:
         self.load()
 
     def load(self) -> None:
+        """(Re)load the script into the server (SCRIPT LOAD) and keep its SHA1."""
         self.sha = self.shared.redis.script_load(self.source)
 
     def __call__(self, keys: list[str], args: list[Any] = (), client: Any = None) -> Any:  # type: ignore[assignment]
@@ -113,6 +117,7 @@ class SharedState:
         self._scripts: dict[str, Any] = {}
 
     def key(self, *parts: str) -> str:
+        """This namespace's Redis key for ``parts`` (``<namespace>:<part>:<part>...``)."""
         return ":".join((self.namespace, *parts))
 
     def script(self, source: str) -> Lua:

@@ -112,6 +112,7 @@ class SharedStore:
             )
 
     def get_raw(self, records: str, record_id: str) -> bytes | None:
+        """The pickled record (the request's queued write first), or None."""
         queued = self.shared.overlaid(records, record_id)
         if queued is not MISSING:
             return queued  # type: ignore[no-any-return]
@@ -132,6 +133,7 @@ class SharedStore:
         self._fixed = {}
 
     def get(self, vendor: str, tenant: str, kind: str, record_id: str) -> Any | None:
+        """A copy of the record, or None."""
         fixed = self._fixed_group(vendor, tenant, kind)
         if fixed is not None:
             return next((loads(raw) for name, raw in fixed if name == record_id), None)
@@ -139,6 +141,7 @@ class SharedStore:
         return None if raw is None else loads(raw)
 
     def delete(self, vendor: str, tenant: str, kind: str, record_id: str) -> Any | None:
+        """Remove the record; returns what it was, or None."""
         records, order = self._keys(vendor, tenant, kind)
         raw = self.get_raw(records, record_id)
         if raw is None:
@@ -152,6 +155,7 @@ class SharedStore:
     def list(
         self, vendor: str, tenant: str, kind: str, where: Callable[[Any], bool] | None = None
     ) -> list[Any]:
+        """Copies of the group's records in insertion order, those ``where`` accepts."""
         group = self._fixed_group(vendor, tenant, kind)
         if group is None:
             group = self._read_group(vendor, tenant, kind)
@@ -183,6 +187,7 @@ class SharedStore:
         return [(name.decode(), found[name]) for name in ordered]
 
     def tenants(self, vendor: str, kind: str) -> list[str]:
+        """Tenants holding at least one ``kind`` record of ``vendor``, sorted."""
         groups: list[Group] = [
             loads(raw) for raw in self.shared.redis.smembers(self.shared.key("rec-groups"))
         ]
@@ -199,6 +204,7 @@ class SharedStore:
         return count
 
     def count(self) -> int:
+        """Records held (as last written to Redis)."""
         return int(self.shared.redis.hget(self.shared.key("meta"), "records") or 0)
 
     def reset(self) -> None:

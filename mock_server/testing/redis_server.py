@@ -18,6 +18,7 @@ STARTUP_ATTEMPTS = 500
 
 
 def available() -> bool:
+    """Whether a ``redis-server`` binary is on PATH."""
     return shutil.which("redis-server") is not None
 
 
@@ -33,6 +34,10 @@ class RedisServer:
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> RedisServer:
+        """Start the server and wait until it answers PING.
+
+        Raises: RuntimeError when redis-server is missing, exits or never answers.
+        """
         import redis
 
         binary = shutil.which("redis-server")
@@ -76,6 +81,7 @@ class RedisServer:
         return self
 
     def stop(self) -> None:
+        """Stop the server (SIGTERM) and remove its folder."""
         if self._process is not None and self._process.poll() is None:
             self._process.terminate()
             self._process.wait(10)
