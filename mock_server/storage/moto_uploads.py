@@ -80,7 +80,9 @@ class MotoUploads:
 
     def uploads_of(self, bucket: str) -> list[Upload]:
         """The bucket's uploads in progress, by key then initiation (then creation order)."""
-        fakes = sorted(self.moto_bucket(bucket).multiparts.values(), key=lambda u: (u.key_name, u.initiated_at))
+        fakes = sorted(
+            self.moto_bucket(bucket).multiparts.values(), key=lambda u: (u.key_name, u.initiated_at)
+        )
         return [_upload_of(fake) for fake in fakes]
 
     def complete_upload(
