@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import test_s3_api as api
+from shared_objects_helpers import live  # noqa: F401 - the live server fixture, objects shared
 from test_s3_api import s3  # noqa: F401 - the boto3 client fixture of the S3 API tests
 
 from mock_server.core.bodies import BodyWriter, SpooledBody
@@ -21,7 +22,6 @@ from mock_server.storage.s3 import ObjectStore
 from mock_server.storage.s3_errors import EntityTooLarge, NoSuchBucket, NoSuchKey, StorageFull
 from mock_server.storage.shared_objects import SharedObjectStore
 from mock_server.storage.uploads import MIN_PART_SIZE, EntityTooSmall, InvalidPart, NoSuchUpload
-from mock_server.testing.server import LiveServer
 
 BUCKET = "shared-bucket"
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -307,26 +307,7 @@ def test_listings_answer_as_the_in_process_store(
         local.close()
 
 
-# -- the S3 API tests of test_s3_api over a shared store ---------------------------------------------
-@pytest.fixture
-def live(live_server: LiveServer, shared_state: SharedState, spool: Path) -> Iterator[LiveServer]:
-    """The session's live server with its objects in a shared store, reset for this test."""
-    sandbox = live_server.sandbox
-    original = sandbox.storage.objects
-    shared = make_store(shared_state, spool, max_objects=original.max_objects, max_bytes=original.max_bytes)
-    shared.session_max_bytes = original.session_max_bytes
-    for bucket in original.buckets():  # as build_sandbox makes the vendors' buckets
-        shared.ensure_bucket(bucket)
-    sandbox.storage.objects = shared  # type: ignore[assignment]
-    try:
-        sandbox.reset()
-        yield live_server
-    finally:
-        sandbox.storage.objects = original
-        shared.purge()
-        sandbox.reset()
-
-
+# -- the S3 API tests of test_s3_api over a shared store (``live`` of shared_objects_helpers) -------------
 class TestObjectsShared(api.TestObjects):
     pass
 
