@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from mock_server.storage.s3 import ObjectInfo
     from mock_server.storage.shared_objects import SharedObjectStore
 
 
@@ -34,9 +35,10 @@ class BucketView:
 
 @dataclass(frozen=True)
 class Listed:
-    """A listed key (``s3_api`` reads ``name`` and looks the object up)."""
+    """A listed key and its object as the listing found it (``s3_api`` reads both; None: deleted since)."""
 
     name: str
+    info: ObjectInfo | None = None
 
 
 class SharedListing:
@@ -77,7 +79,7 @@ class SharedListing:
         if max_keys is None:
             return keys, folders, False, None
         keys, truncated, token = self._truncate(keys, max_keys)
-        return keys, folders, truncated, token
+        return self._looked_up(bucket, keys), folders, truncated, token
 
     def list_objects_v2(
         self,
@@ -94,7 +96,19 @@ class SharedListing:
         if continuation_token or start_after:
             limit = self._token(continuation_token) if continuation_token else start_after
             entries = _after(entries, limit)
-        return self._truncate(entries, max_keys)
+        entries, truncated, token = self._truncate(entries, max_keys)
+        return self._looked_up(bucket, entries), truncated, token
+
+    def _looked_up(self, bucket: BucketView, entries: list[Any]) -> list[Any]:
+        """``entries`` with the objects of their keys, fetched in one round trip."""
+        names = [entry.name for entry in entries if isinstance(entry, Listed)]
+        if not names:
+            return entries
+        found = self._store.shared.redis.hmget(self._store._index_key(bucket.name), names)
+        infos = {name: self._store.decoded(entry) for name, entry in zip(names, found, strict=True)}
+        return [
+            entry if isinstance(entry, str) else Listed(entry.name, infos[entry.name]) for entry in entries
+        ]
 
     def _token(self, token: str) -> str | None:
         found = self._store.shared.redis.hget(self._store._tokens_key, token)

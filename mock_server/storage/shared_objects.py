@@ -21,6 +21,7 @@ own and goes straight to Redis, so an object is visible to every process as soon
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -128,7 +129,9 @@ class SharedObjectStore(SharedUploads):
         # Bytes this store may hold in all when it is a session's (``session_max_bytes``); None: no cap.
         # Each process sets it from the same settings.
         self.session_max_bytes: int | None = None
-        self.account_id = "123456789012"
+        # An account id of this namespace's own (the in-process store's is unique per store, too).
+        digest = hashlib.sha256(shared.namespace.encode()).hexdigest()
+        self.account_id = f"{int(digest, 16) % 10**12:012d}"
         self._clock = clock or Clock()
         self._root = Path(spool_dir) / re.sub(r"[^A-Za-z0-9._-]", "_", shared.namespace)
         self._objects_dir = self._root / "objects"
@@ -257,6 +260,11 @@ class SharedObjectStore(SharedUploads):
         if answer[1]:
             unlink(self._objects_dir, answer[1].decode())
         return info
+
+    @staticmethod
+    def decoded(entry: bytes | None) -> ObjectInfo | None:
+        """The object of an index entry (None for none)."""
+        return _decode(entry)[0] if entry is not None else None
 
     def _entry(self, bucket: str, key: str) -> tuple[ObjectInfo, str] | None:
         found = self.shared.redis.hget(self._index_key(bucket), key)
