@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from mock_server.core.bodies import CHUNK, SpooledBody
 from mock_server.storage.moto_backend import DiskValue, Waiting, iter_value, new_backend
+from mock_server.storage.moto_uploads import MotoUploads
 from mock_server.storage.s3_errors import EntityTooLarge, NoSuchBucket, NoSuchKey, StorageFull
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ class ObjectInfo:
         }
 
 
-class ObjectStore:
+class ObjectStore(MotoUploads):
     def __init__(
         self, region: str, max_objects: int = DEFAULT_MAX_OBJECTS, max_bytes: int = DEFAULT_MAX_BYTES
     ) -> None:

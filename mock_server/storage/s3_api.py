@@ -267,7 +267,7 @@ def _list_entry(result: Any, objects: Any, bucket: str, entry: Any, encode: Call
     if isinstance(entry, str):  # a common prefix, else moto's FakeKey
         element(element(result, "CommonPrefixes"), "Prefix", encode(entry))
         return
-    info = objects.head(bucket, entry.name)
+    info = getattr(entry, "info", None) or objects.head(bucket, entry.name)  # the shared store's has it
     if info is None:
         return
     contents = element(result, "Contents")

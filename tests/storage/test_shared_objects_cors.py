@@ -1,0 +1,8 @@
+"""The tests of test_cors.py, run again with the sandbox's objects in a ``SharedObjectStore``."""
+
+from __future__ import annotations
+
+import test_cors
+from shared_objects_helpers import app, live, rerun, spool  # noqa: F401 - fixtures
+
+globals().update(rerun(test_cors))
