@@ -161,17 +161,23 @@ def _shared_parts(
     from mock_server.core.shared_idempotency import SharedIdempotencyStore
     from mock_server.core.shared_store import SharedStore
     from mock_server.storage.shared_grants import SharedGrantBook
+    from mock_server.storage.shared_objects import SharedObjectStore
 
     assert settings.state_url is not None
     shared = SharedState(connect(settings.state_url), f"{settings.state_namespace}:{name}")
     draws = shared.key("id-draws")
+    spool = (
+        settings.spool_dir or Path(tempfile.gettempdir()) / f"vendor-sandbox-spool-{settings.state_namespace}"
+    )
     return {
         "shared": shared,
         "ids": SharedIds(settings.seed, lambda: int(shared.redis.incr(draws))),
         "store": SharedStore(shared, settings.max_records, fixed),
         "idempotency": SharedIdempotencyStore(shared, clock, settings.max_idempotency_keys),
         "journal": Journal(settings.journal_size),
-        "objects": ObjectStore(settings.s3_region, settings.max_objects, settings.max_object_bytes),
+        "objects": SharedObjectStore(
+            shared, spool, settings.s3_region, settings.max_objects, settings.max_object_bytes, clock
+        ),
         "grants": SharedGrantBook(shared, clock),
     }
 

@@ -170,9 +170,15 @@ class Sandbox:
         assert self.shared is not None
         meta = self.shared.key("meta")
         generation = int(self.shared.redis.hget(meta, "generation") or 0) + 1
+        # The objects' body files in the spool directory go first (their index is about to be cleared).
+        self.storage.objects.drop_uploads()
+        self.storage.objects.reset()
         self.shared.clear()
         self.shared.redis.hset(meta, "generation", generation)
         self.generation = generation
+        for vendor in self.vendors.values():  # the buckets stay, as one process keeps them
+            for bucket in vendor.buckets:
+                self.storage.objects.ensure_bucket(bucket)
 
     def _publish_clock(self, offset: float, frozen_at: float | None) -> None:
         assert self.shared is not None
