@@ -81,7 +81,27 @@ end
 return id
 """
 
+# KEYS: ring. ARGV: the newest element the caller knows ('' for none). Returns {length, found (1/0),
+# the elements newer than it}: all of them when it is no longer there (trimmed away, or a reset).
+NEWER = """
+local n = redis.call('LLEN', KEYS[1])
+local newer = {n, 0}
+local start = 0
+while start < n do
+  for _, element in ipairs(redis.call('LRANGE', KEYS[1], start, start + 99)) do
+    if element == ARGV[1] then
+      newer[2] = 1
+      return newer
+    end
+    newer[#newer + 1] = element
+  end
+  start = start + 100
+end
+return newer
+"""
+
 _FIELDS = tuple(name for name in JournalEntry.__slots__ if name not in ("id", "_dict", "_text"))
+_COPIED = ("id", *_FIELDS)
 
 
 class SharedJournalEntry(JournalEntry):
@@ -162,9 +182,11 @@ class SharedJournal(Journal):
         self._ring_keys = {name: key("journal", "ring", name) for name in self.sizes}
         self._sha: str | None = None
         # Entries this process has unpickled, by ring element, the oldest learnt forgotten first.
-        self._seen: OrderedDict[bytes, tuple[Any, ...]] = OrderedDict()
+        self._seen: OrderedDict[bytes, SharedJournalEntry] = OrderedDict()  # never handed out: copied
         self._seen_cap = 2 * sum(self.sizes.values()) + 64
         self._seen_lock = threading.Lock()
+        self._known: dict[str, list[bytes]] = {name: [] for name in self.sizes}  # each ring, as last read
+        self._newer = shared.redis.register_script(NEWER)
         self._token_prefix = os.urandom(4).hex()
         self._tokens = itertools.count()
 
@@ -182,13 +204,14 @@ class SharedJournal(Journal):
         keys = [self._keys["seq"], self._ring_keys[ring], *(self._keys[k] for k in _BODY_KEYS)]
         args = [token, dumps(row), bodies, captured, self.sizes[ring], self.total_body_limit]
         entry.id = self._run_record(keys, args)
-        self._remember(f"{entry.id}:{token}".encode(), row)
+        self._remember(f"{entry.id}:{token}".encode(), entry.id, row)
         return entry
 
-    def _remember(self, element: bytes, row: tuple[Any, ...]) -> None:
+    def _remember(self, element: bytes, entry_id: int, row: tuple[Any, ...]) -> None:
+        known = _entry(entry_id, row)
         with self._seen_lock:
             seen = self._seen
-            seen[element] = row
+            seen[element] = known
             while len(seen) > self._seen_cap:
                 seen.popitem(last=False)
 
@@ -218,28 +241,31 @@ class SharedJournal(Journal):
     # -- reading ------------------------------------------------------------------------------------
     def _ring(self, admin: bool) -> list[SharedJournalEntry]:
         """The ring's entries, newest first, without bodies (read when first needed)."""
-        elements: list[bytes] = self.shared.redis.lrange(
-            self._ring_keys["admin" if admin else "vendor"], 0, -1
-        )
-        missing = [element for element in elements if element not in self._seen]
+        elements = self._elements("admin" if admin else "vendor")
+        seen = self._seen
+        missing = [element for element in elements if element not in seen]
         if missing:
-            ids = [element.split(b":", 1)[0] for element in missing]
-            for element, blob in zip(
-                missing, self.shared.redis.hmget(self._keys["entries"], ids), strict=True
-            ):
+            ids = [int(element.split(b":", 1)[0]) for element in missing]
+            blobs = self.shared.redis.hmget(self._keys["entries"], ids)
+            for element, entry_id, blob in zip(missing, ids, blobs, strict=True):
                 if blob is not None:
-                    self._remember(element, loads(blob))
-        found: list[SharedJournalEntry] = []
-        for element in elements:
-            row = self._seen.get(element)
-            if row is not None:
-                found.append(_entry(int(element.split(b":", 1)[0]), row))
-        return found
+                    self._remember(element, entry_id, loads(blob))
+        return [known for element in elements if (known := seen.get(element)) is not None]
 
     def _read_bodies(self, ids: list[int]) -> list[bytes | None]:
         return self.shared.redis.hmget(self._keys["bodies"], ids)
 
-    def _paged(self, entries: list[SharedJournalEntry]) -> list[SharedJournalEntry]:
+    def _elements(self, ring: str) -> list[bytes]:
+        """The ring's elements, newest first: only those newer than the last read cross the wire."""
+        known = self._known[ring]
+        length, found, *newer = self._newer(keys=[self._ring_keys[ring]], args=[known[0] if known else b""])
+        elements = newer + known[: max(int(length) - len(newer), 0)] if found else newer
+        self._known[ring] = elements
+        return elements
+
+    def _paged(self, found: list[SharedJournalEntry]) -> list[SharedJournalEntry]:
+        """Copies of the known entries ``found``, which read their bodies together when first needed."""
+        entries = [_copy(known) for known in found]
         page = _Page(self, entries)
         for entry in entries:
             entry._page = page
@@ -293,6 +319,7 @@ class SharedJournal(Journal):
         """Empty both rings and the body budget; ids start again at 1."""
         self.shared.redis.delete(*self._keys.values(), *self._ring_keys.values())
         self._seen.clear()
+        self._known = {name: [] for name in self.sizes}
 
     def count(self, *, admin: bool | None = None, **filters: Any) -> int:
         """How many entries match (as ``Journal.count``); FilterError when a filter is bad."""
@@ -313,6 +340,15 @@ def _row(entry: JournalEntry) -> tuple[Any, ...]:
             value = _placeholder(value)
         values.append(value)
     return tuple(values)
+
+
+def _copy(known: SharedJournalEntry) -> SharedJournalEntry:
+    entry = SharedJournalEntry.__new__(SharedJournalEntry)
+    for name in _COPIED:
+        setattr(entry, name, getattr(known, name))
+    entry._dict = entry._text = None
+    entry._page = None
+    return entry
 
 
 def _entry(entry_id: int, row: Iterable[Any]) -> SharedJournalEntry:
