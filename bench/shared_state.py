@@ -77,13 +77,62 @@ def main() -> None:
                 shared.record(**fields(number))
 
         measure("journal.record + a queued write, Redis", count, queued)
+        measure("journal.entries(limit=100) summaries, in process", 50, lambda n: local.entries(limit=100))
+        measure(
+            "journal.entries(limit=100) as_dict, in process",
+            50,
+            lambda n: [e.as_dict() for e in Journal.entries(local, limit=100)],
+        )
         measure("journal.entries(limit=100) summaries, Redis", 50, lambda n: shared.entries(limit=100))
         measure(
             "journal.entries(limit=100) as_dict, Redis",
             50,
             lambda n: [e.as_dict() for e in shared.entries(limit=100)],
         )
+        engines(count, state)
         state.clear()
+
+
+def engines(count: int, state: SharedState) -> None:
+    """One decision for a matching request: in process, over Redis with a counted rule (the Lua
+    script) and with a rule that needs no counter (queued with the request's writes)."""
+    from mock_server.app import create_app
+    from mock_server.scenarios.matching import RequestFacts
+    from mock_server.scenarios.shared_engine import SharedScenarioEngine
+    from mock_server.settings import Settings
+
+    app = create_app(Settings(default_scenarios=False))
+    sandbox = app.state.sandbox
+    scope = {
+        "type": "http",
+        "method": "PUT",
+        "path": "/sandbox-uploads/a.pdf",
+        "query_string": b"",
+        "headers": [],
+        "state": {"vendor": "storage", "operation": "storage.putObject"},
+    }
+    rules = {
+        "counted": "{match: {operation: storage.putObject}, times: 1000000000, respond: 503}",
+        "certain": "{match: {operation: storage.putObject}, respond: 503}",
+    }
+    for kind, rule in rules.items():
+        document = f"scenarios:\n  - name: {kind}\n    description: bench\n    rules:\n      - {rule}\n"
+        for label, engine in (
+            ("in process", sandbox.scenarios),
+            ("Redis", SharedScenarioEngine(sandbox, shared=state)),
+        ):
+            engine.clear()
+            engine.add(document)
+            facts = RequestFacts(scope)
+
+            def decide(number: int, engine: Any = engine, facts: RequestFacts = facts) -> None:
+                with state.writes():
+                    candidates, _ = engine._indexes.select(engine._candidates(facts), facts)
+                    assert engine._decide(candidates, facts) is not None
+
+            # The certain rule's counts are sent by the flush of the request's writes (its one trip).
+            measure(f"scenario decision, {kind} rule, {label}", count, decide)
+    sandbox.close()
 
 
 if __name__ == "__main__":

@@ -182,3 +182,16 @@ def test_the_middleware_records_complete_entries_that_another_process_lists(
         assert listed["requests"][0]["correlationId"] == "corr-1" and listed["lastId"] == 1
     finally:
         other.shared.redis.close()
+
+
+@pytest.mark.parametrize("written", [1, 3, 5, 9])
+def test_a_reader_catches_up_however_far_the_ring_moved(pair: Any, written: int) -> None:
+    writer, reader = pair(size=4)
+    for number in range(3):
+        _entry(writer, correlationId=f"before-{number}")
+    assert [e.correlationId for e in reader.entries()] == ["before-2", "before-1", "before-0"]
+    for number in range(written):
+        _entry(writer, correlationId=f"after-{number}")
+    everything = [f"after-{n}" for n in reversed(range(written))] + ["before-2", "before-1", "before-0"]
+    assert [e.correlationId for e in reader.entries()] == everything[:4]
+    assert reader.count() == 4
