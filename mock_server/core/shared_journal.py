@@ -222,7 +222,7 @@ class SharedJournal(Journal):
             queued, writes.commands, writes.overlay = writes.commands, [], {}
         if self._sha is None:
             self._sha = self.shared.redis.script_load(RECORD)
-        pipe: Pipeline = self.shared.redis.pipeline(transaction=True)
+        pipe: Pipeline = self.shared.redis.pipeline(transaction=bool(queued))  # the script is atomic
         for command in queued:
             command(pipe)
         pipe.evalsha(self._sha, len(keys), *keys, *args)

@@ -195,3 +195,10 @@ def test_a_reader_catches_up_however_far_the_ring_moved(pair: Any, written: int)
     everything = [f"after-{n}" for n in reversed(range(written))] + ["before-2", "before-1", "before-0"]
     assert [e.correlationId for e in reader.entries()] == everything[:4]
     assert reader.count() == 4
+
+
+def test_recording_survives_a_flushed_script_cache(shared_state: SharedState) -> None:
+    journal = SharedJournal(shared_state, 5)
+    _entry(journal)
+    shared_state.redis.script_flush()
+    assert _entry(journal).id == 2 and [e.id for e in journal.entries()] == [2, 1]
