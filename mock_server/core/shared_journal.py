@@ -27,8 +27,6 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from redis.exceptions import NoScriptError
-
 from mock_server.core.journal import (
     ADMIN_SIZE,
     BODY_LIMIT,
@@ -227,6 +225,8 @@ class SharedJournal(Journal):
             command(pipe)
         pipe.evalsha(self._sha, len(keys), *keys, *args)
         results = pipe.execute(raise_on_error=False)
+        from redis.exceptions import NoScriptError  # redis-py stays out of the in-process start-up
+
         for result in results[:-1]:
             if isinstance(result, Exception):
                 raise result
