@@ -190,6 +190,11 @@ def _attach_scenarios(sandbox: Sandbox) -> None:
         if exc.name != "mock_server.scenarios.engine":
             raise
         return
+    shared = getattr(sandbox, "shared", None)  # workers over one state: scenarios/shared_engine.py
+    if shared is not None:
+        shared_module = importlib.import_module("mock_server.scenarios.shared_engine")
+        sandbox.scenarios = shared_module.SharedScenarioEngine.from_settings(sandbox, shared)
+        return
     sandbox.scenarios = engine_module.ScenarioEngine.from_settings(sandbox)
 
 

@@ -20,6 +20,7 @@ class Live:
     hits: list[int] = field(default_factory=list)
     rng: random.Random = field(default_factory=random.Random)
     disabled: set[int] = field(default_factory=set)  # rule positions switched off (kept across restart)
+    counters: str = ""  # where its counters live in shared state (scenarios/shared_engine.py); "" here
 
     @classmethod
     def of(cls, scenario: Scenario) -> Live:
