@@ -159,6 +159,7 @@ def _shared_parts(
     serving it; one namespace per session."""
     from mock_server.core.shared import SharedState, connect
     from mock_server.core.shared_idempotency import SharedIdempotencyStore
+    from mock_server.core.shared_journal import SharedJournal
     from mock_server.core.shared_store import SharedStore
     from mock_server.storage.shared_grants import SharedGrantBook
     from mock_server.storage.shared_objects import SharedObjectStore
@@ -174,7 +175,7 @@ def _shared_parts(
         "ids": SharedIds(settings.seed, lambda: int(shared.redis.incr(draws))),
         "store": SharedStore(shared, settings.max_records, fixed),
         "idempotency": SharedIdempotencyStore(shared, clock, settings.max_idempotency_keys),
-        "journal": Journal(settings.journal_size),
+        "journal": SharedJournal(shared, settings.journal_size),
         "objects": SharedObjectStore(
             shared, spool, settings.s3_region, settings.max_objects, settings.max_object_bytes, clock
         ),

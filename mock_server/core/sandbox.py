@@ -190,9 +190,17 @@ class Sandbox:
         another process, this process's own caches (the scenario engine's and the object store's)."""
         if self.shared is None:
             return
-        generation, offset, frozen = self.shared.redis.hmget(
-            self.shared.key("meta"), "generation", "offset", "frozen"
-        )
+        # One round trip: the clock, resets, the record count and the scenario engine's version.
+        pipe = self.shared.redis.pipeline(transaction=False)
+        pipe.hmget(self.shared.key("meta"), "generation", "offset", "frozen", "records")
+        version_key = getattr(self.scenarios, "version_key", None)
+        if version_key is not None:
+            pipe.get(version_key)
+        answers = pipe.execute()
+        generation, offset, frozen, records = answers[0]
+        writes = self.shared.pending()
+        if writes is not None:  # the record count, for this request's cap checks (core/shared_store.py)
+            writes.cache["rec-count"] = int(records or 0)
         self.clock.restore(float(offset or 0.0), float(frozen) if frozen else None)
         if generation is not None and int(generation) != self.generation:
             self.generation = int(generation)
@@ -200,6 +208,9 @@ class Sandbox:
                 follow = getattr(part, "follow_reset", None)
                 if follow is not None:
                     follow()
+        if version_key is not None:
+            self.scenarios.sync_each_request = False  # type: ignore[union-attr]
+            self.scenarios.sync(answers[1])  # type: ignore[union-attr]
 
     def _reset_all(self) -> None:
         self.clock.reset()
