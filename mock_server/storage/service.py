@@ -70,6 +70,10 @@ class Storage:
         self.clock = clock
         self._lock = threading.Lock()
         self._grants: dict[str, UploadGrant] = {}
+        self._presigner = presign.Presigner()
+        # Sweeping walks every grant: skip it until one kept by the last sweep may have expired or
+        # the map has doubled since, so issuing stays O(1) amortised while nothing expires.
+        self._sweep_size, self._first_expiry = 0, float("-inf")
 
     @property
     def known_credentials(self) -> dict[str, SigningCredentials]:
@@ -95,7 +99,7 @@ class Storage:
     ) -> IssuedUrl:
         signed_at, expires = self._signing_time(expires_in)
         headers = {"content-type": content_type} if content_type else None
-        url = presign.presign_url(
+        url, signature = self._presigner.presign(
             method="PUT",
             base_url=base_url,
             path=object_path(STORAGE_PREFIX, bucket, key),
@@ -105,7 +109,6 @@ class Storage:
             signed_headers=headers,
             query={GRANT_PARAM: "1"},
         )
-        signature = url.rsplit("X-Amz-Signature=", 1)[1].split("&", 1)[0]
         expires_at = signed_at + timedelta(seconds=expires)
         grant = UploadGrant(bucket, key, _host_of(base_url), max_bytes, single_use, expires_at.timestamp())
         with self._lock:
@@ -118,8 +121,12 @@ class Storage:
         # An expired URL is refused by the signature check before its grant is looked at, so its
         # limits are dead weight; dropping them keeps a long-running sandbox's memory flat.
         now = self.clock.time()
+        if len(self._grants) < self._sweep_size and now < self._first_expiry:
+            return
         for signature in [s for s, g in self._grants.items() if g.expires_at <= now and not g.uploading]:
             del self._grants[signature]
+        self._sweep_size = 2 * len(self._grants)
+        self._first_expiry = min((g.expires_at for g in self._grants.values()), default=float("inf"))
 
     def presign_get(
         self,
@@ -210,5 +217,6 @@ class Storage:
     def reset(self) -> None:
         with self._lock:
             self._grants.clear()
+            self._sweep_size, self._first_expiry = 0, float("-inf")
         self.objects.drop_uploads()
         self.objects.reset()
