@@ -180,4 +180,5 @@ class Clock:
 
 def iso_z(instant: datetime) -> str:
     """``2026-11-24T10:15:00Z``: UTC, second precision, ``Z`` suffix."""
-    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat is several times faster than strftime; the clock's years all have four digits.
+    return instant.astimezone(UTC).isoformat(timespec="seconds")[:19] + "Z"

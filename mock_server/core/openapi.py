@@ -48,6 +48,7 @@ class OpenApiDocument:
         self._lock = threading.Lock()
         self._validators: dict[tuple[str, ...], Draft202012Validator | None] = {}
         self._valid_checks: dict[tuple[str, ...], Callable[[Any], bool]] = {}
+        self._parameters: dict[str, tuple[dict[str, Any], ...]] = {}
 
     @cached_property
     def document(self) -> dict[str, Any]:
@@ -207,13 +208,16 @@ _NUMBER = re.compile(r"^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$")
 def declared_parameters(document: OpenApiDocument, operation_id: str) -> list[dict[str, Any]]:
     """The operation's parameter objects (path-level ones first, operation-level ones override by
     ``(in, name)``), references followed. Raises: KeyError for an unknown operationId."""
-    _, template, operation = document.operations[operation_id]
-    item = document.document["paths"][template]
-    merged: dict[tuple[str, str], dict[str, Any]] = {}
-    for parameter in [*item.get("parameters", []), *operation.get("parameters", [])]:
-        parameter = document.resolve(parameter)
-        merged[(parameter["in"], parameter["name"])] = parameter
-    return list(merged.values())
+    known = document._parameters.get(operation_id)
+    if known is None:
+        _, template, operation = document.operations[operation_id]
+        item = document.document["paths"][template]
+        merged: dict[tuple[str, str], dict[str, Any]] = {}
+        for parameter in [*item.get("parameters", []), *operation.get("parameters", [])]:
+            parameter = document.resolve(parameter)
+            merged[(parameter["in"], parameter["name"])] = parameter
+        known = document._parameters[operation_id] = tuple(merged.values())
+    return list(known)
 
 
 def coerce_parameter(raw: str, schema: dict[str, Any]) -> Any:
@@ -262,8 +266,13 @@ def validate_parameters(
                 values[name] = schema["default"]
             continue
         value = coerce_parameter(raw, schema)
-        validator = document._cached(("parameter", operation_id, location, name), schema)
-        found = issues_of(validator, value) if validator is not None else []
+        key = ("parameter", operation_id, location, name)
+        validator = document._cached(key, schema)
+        found = (
+            issues_of(validator, value)
+            if validator is not None and not document._known_valid(key, validator, value)
+            else []
+        )
         issues.extend(ValidationIssue((location, name), i.keyword, i.message, raw, i.rule) for i in found[:1])
         if not found:
             values[name] = value
@@ -282,8 +291,19 @@ def check_parameters(
 
     Raises: ``error(issues)`` (the vendor's own error class, rendered in its format) when any fails.
     """
-    mappings = {"path": request.path_params, "query": request.query_params, "header": request.headers}
-    values, issues = validate_parameters(document, operation_id, {k: mappings[k] for k in locations})
+    # Only the locations the operation declares parameters in: parsing a query string costs.
+    declared = {parameter["in"] for parameter in declared_parameters(document, operation_id)}
+    sources: dict[str, Mapping[str, str]] = {}
+    for location in locations:
+        if location in declared:
+            sources[location] = (
+                request.path_params
+                if location == "path"
+                else request.query_params
+                if location == "query"
+                else request.headers
+            )
+    values, issues = validate_parameters(document, operation_id, sources)
     if issues:
         raise error(issues)
     return values

@@ -88,7 +88,8 @@ class Sandbox:
         if self.settings.public_url:
             return self.settings.public_url.rstrip("/") + self.path_prefix
         host = request.headers.get("host") or f"{self.settings.host}:{self.settings.port}"
-        return f"{request.url.scheme}://{host}{self.path_prefix}"
+        # The scope's scheme, as ``request.url.scheme`` gives it, without building the whole URL.
+        return f"{request.scope.get('scheme', 'http').lower()}://{host}{self.path_prefix}"
 
     def lifetime(self, request: HTTPConnection, default: float) -> float:
         """Lifetime for a URL, policy or token issued while serving ``request``.
