@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # jsonschema is imported with the first validator, not at sta
     from jsonschema import Draft202012Validator
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+_MISSING = object()
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class OpenApiDocument:
         self._validators: dict[tuple[str, ...], Draft202012Validator | None] = {}
         self._valid_checks: dict[tuple[str, ...], Callable[[Any], bool]] = {}
         self._parameters: dict[str, tuple[dict[str, Any], ...]] = {}
+        self._parameter_locations: dict[str, frozenset[str]] = {}
 
     @cached_property
     def document(self) -> dict[str, Any]:
@@ -79,6 +81,9 @@ class OpenApiDocument:
         return Draft202012Validator(rooted, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
     def _cached(self, key: tuple[str, ...], schema: dict[str, Any] | None) -> Draft202012Validator | None:
+        validator = self._validators.get(key, _MISSING)
+        if validator is not _MISSING:  # compiled already: a plain read, no lock
+            return validator  # type: ignore[return-value]
         with self._lock:
             if key not in self._validators:
                 self._validators[key] = self._compile(schema) if schema is not None else None
@@ -292,7 +297,10 @@ def check_parameters(
     Raises: ``error(issues)`` (the vendor's own error class, rendered in its format) when any fails.
     """
     # Only the locations the operation declares parameters in: parsing a query string costs.
-    declared = {parameter["in"] for parameter in declared_parameters(document, operation_id)}
+    declared = document._parameter_locations.get(operation_id)
+    if declared is None:
+        declared = frozenset(parameter["in"] for parameter in declared_parameters(document, operation_id))
+        document._parameter_locations[operation_id] = declared
     sources: dict[str, Mapping[str, str]] = {}
     for location in locations:
         if location in declared:

@@ -96,7 +96,8 @@ class Sandbox:
 
         A scenario may shorten it (or make it <= 0: issued already expired) through request state.
         """
-        override = getattr(request.state, "lifetime_override", None)
+        # The scope's state dict itself: ``request.state`` answers a missing name with an exception.
+        override = request.scope.get("state", {}).get("lifetime_override")
         return default if override is None else float(override)
 
     def check_generation(self, started: int) -> None:

@@ -56,7 +56,16 @@ class QuerySigner:
     Arguments as ``presign_url`` (without ``path``). Raises: ValueError as ``presign_url``.
     """
 
-    __slots__ = ("_base_url", "_canonical_tail", "_key", "_method", "_path_prefix", "_query", "_sign_head")
+    __slots__ = (
+        "_base_url",
+        "_canonical_tail",
+        "_key",
+        "_method",
+        "_path_prefix",
+        "_query",
+        "_sign_head",
+        "credentials",
+    )
 
     def __init__(
         self,
@@ -110,14 +119,13 @@ class QuerySigner:
         )
         self._sign_head = f"{ALGORITHM}\n{amz_date}\n{scope}\n"
         self._key = signing_key(credentials.secret_access_key, amz_date[:8], credentials.region)
+        self.credentials = credentials
 
     def sign(self, path: str) -> tuple[str, str]:
         """``(url, signature)`` for ``path`` (the wire path below the base URL, percent-encoded)."""
         canonical = f"{self._method}\n{self._path_prefix}{path}\n{self._canonical_tail}"
         digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-        signature = hmac.new(
-            self._key, (self._sign_head + digest).encode("utf-8"), hashlib.sha256
-        ).hexdigest()
+        signature = hmac.digest(self._key, (self._sign_head + digest).encode("utf-8"), "sha256").hex()
         return f"{self._base_url}{path}?{self._query}&X-Amz-Signature={signature}", signature
 
 
@@ -183,14 +191,14 @@ class Presigner:
         shape = (
             method,
             base_url,
-            credentials,
+            id(credentials),
             now,
             expires_in,
             tuple(signed_headers.items()) if signed_headers else None,
             tuple(query.items()) if query else None,
         )
         signer = self._signers.get(shape)
-        if signer is None:
+        if signer is None or signer.credentials is not credentials:  # (an id may be reused)
             signer = QuerySigner(
                 method=method,
                 base_url=base_url,
