@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # jsonschema is imported with the first validator, not at sta
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 _MISSING = object()
+ACCEPTED_PARAMETERS_KEPT = 4096
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ class OpenApiDocument:
         self._valid_checks: dict[tuple[str, ...], Callable[[Any], bool]] = {}
         self._parameters: dict[str, tuple[dict[str, Any], ...]] = {}
         self._parameter_locations: dict[str, frozenset[str]] = {}
+        # (operationId, location, name, raw text) -> (coerced value,) of parameters found valid
+        self._accepted_parameters: dict[tuple[str, str, str, str], tuple[Any]] = {}
 
     @cached_property
     def document(self) -> dict[str, Any]:
@@ -213,6 +216,10 @@ _NUMBER = re.compile(r"^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$")
 def declared_parameters(document: OpenApiDocument, operation_id: str) -> list[dict[str, Any]]:
     """The operation's parameter objects (path-level ones first, operation-level ones override by
     ``(in, name)``), references followed. Raises: KeyError for an unknown operationId."""
+    return list(_declared(document, operation_id))
+
+
+def _declared(document: OpenApiDocument, operation_id: str) -> tuple[dict[str, Any], ...]:
     known = document._parameters.get(operation_id)
     if known is None:
         _, template, operation = document.operations[operation_id]
@@ -222,7 +229,7 @@ def declared_parameters(document: OpenApiDocument, operation_id: str) -> list[di
             parameter = document.resolve(parameter)
             merged[(parameter["in"], parameter["name"])] = parameter
         known = document._parameters[operation_id] = tuple(merged.values())
-    return list(known)
+    return known
 
 
 def coerce_parameter(raw: str, schema: dict[str, Any]) -> Any:
@@ -258,12 +265,19 @@ def validate_parameters(
     """
     values: dict[str, Any] = {}
     issues: list[ValidationIssue] = []
-    for parameter in declared_parameters(document, operation_id):
+    accepted = document._accepted_parameters
+    for parameter in _declared(document, operation_id):
         location, name = parameter["in"], parameter["name"]
         if location not in sources:
             continue
-        schema = document.resolve(parameter.get("schema", {}))
         raw = sources[location].get(name)
+        if raw is not None and raw != "":
+            # Values seen valid before (a domain, an id, a page size) skip coercion and validation.
+            seen = accepted.get((operation_id, location, name, raw))
+            if seen is not None:
+                values[name] = seen[0]
+                continue
+        schema = document.resolve(parameter.get("schema", {}))
         if raw is None or (raw == "" and empty_is_absent and location == "query"):
             if parameter.get("required"):
                 issues.append(ValidationIssue((location, name), "required", f"{name} is required", raw, True))
@@ -281,6 +295,9 @@ def validate_parameters(
         issues.extend(ValidationIssue((location, name), i.keyword, i.message, raw, i.rule) for i in found[:1])
         if not found:
             values[name] = value
+            if len(accepted) >= ACCEPTED_PARAMETERS_KEPT:  # client-chosen values: keep the memo bounded
+                accepted.clear()
+            accepted[(operation_id, location, name, raw)] = (value,)
     return values, issues
 
 
