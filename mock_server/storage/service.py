@@ -71,8 +71,8 @@ class Storage:
         self._lock = threading.Lock()
         self._grants: dict[str, UploadGrant] = {}
         self._presigner = presign.Presigner()
-        # Sweeping walks every grant: skip it until one kept by the last sweep may have expired or
-        # the map has doubled since, so issuing stays O(1) amortised while nothing expires.
+        # Sweeping walks every grant: skip it until the first grant to expire may have expired or the
+        # map has doubled since the last sweep, so issuing stays O(1) amortised while nothing expires.
         self._sweep_size, self._first_expiry = 0, float("-inf")
 
     @property
@@ -113,6 +113,7 @@ class Storage:
         grant = UploadGrant(bucket, key, _host_of(base_url), max_bytes, single_use, expires_at.timestamp())
         with self._lock:
             self._grants[signature] = grant
+            self._first_expiry = min(self._first_expiry, grant.expires_at)
             if len(self._grants) % GRANT_SWEEP_EVERY == 0:
                 self._forget_expired_grants()
         return IssuedUrl(url, expires_at)

@@ -85,3 +85,26 @@ def test_urls_presigned_by_clients_need_no_grant(client: TestClient, sandbox: Sa
     )
     url = s3.generate_presigned_url("put_object", Params={"Bucket": BUCKET, "Key": "mine.txt"})
     assert client.put(url[len(BASE) :], content=b"free size").status_code == 200
+
+
+def test_sweeps_skip_work_until_a_grant_may_have_expired(sandbox: Sandbox) -> None:
+    storage = sandbox.storage
+    walked: list[int] = []
+    real = storage._forget_expired_grants
+
+    def counting() -> None:
+        before = storage._sweep_size, storage._first_expiry
+        real()
+        walked.append(int((storage._sweep_size, storage._first_expiry) != before))
+
+    storage._forget_expired_grants = counting  # type: ignore[method-assign]
+    for number in range(4 * GRANT_SWEEP_EVERY):
+        storage.presign_put(BASE, BUCKET, f"long-{number}", expires_in=600)
+    assert len(storage._grants) == 4 * GRANT_SWEEP_EVERY  # nothing expired, nothing dropped
+    assert sum(walked) < len(walked)  # the map had not doubled at every sweep: some were skipped
+    short = issue(sandbox, key="short", expires_in=60)
+    sandbox.clock.advance(120)
+    for number in range(GRANT_SWEEP_EVERY - 1):  # the next sweep comes due by time alone
+        storage.presign_put(BASE, BUCKET, f"later-{number}", expires_in=600)
+    assert storage.grant_for(short.rsplit("X-Amz-Signature=", 1)[1]) is None
+    assert len(storage._grants) == 5 * GRANT_SWEEP_EVERY - 1
