@@ -22,7 +22,6 @@ botocore's rules reproduced here:
 from __future__ import annotations
 
 import hashlib
-import hmac
 from collections.abc import Mapping
 from datetime import datetime
 from urllib.parse import quote, urlsplit
@@ -59,8 +58,9 @@ class QuerySigner:
     __slots__ = (
         "_base_url",
         "_canonical_tail",
-        "_key",
+        "_inner",
         "_method",
+        "_outer",
         "_path_prefix",
         "_query",
         "_sign_head",
@@ -118,14 +118,22 @@ class QuerySigner:
             )
         )
         self._sign_head = f"{ALGORITHM}\n{amz_date}\n{scope}\n"
-        self._key = signing_key(credentials.secret_access_key, amz_date[:8], credentials.region)
+        # HMAC-SHA256 (RFC 2104) with the key's inner and outer pads hashed once: each signature then
+        # costs two copies of a hash state, not a new HMAC object (OpenSSL looks its digest up each time).
+        key = signing_key(credentials.secret_access_key, amz_date[:8], credentials.region).ljust(64, b"\0")
+        self._inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in key))
+        self._outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in key))
         self.credentials = credentials
 
     def sign(self, path: str) -> tuple[str, str]:
         """``(url, signature)`` for ``path`` (the wire path below the base URL, percent-encoded)."""
         canonical = f"{self._method}\n{self._path_prefix}{path}\n{self._canonical_tail}"
         digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-        signature = hmac.digest(self._key, (self._sign_head + digest).encode("utf-8"), "sha256").hex()
+        inner = self._inner.copy()
+        inner.update((self._sign_head + digest).encode("utf-8"))
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        signature = outer.hexdigest()
         return f"{self._base_url}{path}?{self._query}&X-Amz-Signature={signature}", signature
 
 
