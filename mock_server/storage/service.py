@@ -9,6 +9,7 @@ asked for them, so they work through docker port maps and CI service host names.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ UNKNOWN_GRANT = (
     "a reset or restart, or it expired and was forgotten); request a new URL."
 )
 DOWNLOAD_PREFIX = "/gcs"
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_.~/-]*")  # what quote(key, safe="/~") leaves as it is
 
 
 @dataclass
@@ -56,6 +58,8 @@ class IssuedUrl:
 
 def object_path(prefix: str, bucket: str, key: str) -> str:
     """Wire path of an object: ``/s3/<bucket>/<key>`` with the key percent-encoded (``/`` kept)."""
+    if _PLAIN_KEY.fullmatch(key):  # nothing to encode (most keys): skip quote()'s work
+        return f"{prefix}/{bucket}/{key}"
     return f"{prefix}/{bucket}/{quote(key, safe='/~')}"
 
 
