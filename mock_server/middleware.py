@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from starlette.datastructures import Headers, MutableHeaders
-from starlette.routing import BaseRoute, Match, Mount, Route
+from starlette.routing import BaseRoute, Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server.core.journal import BodyCapture
@@ -37,10 +37,7 @@ def resolve_route(routes: Sequence[BaseRoute], scope: Scope) -> tuple[str | None
     the path only (which would answer 405); that one is the fallback.
     """
     fallback: tuple[str | None, dict[str, Any]] | None = None
-    route_path = _route_path(scope)
     for route in routes:
-        if not route_path.startswith(_literal_prefix(route)):
-            continue  # cannot match: its template's fixed start differs (saves building a match)
         match, child = route.matches(scope)
         if match is Match.NONE:
             continue
@@ -60,32 +57,12 @@ def resolve_route(routes: Sequence[BaseRoute], scope: Scope) -> tuple[str | None
 
 def _resolve_in(mount: Mount, scope: Scope, child: Scope) -> tuple[str | None, dict[str, Any], bool]:
     inner = {**scope, **child}
-    route_path = _route_path(inner)
     for route in mount.routes:
-        if not route_path.startswith(_literal_prefix(route)):
-            continue
         match, grandchild = route.matches(inner)
         if match is Match.FULL and not isinstance(route, Mount):
             return route.name, {**child.get("path_params", {}), **grandchild.get("path_params", {})}, True
     name, params = resolve_route(mount.routes, inner)
     return name, {**child.get("path_params", {}), **params}, False
-
-
-def _route_path(scope: Scope) -> str:
-    """The path a route matches against: ``path`` without ``root_path`` (Starlette's rule)."""
-    path: str = scope["path"]
-    root = scope.get("root_path", "")
-    if root and path.startswith(root) and (path == root or path[len(root)] == "/"):
-        return path[len(root) :]
-    return path
-
-
-def _literal_prefix(route: BaseRoute) -> str:
-    """The fixed text a Route's or Mount's template starts with (up to its first parameter): a path
-    without it cannot match. "" for other kinds of routes (always tried)."""
-    if isinstance(route, Route | Mount):
-        return route.path.split("{", 1)[0]
-    return ""
 
 
 def nearest_route(routes: Sequence[BaseRoute], method: str, path: str) -> str | None:
