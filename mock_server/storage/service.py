@@ -75,9 +75,9 @@ class Storage:
         self._lock = threading.Lock()
         self._grants: dict[str, UploadGrant] = {}
         self._presigner = presign.Presigner()
-        # Sweeping walks every grant: skip it until the first grant to expire may have expired or the
-        # map has doubled since the last sweep, so issuing stays O(1) amortised while nothing expires.
-        self._sweep_size, self._first_expiry = 0, float("-inf")
+        # The earliest expiry among the grants (inf: none): until then a sweep would find nothing to drop,
+        # so it is skipped instead of walking every grant.
+        self._first_expiry = float("inf")
 
     @property
     def known_credentials(self) -> dict[str, SigningCredentials]:
@@ -126,11 +126,10 @@ class Storage:
         # An expired URL is refused by the signature check before its grant is looked at, so its
         # limits are dead weight; dropping them keeps a long-running sandbox's memory flat.
         now = self.clock.time()
-        if len(self._grants) < self._sweep_size and now < self._first_expiry:
+        if now < self._first_expiry:
             return
         for signature in [s for s, g in self._grants.items() if g.expires_at <= now and not g.uploading]:
             del self._grants[signature]
-        self._sweep_size = 2 * len(self._grants)
         self._first_expiry = min((g.expires_at for g in self._grants.values()), default=float("inf"))
 
     def presign_get(
@@ -222,6 +221,6 @@ class Storage:
     def reset(self) -> None:
         with self._lock:
             self._grants.clear()
-            self._sweep_size, self._first_expiry = 0, float("-inf")
+            self._first_expiry = float("inf")
         self.objects.drop_uploads()
         self.objects.reset()
