@@ -95,6 +95,15 @@ class TextFormatter(logging.Formatter):
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
         return _timestamp(record)
 
+    def format(self, record: logging.LogRecord) -> str:
+        # The base class's result for the common case (no traceback or stack), built directly: this
+        # runs once per request.
+        if record.exc_info or record.exc_text or record.stack_info:
+            return super().format(record)
+        record.message = record.getMessage()
+        record.asctime = _timestamp(record)
+        return f"{record.asctime} {record.levelname:<7} {record.message}"
+
 
 class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to whatever ``sys.stderr`` is when a record is emitted (not when configured), so a

@@ -195,4 +195,7 @@ class Clock:
 
 def iso_z(instant: datetime) -> str:
     """``2026-11-24T10:15:00Z``: UTC, second precision, ``Z`` suffix."""
-    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    utc = instant.astimezone(UTC)
+    if utc.year < 1000:  # strftime's %Y is not zero-padded there (a client-given date): keep its text
+        return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc.isoformat(timespec="seconds")[:19] + "Z"  # the same text, several times faster

@@ -86,7 +86,14 @@ def bounded_headers(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
         if len(kept) >= MAX_HEADERS:
             kept.append(("…", "more headers not kept"))
             break
-        kept.append((clip(name.lower(), 256), clip(value)))
+        name = name.lower()
+        # clip() only past the limits: this runs for every header of every request.
+        kept.append(
+            (
+                name if len(name) <= 256 else clip(name, 256),
+                value if len(value) <= HEADER_VALUE_LIMIT else clip(value),
+            )
+        )
     return kept
 
 
@@ -176,7 +183,8 @@ class JournalEntry:
         return masked_headers(self.raw_headers)
 
     def body_bytes(self) -> int:
-        return sum(len(body[0]) for body in (self.request_body, self.response_body) if body is not None)
+        request, response = self.request_body, self.response_body
+        return (0 if request is None else len(request[0])) + (0 if response is None else len(response[0]))
 
     def drop_bodies(self) -> None:
         for name in ("request_body", "response_body"):
@@ -291,8 +299,9 @@ class Journal:
                 self._body_total -= ring[0].body_bytes()
                 ring[0].drop_bodies()
             ring.append(entry)
-            if entry.body_bytes():
-                self._body_total += entry.body_bytes()
+            size = entry.body_bytes()
+            if size:
+                self._body_total += size
                 self._with_bodies.append(entry)
             self._evict_bodies()
         return entry

@@ -22,9 +22,18 @@ def loads(raw: bytes | str) -> Any:
         value = json.loads(raw)
     except RecursionError as exc:
         raise ValueError("JSON nested too deeply") from exc
-    if _has_unpaired_surrogate(value):
+    if _may_hold_surrogate(raw) and _has_unpaired_surrogate(value):
         raise ValueError("JSON text contains an unpaired UTF-16 surrogate")
     return value
+
+
+def _may_hold_surrogate(raw: bytes | str) -> bool:
+    """False when parsing ``raw`` cannot have produced a lone surrogate, so the walk is skipped: it is
+    ASCII (a surrogate in text, or encoded in UTF-8, -16 or -32 bytes, is not) and holds no backslash
+    (which every ``\\uXXXX`` escape starts with)."""
+    if isinstance(raw, str):
+        return not raw.isascii() or "\\" in raw
+    return not raw.isascii() or b"\\" in raw
 
 
 def _has_unpaired_surrogate(value: Any) -> bool:

@@ -23,6 +23,8 @@ if TYPE_CHECKING:  # jsonschema is imported with the first validator, not at sta
     from jsonschema import Draft202012Validator
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+_MISSING = object()
+ACCEPTED_PARAMETERS_KEPT = 4096
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,10 @@ class OpenApiDocument:
         self._lock = threading.Lock()
         self._validators: dict[tuple[str, ...], Draft202012Validator | None] = {}
         self._valid_checks: dict[tuple[str, ...], Callable[[Any], bool]] = {}
+        self._parameters: dict[str, tuple[dict[str, Any], ...]] = {}
+        self._parameter_locations: dict[str, frozenset[str]] = {}
+        # (operationId, location, name, raw text) -> (coerced value,) of parameters found valid
+        self._accepted_parameters: dict[tuple[str, str, str, str], tuple[Any]] = {}
 
     @cached_property
     def document(self) -> dict[str, Any]:
@@ -78,6 +84,9 @@ class OpenApiDocument:
         return Draft202012Validator(rooted, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
     def _cached(self, key: tuple[str, ...], schema: dict[str, Any] | None) -> Draft202012Validator | None:
+        validator = self._validators.get(key, _MISSING)
+        if validator is not _MISSING:  # compiled already: a plain read, no lock
+            return validator  # type: ignore[return-value]
         with self._lock:
             if key not in self._validators:
                 self._validators[key] = self._compile(schema) if schema is not None else None
@@ -207,13 +216,20 @@ _NUMBER = re.compile(r"^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$")
 def declared_parameters(document: OpenApiDocument, operation_id: str) -> list[dict[str, Any]]:
     """The operation's parameter objects (path-level ones first, operation-level ones override by
     ``(in, name)``), references followed. Raises: KeyError for an unknown operationId."""
-    _, template, operation = document.operations[operation_id]
-    item = document.document["paths"][template]
-    merged: dict[tuple[str, str], dict[str, Any]] = {}
-    for parameter in [*item.get("parameters", []), *operation.get("parameters", [])]:
-        parameter = document.resolve(parameter)
-        merged[(parameter["in"], parameter["name"])] = parameter
-    return list(merged.values())
+    return list(_declared(document, operation_id))
+
+
+def _declared(document: OpenApiDocument, operation_id: str) -> tuple[dict[str, Any], ...]:
+    known = document._parameters.get(operation_id)
+    if known is None:
+        _, template, operation = document.operations[operation_id]
+        item = document.document["paths"][template]
+        merged: dict[tuple[str, str], dict[str, Any]] = {}
+        for parameter in [*item.get("parameters", []), *operation.get("parameters", [])]:
+            parameter = document.resolve(parameter)
+            merged[(parameter["in"], parameter["name"])] = parameter
+        known = document._parameters[operation_id] = tuple(merged.values())
+    return known
 
 
 def coerce_parameter(raw: str, schema: dict[str, Any]) -> Any:
@@ -249,12 +265,19 @@ def validate_parameters(
     """
     values: dict[str, Any] = {}
     issues: list[ValidationIssue] = []
-    for parameter in declared_parameters(document, operation_id):
+    accepted = document._accepted_parameters
+    for parameter in _declared(document, operation_id):
         location, name = parameter["in"], parameter["name"]
         if location not in sources:
             continue
-        schema = document.resolve(parameter.get("schema", {}))
         raw = sources[location].get(name)
+        if raw is not None and raw != "":
+            # Values seen valid before (a domain, an id, a page size) skip coercion and validation.
+            seen = accepted.get((operation_id, location, name, raw))
+            if seen is not None:
+                values[name] = seen[0]
+                continue
+        schema = document.resolve(parameter.get("schema", {}))
         if raw is None or (raw == "" and empty_is_absent and location == "query"):
             if parameter.get("required"):
                 issues.append(ValidationIssue((location, name), "required", f"{name} is required", raw, True))
@@ -262,11 +285,19 @@ def validate_parameters(
                 values[name] = schema["default"]
             continue
         value = coerce_parameter(raw, schema)
-        validator = document._cached(("parameter", operation_id, location, name), schema)
-        found = issues_of(validator, value) if validator is not None else []
+        key = ("parameter", operation_id, location, name)
+        validator = document._cached(key, schema)
+        found = (
+            issues_of(validator, value)
+            if validator is not None and not document._known_valid(key, validator, value)
+            else []
+        )
         issues.extend(ValidationIssue((location, name), i.keyword, i.message, raw, i.rule) for i in found[:1])
         if not found:
             values[name] = value
+            if len(accepted) >= ACCEPTED_PARAMETERS_KEPT:  # client-chosen values: keep the memo bounded
+                accepted.clear()
+            accepted[(operation_id, location, name, raw)] = (value,)
     return values, issues
 
 
@@ -282,8 +313,22 @@ def check_parameters(
 
     Raises: ``error(issues)`` (the vendor's own error class, rendered in its format) when any fails.
     """
-    mappings = {"path": request.path_params, "query": request.query_params, "header": request.headers}
-    values, issues = validate_parameters(document, operation_id, {k: mappings[k] for k in locations})
+    # Only the locations the operation declares parameters in: parsing a query string costs.
+    declared = document._parameter_locations.get(operation_id)
+    if declared is None:
+        declared = frozenset(parameter["in"] for parameter in declared_parameters(document, operation_id))
+        document._parameter_locations[operation_id] = declared
+    sources: dict[str, Mapping[str, str]] = {}
+    for location in locations:
+        if location in declared:
+            sources[location] = (
+                request.path_params
+                if location == "path"
+                else request.query_params
+                if location == "query"
+                else request.headers
+            )
+    values, issues = validate_parameters(document, operation_id, sources)
     if issues:
         raise error(issues)
     return values

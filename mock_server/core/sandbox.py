@@ -102,14 +102,16 @@ class Sandbox:
         if self.settings.public_url:
             return self.settings.public_url.rstrip("/") + self.path_prefix
         host = request.headers.get("host") or f"{self.settings.host}:{self.settings.port}"
-        return f"{request.url.scheme}://{host}{self.path_prefix}"
+        # The scope's scheme, as ``request.url.scheme`` gives it, without building the whole URL.
+        return f"{request.scope.get('scheme', 'http').lower()}://{host}{self.path_prefix}"
 
     def lifetime(self, request: HTTPConnection, default: float) -> float:
         """Lifetime for a URL, policy or token issued while serving ``request``.
 
         A scenario may shorten it (or make it <= 0: issued already expired) through request state.
         """
-        override = getattr(request.state, "lifetime_override", None)
+        # The scope's state dict itself: ``request.state`` answers a missing name with an exception.
+        override = request.scope.get("state", {}).get("lifetime_override")
         return default if override is None else float(override)
 
     def check_generation(self, started: int) -> None:

@@ -45,14 +45,25 @@ class GrantBook:
         self.clock = clock
         self._lock = threading.Lock()
         self._grants: dict[str, UploadGrant] = {}
+        # The earliest expiry among the grants (inf: none): until then a sweep would find nothing to drop,
+        # so it is skipped instead of walking every grant.
+        self._first_expiry = float("inf")
 
     def issue(self, signature: str, grant: UploadGrant) -> None:
+        """Remember ``grant``; every ``SWEEP_EVERY`` grants, forget the expired ones no upload holds."""
         with self._lock:
             self._grants[signature] = grant
+            self._first_expiry = min(self._first_expiry, grant.expires_at)
             if len(self._grants) % SWEEP_EVERY == 0:
-                now = self.clock.time()
-                for old in [s for s, g in self._grants.items() if g.expires_at <= now and not g.uploading]:
-                    del self._grants[old]
+                self._forget_expired()
+
+    def _forget_expired(self) -> None:
+        now = self.clock.time()
+        if now < self._first_expiry:
+            return
+        for old in [s for s, g in self._grants.items() if g.expires_at <= now and not g.uploading]:
+            del self._grants[old]
+        self._first_expiry = min((g.expires_at for g in self._grants.values()), default=float("inf"))
 
     def get(self, signature: str) -> UploadGrant | None:
         with self._lock:
@@ -83,5 +94,7 @@ class GrantBook:
             return len(self._grants)
 
     def reset(self) -> None:
+        """Forget every grant."""
         with self._lock:
             self._grants.clear()
+            self._first_expiry = float("inf")

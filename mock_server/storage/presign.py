@@ -31,7 +31,6 @@ from mock_server.storage.sigv4 import (
     AMZ_DATE_FORMAT,
     UNSIGNED_PAYLOAD,
     SigningCredentials,
-    hmac_hex,
     host_header,
     signing_key,
     utc,
@@ -47,6 +46,95 @@ BOTOCORE_FORM_CONTENT_TYPE = "application/x-www-form-urlencoded; charset=utf-8"
 
 def _encode(value: object) -> str:
     return quote(str(value), safe="-_.~")
+
+
+class QuerySigner:
+    """Everything of a presigned URL but its path, computed once: the canonical query, headers and
+    scope, the signing key and the query string. ``sign(path)`` then costs one SHA-256 and one HMAC.
+
+    Arguments as ``presign_url`` (without ``path``). Raises: ValueError as ``presign_url``.
+    """
+
+    __slots__ = (
+        "_base_url",
+        "_canonical_tail",
+        "_inner",
+        "_method",
+        "_outer",
+        "_path_prefix",
+        "_query",
+        "_sign_head",
+        "credentials",
+    )
+
+    def __init__(
+        self,
+        *,
+        method: str,
+        base_url: str,
+        credentials: SigningCredentials,
+        now: datetime,
+        expires_in: int,
+        signed_headers: Mapping[str, str] | None = None,
+        query: Mapping[str, str] | None = None,
+    ) -> None:
+        amz_date = utc(now).strftime(AMZ_DATE_FORMAT)
+        expires = whole_seconds(expires_in)
+        scope = f"{amz_date[:8]}/{credentials.region}/s3/aws4_request"
+        headers: dict[str, str] = {}
+        for name, value in (signed_headers or {}).items():
+            lname = name.lower()
+            if lname not in UNSIGNABLE_HEADERS:
+                headers[lname] = value
+        if headers.get("content-type") == BOTOCORE_FORM_CONTENT_TYPE:
+            del headers["content-type"]
+        payload = headers.get(CONTENT_SHA256, UNSIGNED_PAYLOAD)
+        if "host" not in headers:
+            headers["host"] = host_header(base_url)
+        names = sorted(headers)
+        signed = ";".join(names)
+        encoded = [(_encode(k), _encode(v)) for k, v in (query or {}).items()]
+        encoded += [
+            ("X-Amz-Algorithm", ALGORITHM),
+            ("X-Amz-Credential", _encode(f"{credentials.access_key_id}/{scope}")),
+            ("X-Amz-Date", amz_date),
+            ("X-Amz-Expires", str(expires)),
+            ("X-Amz-SignedHeaders", _encode(signed)),
+        ]
+        if credentials.session_token is not None:
+            encoded.append(("X-Amz-Security-Token", _encode(credentials.session_token)))
+        self._method = method.upper()
+        self._base_url = base_url
+        self._query = "&".join(f"{k}={v}" for k, v in encoded)
+        # botocore signs the whole URL path: a base URL with a path of its own (a session's
+        # ``/~s/<name>``) is part of what the verifier sees.
+        self._path_prefix = urlsplit(base_url).path.rstrip("/")
+        self._canonical_tail = "\n".join(
+            (
+                "&".join(f"{k}={v}" for k, v in sorted(encoded)),
+                "".join(f"{n}:{' '.join(headers[n].split())}\n" for n in names),
+                signed,
+                payload,
+            )
+        )
+        self._sign_head = f"{ALGORITHM}\n{amz_date}\n{scope}\n"
+        # HMAC-SHA256 (RFC 2104) with the key's inner and outer pads hashed once: each signature then
+        # costs two copies of a hash state, not a new HMAC object (OpenSSL looks its digest up each time).
+        key = signing_key(credentials.secret_access_key, amz_date[:8], credentials.region).ljust(64, b"\0")
+        self._inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in key))
+        self._outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in key))
+        self.credentials = credentials
+
+    def sign(self, path: str) -> tuple[str, str]:
+        """``(url, signature)`` for ``path`` (the wire path below the base URL, percent-encoded)."""
+        canonical = f"{self._method}\n{self._path_prefix}{path}\n{self._canonical_tail}"
+        digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        inner = self._inner.copy()
+        inner.update((self._sign_head + digest).encode("utf-8"))
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        signature = outer.hexdigest()
+        return f"{self._base_url}{path}?{self._query}&X-Amz-Signature={signature}", signature
 
 
 def presign_url(
@@ -70,46 +158,65 @@ def presign_url(
 
     Raises: ValueError if ``now`` is naive or ``expires_in`` is negative or fractional.
     """
-    amz_date = utc(now).strftime(AMZ_DATE_FORMAT)
-    expires = whole_seconds(expires_in)
-    scope = f"{amz_date[:8]}/{credentials.region}/s3/aws4_request"
-    headers: dict[str, str] = {}
-    for name, value in (signed_headers or {}).items():
-        lname = name.lower()
-        if lname not in UNSIGNABLE_HEADERS:
-            headers[lname] = value
-    if headers.get("content-type") == BOTOCORE_FORM_CONTENT_TYPE:
-        del headers["content-type"]
-    payload = headers.get(CONTENT_SHA256, UNSIGNED_PAYLOAD)
-    if "host" not in headers:
-        headers["host"] = host_header(base_url)
-    names = sorted(headers)
-    signed = ";".join(names)
-    encoded = [(_encode(k), _encode(v)) for k, v in (query or {}).items()]
-    encoded += [
-        ("X-Amz-Algorithm", ALGORITHM),
-        ("X-Amz-Credential", _encode(f"{credentials.access_key_id}/{scope}")),
-        ("X-Amz-Date", amz_date),
-        ("X-Amz-Expires", str(expires)),
-        ("X-Amz-SignedHeaders", _encode(signed)),
-    ]
-    if credentials.session_token is not None:
-        encoded.append(("X-Amz-Security-Token", _encode(credentials.session_token)))
-    query_string = "&".join(f"{k}={v}" for k, v in encoded)
-    # botocore signs the whole URL path: a base URL with a path of its own (a session's ``/~s/<name>``)
-    # is part of what the verifier sees.
-    signed_path = urlsplit(base_url).path.rstrip("/") + path
-    canonical = "\n".join(
-        (
-            method.upper(),
-            signed_path,
-            "&".join(f"{k}={v}" for k, v in sorted(encoded)),
-            "".join(f"{n}:{' '.join(headers[n].split())}\n" for n in names),
-            signed,
-            payload,
-        )
+    signer = QuerySigner(
+        method=method,
+        base_url=base_url,
+        credentials=credentials,
+        now=now,
+        expires_in=expires_in,
+        signed_headers=signed_headers,
+        query=query,
     )
-    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-    to_sign = f"{ALGORITHM}\n{amz_date}\n{scope}\n{digest}"
-    key = signing_key(credentials.secret_access_key, amz_date[:8], credentials.region)
-    return f"{base_url}{path}?{query_string}&X-Amz-Signature={hmac_hex(key, to_sign)}"
+    return signer.sign(path)[0]
+
+
+class Presigner:
+    """``presign_url`` that keeps the ``QuerySigner`` of the last few URL shapes, so a batch of URLs
+    signed at the same second for the same base URL, lifetime and headers (QUBS signs one per item)
+    shares the work. At most ``size`` shapes are kept (all dropped when full); thread-safe.
+    """
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._signers: dict[tuple[object, ...], QuerySigner] = {}
+
+    def presign(
+        self,
+        *,
+        method: str,
+        base_url: str,
+        path: str,
+        credentials: SigningCredentials,
+        now: datetime,
+        expires_in: int,
+        signed_headers: Mapping[str, str] | None = None,
+        query: Mapping[str, str] | None = None,
+    ) -> tuple[str, str]:
+        """``(url, signature)``: ``presign_url``'s URL (same arguments) and its ``X-Amz-Signature``.
+
+        Raises: ValueError as ``presign_url``.
+        """
+        shape = (
+            method,
+            base_url,
+            id(credentials),
+            now,
+            expires_in,
+            tuple(signed_headers.items()) if signed_headers else None,
+            tuple(query.items()) if query else None,
+        )
+        signer = self._signers.get(shape)
+        if signer is None or signer.credentials is not credentials:  # (an id may be reused)
+            signer = QuerySigner(
+                method=method,
+                base_url=base_url,
+                credentials=credentials,
+                now=now,
+                expires_in=expires_in,
+                signed_headers=signed_headers,
+                query=query,
+            )
+            if len(self._signers) >= self.size:
+                self._signers.clear()
+            self._signers[shape] = signer
+        return signer.sign(path)

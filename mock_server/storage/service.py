@@ -9,6 +9,7 @@ asked for them, so they work through docker port maps and CI service host names.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,6 +33,7 @@ UNKNOWN_GRANT = (
     "a reset or restart, or it expired and was forgotten); request a new URL."
 )
 DOWNLOAD_PREFIX = "/gcs"
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_.~/-]*")  # what quote(key, safe="/~") leaves as it is
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ class IssuedUrl:
 
 def object_path(prefix: str, bucket: str, key: str) -> str:
     """Wire path of an object: ``/s3/<bucket>/<key>`` with the key percent-encoded (``/`` kept)."""
+    if _PLAIN_KEY.fullmatch(key):  # nothing to encode (most keys): skip quote()'s work
+        return f"{prefix}/{bucket}/{key}"
     return f"{prefix}/{bucket}/{quote(key, safe='/~')}"
 
 
@@ -72,6 +76,7 @@ class Storage:
         self.credentials = credentials
         self.clock = clock
         self.grants: Grants = grants if grants is not None else GrantBook(clock)
+        self._presigner = presign.Presigner()
 
     @property
     def known_credentials(self) -> dict[str, SigningCredentials]:
@@ -97,7 +102,7 @@ class Storage:
     ) -> IssuedUrl:
         signed_at, expires = self._signing_time(expires_in)
         headers = {"content-type": content_type} if content_type else None
-        url = presign.presign_url(
+        url, signature = self._presigner.presign(
             method="PUT",
             base_url=base_url,
             path=object_path(STORAGE_PREFIX, bucket, key),
@@ -107,7 +112,6 @@ class Storage:
             signed_headers=headers,
             query={GRANT_PARAM: "1"},
         )
-        signature = url.rsplit("X-Amz-Signature=", 1)[1].split("&", 1)[0]
         expires_at = signed_at + timedelta(seconds=expires)
         grant = UploadGrant(bucket, key, _host_of(base_url), max_bytes, single_use, expires_at.timestamp())
         self.grants.issue(signature, grant)

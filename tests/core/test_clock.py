@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -65,3 +65,19 @@ def test_state_reports_offset_and_freeze(frozen: Clock) -> None:
     state = frozen.state()
     assert state["frozen"] is True
     assert state["now"] == "2026-11-24T10:00:00Z"
+
+
+@pytest.mark.parametrize(
+    "instant",
+    [
+        datetime(2026, 11, 24, 10, 15, 0, tzinfo=UTC),
+        datetime(2026, 11, 24, 10, 15, 0, 999999, tzinfo=UTC),
+        datetime(1970, 1, 1, tzinfo=UTC),
+        datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC),
+        datetime(2026, 1, 1, 1, 30, tzinfo=timezone(timedelta(hours=5, minutes=30))),
+        datetime(999, 6, 1, tzinfo=UTC),  # a client-given year below 1000 keeps strftime's text
+        datetime(1, 1, 1, tzinfo=UTC),
+    ],
+)
+def test_iso_z_is_strftimes_text(instant: datetime) -> None:
+    assert iso_z(instant) == instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -91,3 +91,27 @@ def test_only_the_locations_given_are_checked(document: OpenApiDocument) -> None
 )
 def test_coercion_follows_the_declared_types(raw: str, schema: dict, expected: object) -> None:
     assert coerce_parameter(raw, schema) == expected
+
+
+def test_a_value_found_valid_is_remembered_but_others_are_still_checked(document: OpenApiDocument) -> None:
+    first = _check(document, {"size": "7"}, {"X-Key": "abc"})
+    again = _check(document, {"size": "7"}, {"X-Key": "abc"})  # from the memo of accepted values
+    assert first == again == ({"id": ID, "size": 7, "X-Key": "abc"}, [])
+    _, issues = _check(document, {"size": "70"}, {"X-Key": "abcd"})
+    assert [(i.loc, i.keyword) for i in issues] == [
+        (("query", "size"), "maximum"),
+        (("header", "X-Key"), "maxLength"),
+    ]
+    _, issues = _check(document, {}, {"X-Key": "abc"}, item="not-a-uuid")
+    assert [(i.loc, i.keyword) for i in issues] == [(("path", "id"), "format")]
+
+
+def test_the_memo_of_accepted_values_stays_bounded(
+    document: OpenApiDocument, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mock_server.core.openapi as openapi
+
+    monkeypatch.setattr(openapi, "ACCEPTED_PARAMETERS_KEPT", 3)
+    for size in range(1, 11):
+        assert _check(document, {"size": str(size)}, {"X-Key": "k"})[0]["size"] == size
+        assert len(document._accepted_parameters) <= 3

@@ -163,3 +163,32 @@ def test_signed_content_sha256_is_the_payload_hash(signed_headers: dict[str, str
         expected = botocore_url(case)
     assert seen[0].endswith(f"\n{payload}")
     assert ours(case) == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    CASES, st.lists(st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=30), max_size=5)
+)
+def test_a_kept_signer_signs_every_path_as_presign_url(case: dict, keys: list[str]) -> None:
+    presigner = presign.Presigner(size=2)
+    for key in [case["key"], *keys, case["key"]]:
+        path = object_path(STORAGE_PREFIX, "bucket", key)
+        args = {name: value for name, value in case.items() if name != "key"}
+        url, signature = presigner.presign(path=path, **args)
+        assert url == presign.presign_url(path=path, **args) == botocore_url({**case, "key": key})
+        assert url.endswith(f"&X-Amz-Signature={signature}")
+
+
+def test_a_kept_signer_is_not_used_for_other_credentials() -> None:
+    presigner = presign.Presigner()
+    args = {
+        "method": "PUT",
+        "base_url": BASES[0],
+        "path": "/s3/bucket/key",
+        "now": datetime(2024, 2, 29, 23, 59, 59, tzinfo=UTC),
+        "expires_in": 60,
+    }
+    first = SigningCredentials("AKIDEXAMPLE", "secret", "us-east-1")
+    other = SigningCredentials("AKIDEXAMPLE", "another secret", "us-east-1")
+    assert presigner.presign(credentials=first, **args)[0] == presign.presign_url(credentials=first, **args)
+    assert presigner.presign(credentials=other, **args)[0] == presign.presign_url(credentials=other, **args)

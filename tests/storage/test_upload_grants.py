@@ -86,3 +86,16 @@ def test_urls_presigned_by_clients_need_no_grant(client: TestClient, sandbox: Sa
     )
     url = s3.generate_presigned_url("put_object", Params={"Bucket": BUCKET, "Key": "mine.txt"})
     assert client.put(url[len(BASE) :], content=b"free size").status_code == 200
+
+
+def test_grants_are_kept_until_expired_and_forgotten_at_the_next_sweep(sandbox: Sandbox) -> None:
+    storage = sandbox.storage
+    for number in range(4 * GRANT_SWEEP_EVERY):  # sweeps come and find nothing expired
+        storage.presign_put(BASE, BUCKET, f"long-{number}", expires_in=600)
+    short = issue(sandbox, key="short", expires_in=60)
+    assert len(storage.grants) == 4 * GRANT_SWEEP_EVERY + 1
+    sandbox.clock.advance(120)  # the short URL's grant expires; the others do not
+    for number in range(GRANT_SWEEP_EVERY - 1):
+        storage.presign_put(BASE, BUCKET, f"later-{number}", expires_in=600)
+    assert storage.grant_for(short.rsplit("X-Amz-Signature=", 1)[1]) is None
+    assert len(storage.grants) == 5 * GRANT_SWEEP_EVERY - 1

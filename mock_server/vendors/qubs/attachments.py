@@ -27,6 +27,7 @@ URL_TTL_MIN, URL_TTL_MAX = DOWNLOAD_URL_SECONDS_RANGE
 DEFAULT_CATEGORY = "report"
 FALLBACK_EXTENSIONS = {"application/pdf": ".pdf", "application/dicom": ".dcm"}
 _SEPARATORS = re.compile(r"[/\\]")
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
 _UNSAFE_IN_QUOTES = re.compile(r'[^\x20-\x7e]|["\\]')
 
 
@@ -47,8 +48,7 @@ class Attachment:
 
 def clean_file_name(raw: str) -> str:
     """The last path segment (``/`` or ``\\``) without NUL or control characters; may be ``""``."""
-    name = _SEPARATORS.split(raw)[-1]
-    name = "".join(ch for ch in name if ch >= " " and ch != "\x7f").strip()
+    name = _CONTROLS.sub("", _SEPARATORS.split(raw)[-1]).strip()
     return "" if name in {".", ".."} else name
 
 
@@ -76,6 +76,7 @@ def create_upload_urls(
     pending_appointment(sandbox, domain, appointment_id)
     added_at = iso_z(sandbox.clock.now())
     records: list[Attachment] = []
+    expires_at, expires = None, ""
     response_items: list[dict[str, Any]] = []
     for item in items:
         guid = sandbox.ids.uuid4()
@@ -91,7 +92,8 @@ def create_upload_urls(
             max_bytes=MAX_UPLOAD_BYTES,
             single_use=True,
         )
-        expires = iso_z(issued.expires_at)
+        if issued.expires_at != expires_at:  # items signed in the same second share their expiry
+            expires_at, expires = issued.expires_at, iso_z(issued.expires_at)
         record = Attachment(
             domain,
             appointment_id,
