@@ -9,6 +9,7 @@ the port cannot be bound, 2 usage error or a setting that cannot be used (one li
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import socket
 import sys
@@ -124,13 +125,30 @@ class SandboxServer(uvicorn.Server):
     and warming the vendors up (``Vendor.warm_up``) once its first request has been answered."""
 
     def __init__(
-        self, config: uvicorn.Config, settings: Settings, warm_ups: Sequence[Callable[[], object]] = ()
+        self,
+        config: uvicorn.Config,
+        settings: Settings,
+        warm_ups: Sequence[Callable[[], object]] = (),
+        parent: int | None = None,
     ) -> None:
+        """``parent``: the supervisor's pid when this is a ``--workers`` worker (it stops when orphaned)."""
         super().__init__(config)
         self.settings = settings
         self.warm_ups = list(warm_ups)
+        self.parent = parent
+        self.stopped_early = False
+
+    def stop_before_start(self, number: int, _frame: object) -> None:
+        """Signal handler until uvicorn installs its own: remember the stop for the first tick."""
+        self.stopped_early = True
 
     async def on_tick(self, counter: int) -> bool:
+        if self.stopped_early:
+            self.should_exit = True
+        # A worker whose supervisor is gone (killed with SIGKILL, say) stops as if told to, instead of
+        # serving on unsupervised and keeping the port and its output pipes open.
+        if self.parent is not None and os.getppid() != self.parent:
+            self.should_exit = True
         # Every 0.1 s: once a request (a health probe, as a rule) has been answered and none is in
         # flight, load in the background what the vendors' first requests would otherwise load.
         if self.warm_ups and self.server_state.total_requests and not self.server_state.tasks:
@@ -217,7 +235,10 @@ def serve(settings: Settings) -> int:
         # The parent only supervises: its app was the start-up check (and filled the shared state).
         app.state.sessions.close()
         sandbox.close()
-        code = Supervisor(settings, sock, lambda: _serve_app(create_app(settings), settings, sock)).run()
+        parent = os.getpid()
+        code = Supervisor(
+            settings, sock, lambda: _serve_app(create_app(settings), settings, sock, parent)
+        ).run()
     else:
         code = _serve_app(app, settings, sock)
     if code == 0:
@@ -225,22 +246,25 @@ def serve(settings: Settings) -> int:
     return code
 
 
-def _serve_app(app: Any, settings: Settings, sock: socket.socket) -> int:
-    """Serve ``app`` on ``sock`` until SIGTERM/SIGINT (in-flight requests drained). Returns 0."""
+def _serve_app(app: Any, settings: Settings, sock: socket.socket, parent: int | None = None) -> int:
+    """Serve ``app`` on ``sock`` until SIGTERM/SIGINT (in-flight requests drained), or, for a worker
+    (``parent``: its supervisor's pid), until the supervisor is gone. Returns 0."""
     sandbox = app.state.sandbox
     # Everything built so far lives as long as the process: keep full collections from walking it.
     gc_policy.install(sandbox.clock)
     config = uvicorn_config(app, settings)
-    # uvicorn drains in-flight requests on SIGTERM/SIGINT (a second SIGINT stops at once), then
-    # re-raises the signal against the handlers installed before it; these no-ops turn a graceful
-    # stop into exit code 0.
-    for stop_signal in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(stop_signal, lambda *_: None)
     from mock_server.core.openapi import import_jsonschema
 
     warm_ups = [vendor.warm_up for vendor in sandbox.vendors.values() if vendor.warm_up is not None]
     warm_ups.insert(0, import_jsonschema)
-    SandboxServer(config, settings, warm_ups).run(sockets=[sock])
+    server = SandboxServer(config, settings, warm_ups, parent)
+    # uvicorn drains in-flight requests on SIGTERM/SIGINT (a second SIGINT stops at once), then
+    # re-raises the signal against the handlers installed before it; these turn a graceful stop into
+    # exit code 0, and a signal that arrives before uvicorn listens for it (a worker told to stop while
+    # it starts) into a stop at its first tick.
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, server.stop_before_start)
+    server.run(sockets=[sock])
     # Stopped: a further signal (docker or a CI runner repeating SIGTERM) must not turn this clean
     # exit into a kill while the interpreter finalises (it resets Python-level handlers, not SIG_IGN).
     for stop_signal in (signal.SIGTERM, signal.SIGINT):

@@ -6,13 +6,16 @@ worker (the health answer names the process) and then sends the steps through ch
 
 from __future__ import annotations
 
+import os
 import signal
+import threading
 from collections.abc import Iterator
 
 import pytest
 import requests
 
 from mock_server.cli import main
+from mock_server.core.clock import Clock
 from mock_server.testing.process import ServerProcess
 
 CREATE = "/qubs/integrations/v1/acme/reporting/appointments/A123456/report/attachments"
@@ -30,6 +33,7 @@ def workers(redis_url: str) -> Iterator[ServerProcess]:
     }
     with ServerProcess(env=env) as server:
         yield server
+        assert server.stop(signal.SIGTERM) == 0
 
 
 def _one_per_worker(url: str) -> dict[int, requests.Session]:
@@ -90,6 +94,35 @@ def test_sigterm_stops_every_worker_cleanly(redis_url: str) -> None:
         assert requests.get(server.url + "/__admin/health", timeout=10).status_code == 200
         assert server.stop(signal.SIGTERM) == 0
     assert "mock-server: stopped" in server.output
+
+
+def test_workers_stop_when_their_supervisor_is_killed(redis_url: str) -> None:
+    env = {
+        "MOCK_SERVER_WORKERS": "2",
+        "MOCK_SERVER_STATE_URL": redis_url,
+        "MOCK_SERVER_STATE_NAMESPACE": "kill",
+    }
+    with ServerProcess(env=env) as server:
+        pids = set(_one_per_worker(server.url))
+        server.send_signal(signal.SIGKILL)
+        server.wait()
+        clock = Clock()
+        deadline = clock.monotonic() + 20
+        while pids and clock.monotonic() < deadline:
+            pids = {pid for pid in pids if _alive(pid)}
+            clock_wait = threading.Event()
+            clock_wait.wait(0.05)
+    assert not pids, f"workers {pids} outlived their supervisor"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie (exited, not yet reaped by init) counts as stopped.
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        return stat.read().split(") ", 1)[1][0] != "Z"
 
 
 def test_workers_without_a_state_url_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
