@@ -143,11 +143,9 @@ class SandboxServer(uvicorn.Server):
         self.stopped_early = True
 
     async def on_tick(self, counter: int) -> bool:
-        if self.stopped_early:
-            self.should_exit = True
         # A worker whose supervisor is gone (killed with SIGKILL, say) stops as if told to, instead of
         # serving on unsupervised and keeping the port and its output pipes open.
-        if self.parent is not None and os.getppid() != self.parent:
+        if self.stopped_early or (self.parent is not None and os.getppid() != self.parent):
             self.should_exit = True
         # Every 0.1 s: once a request (a health probe, as a rule) has been answered and none is in
         # flight, load in the background what the vendors' first requests would otherwise load.
@@ -201,14 +199,10 @@ def serve(settings: Settings) -> int:
         return 2
     try:
         app = create_app(settings)
-    except (FixtureError, ValueError, ConnectionError) as exc:
+    except (FixtureError, ValueError) as exc:
         # One problem: one line; several: a line each, as `mock-server validate` prints them.
         problems = str(exc).splitlines() or [type(exc).__name__]
-        head = (
-            f"mock-server: cannot start: {problems[0]}"
-            if len(problems) == 1
-            else "mock-server: cannot start:"
-        )
+        head = "mock-server: cannot start:" + (f" {problems[0]}" if len(problems) == 1 else "")
         print("\n".join([head, *problems[1 if len(problems) == 1 else 0 :]]), file=sys.stderr)
         return 1
     try:
