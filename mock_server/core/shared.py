@@ -64,6 +64,19 @@ class Writes:
         self.commands.append(command)
 
 
+class _Batch:
+    """Items queued under one name in one request, sent by one command (``SharedState.batched``)."""
+
+    def __init__(self, send: Callable[[Pipeline, list[Any]], object]) -> None:
+        self.send = send
+        self.items: list[Any] = []
+        self.sent = False
+
+    def __call__(self, pipe: Pipeline) -> None:
+        self.sent = True  # later items of the request start a new batch
+        self.send(pipe, self.items)
+
+
 class Lua:
     """A Lua script run by its SHA1 (EVALSHA), loaded once; see ``SharedState.script``."""
 
@@ -189,6 +202,29 @@ class SharedState:
             self._execute(pipe, [command])
             return
         writes.queue(command)
+        writes.overlay.update(overlay)
+
+    def batched(
+        self,
+        name: str,
+        item: Any,
+        send: Callable[[Pipeline, list[Any]], object],
+        overlay: dict[tuple[str, str], bytes | None],
+    ) -> None:
+        """Queue ``item`` in the request's batch ``name``: all its items go in one command at the flush
+        (``send(pipe, items)``), e.g. one Lua call for every record a request writes instead of one each,
+        which is what a 20-item request costs redis-py to pack and parse. Outside a request: at once."""
+        writes = self.pending()
+        if writes is None:
+            pipe = self.redis.pipeline(transaction=True)
+            send(pipe, [item])
+            self._execute(pipe, [lambda again: send(again, [item])])
+            return
+        batch = writes.cache.get(("batch", name))
+        if batch is None or batch.sent:
+            batch = writes.cache[("batch", name)] = _Batch(send)
+            writes.queue(batch)
+        batch.items.append(item)
         writes.overlay.update(overlay)
 
     @staticmethod

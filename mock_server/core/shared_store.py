@@ -24,15 +24,17 @@ from typing import Any
 from mock_server.core.shared import MISSING, SharedState, dumps, loads
 from mock_server.core.store import DEFAULT_MAX_RECORDS, FixedKindWritten, Group, StoreFull
 
-# KEYS: record hash, order hash, meta hash ("records": the count), sequence, groups set.
-# ARGV: id, record, group.
+# KEYS: meta hash ("records": the count), sequence, groups set.
+# ARGV: for each record, five values: record hash, order hash, id, record, group.
 _PUT = """
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then
-  redis.call('HINCRBY', KEYS[3], 'records', 1)
-  redis.call('HSET', KEYS[2], ARGV[1], redis.call('INCR', KEYS[4]))
-  redis.call('SADD', KEYS[5], ARGV[3])
+for i = 1, #ARGV, 5 do
+  if redis.call('HEXISTS', ARGV[i], ARGV[i + 2]) == 0 then
+    redis.call('HINCRBY', KEYS[1], 'records', 1)
+    redis.call('HSET', ARGV[i + 1], ARGV[i + 2], redis.call('INCR', KEYS[2]))
+    redis.call('SADD', KEYS[3], ARGV[i + 4])
+  end
+  redis.call('HSET', ARGV[i], ARGV[i + 2], ARGV[i + 3])
 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1
 """
 # KEYS: record hash, order hash, meta hash. ARGV: id.
@@ -84,13 +86,13 @@ class SharedStore:
         records, order = self._keys(vendor, tenant, kind)
         self._make_room(records, record_id)
         value = dumps(record)
-        keys = [records, order, self.shared.key("meta"), self.shared.key("rec-seq")]
-        keys.append(self.shared.key("rec-groups"))
-        args = [record_id, value, dumps((vendor, tenant, kind))]
-        self.shared.write(
-            lambda pipe: self._put(keys=keys, args=args, client=pipe), {(records, record_id): value}
-        )
+        item = (records, order, record_id, value, dumps((vendor, tenant, kind)))
+        self.shared.batched("records", item, self._send_puts, {(records, record_id): value})
         return record
+
+    def _send_puts(self, pipe: Any, items: list[tuple[Any, ...]]) -> None:
+        keys = [self.shared.key("meta"), self.shared.key("rec-seq"), self.shared.key("rec-groups")]
+        self._put(keys=keys, args=[value for item in items for value in item], client=pipe)
 
     def _make_room(self, records: str, record_id: str) -> None:
         writes = self.shared.pending()

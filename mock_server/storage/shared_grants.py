@@ -9,6 +9,7 @@ two workers cannot both start an upload through one single-use URL.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from mock_server.core.clock import Clock
 from mock_server.core.shared import SharedState, dumps, loads
@@ -65,23 +66,23 @@ class SharedGrantBook:
         return self.shared.key("grant", signature)
 
     def issue(self, signature: str, grant: UploadGrant) -> None:
-        key, expiry = self._key(signature), self.shared.key("grant-expiry")
+        """Remember ``grant`` (its hash now, its expiry with the request's other grants in one ZADD)."""
+        key = self._key(signature)
         fields = {
             "g": dumps(grant),
             "single": "1" if grant.single_use else "0",
             "used": "0",
             "uploading": "0",
         }
-
-        def command(pipe: object) -> None:
-            pipe.hset(key, mapping=fields)  # type: ignore[attr-defined]
-            pipe.zadd(expiry, {signature: grant.expires_at})  # type: ignore[attr-defined]
-
-        self.shared.write(command, {})
+        self.shared.write(lambda pipe: pipe.hset(key, mapping=fields), {})
+        self.shared.batched("grant-expiry", (signature, grant.expires_at), self._send_expiries, {})
         self._issued += 1
         if self._issued % SWEEP_EVERY == 0:
             prefix = self.shared.key("grant", "")
-            self._sweep(keys=[expiry, prefix], args=[self.clock.time()])
+            self._sweep(keys=[self.shared.key("grant-expiry"), prefix], args=[self.clock.time()])
+
+    def _send_expiries(self, pipe: Any, items: list[tuple[str, float]]) -> None:
+        pipe.zadd(self.shared.key("grant-expiry"), dict(items))
 
     def get(self, signature: str) -> UploadGrant | None:
         found = self.shared.redis.hmget(self._key(signature), "g", "used", "uploading")
