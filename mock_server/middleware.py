@@ -4,7 +4,7 @@
 1. correlation id (echo ``X-Correlation-Id`` or make one; vendors that document the header get it back),
 2. route resolution to ``<vendor>.<operation>`` and path parameters (for the journal and scenarios),
 3. the scenario engine, which may answer, delay, cut the connection or shorten lifetimes,
-4. the journal entry and the request log line, written when the response ends.
+4. the journal entry and the request log line, written as the response's last chunk goes out.
 """
 
 from __future__ import annotations
@@ -151,10 +151,14 @@ class SandboxMiddleware:
                 request_body.feed(message.get("body", b""))
             return message
 
+        # The answer's start is held until its last body chunk: then the journal entry is written, with
+        # the request's queued writes (one round trip over shared state), before the client can see the
+        # answer, so whatever it asks next (its journal entry included) already holds, in any process.
+        # A streamed answer (more body to come) goes out at its first chunk, journaled at its end.
+        held: list[Message] = []
+
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
-                if sandbox.shared is not None:
-                    sandbox.shared.flush()
                 outcome["status"] = message["status"]
                 if echo_header:
                     MutableHeaders(scope=message)[echo_header] = correlation_id
@@ -162,8 +166,22 @@ class SandboxMiddleware:
                     (name.decode("latin-1"), value.decode("latin-1"))
                     for name, value in message.get("headers", [])
                 ]
-            elif message["type"] == "http.response.body":
+                if 100 <= message["status"] <= 599:
+                    held.append(message)
+                    return
+                # A scenario's dropped connection (scenarios/actions.py): the server refuses it and closes.
+                if sandbox.shared is not None:
+                    sandbox.shared.flush()
+            if message["type"] == "http.response.body":
                 response_body.feed(message.get("body", b""))
+                if held:
+                    if message.get("more_body", False) or not journaled:
+                        if sandbox.shared is not None:
+                            sandbox.shared.flush()
+                    else:
+                        outcome["recorded"] = True
+                        self._record(sandbox, scope, request_headers, outcome, started)
+                    await send(held.pop())
             await send(message)
 
         try:
@@ -180,7 +198,11 @@ class SandboxMiddleware:
             outcome["error"] = f"{type(exc).__name__}: {exc}"
             raise
         finally:
-            if journaled:
+            if held and "error" not in outcome:  # the app ended without a body message
+                if sandbox.shared is not None:
+                    sandbox.shared.flush()
+                await send(held.pop())
+            if journaled and not outcome.get("recorded"):
                 self._record(sandbox, scope, request_headers, outcome, started)
 
     def _record(

@@ -192,17 +192,22 @@ class Sandbox:
         another process, this process's own caches (the scenario engine's and the object store's)."""
         if self.shared is None:
             return
-        # One round trip: the clock, resets, the record count and the scenario engine's version.
+        # One round trip: the clock, resets, the record count, the record kinds' versions and the scenario
+        # engine's version.
         pipe = self.shared.redis.pipeline(transaction=False)
-        pipe.hmget(self.shared.key("meta"), "generation", "offset", "frozen", "records")
+        pipe.hgetall(self.shared.key("meta"))
         version_key = getattr(self.scenarios, "version_key", None)
         if version_key is not None:
             pipe.get(version_key)
         answers = pipe.execute()
-        generation, offset, frozen, records = answers[0]
+        meta: dict[bytes, bytes] = answers[0]
+        generation, offset, frozen = meta.get(b"generation"), meta.get(b"offset"), meta.get(b"frozen")
         writes = self.shared.pending()
-        if writes is not None:  # the record count, for this request's cap checks (core/shared_store.py)
-            writes.cache["rec-count"] = int(records or 0)
+        if (
+            writes is not None
+        ):  # the record count and kinds' versions, for this request (core/shared_store.py)
+            writes.cache["rec-count"] = int(meta.get(b"records") or 0)
+            writes.cache["versions"] = meta
         self.clock.restore(float(offset or 0.0), float(frozen) if frozen else None)
         if generation is not None and int(generation) != self.generation:
             self.generation = int(generation)

@@ -235,6 +235,18 @@ class SharedState:
             return MISSING
         return writes.overlay.get((key, field), MISSING)
 
+    def version(self, field: str) -> int | None:
+        """``field`` of the meta hash as this request's sync read it (0 if absent), or None when there
+        is nothing to trust: outside a request, after its flush, or under the lock (whose holder must
+        read what the previous holder wrote)."""
+        writes = _writes.get()
+        if writes is None or not writes.open or getattr(self._local, "depth", 0):
+            return None
+        meta = writes.cache.get("versions")
+        if meta is None:
+            return None
+        return int(meta.get(field.encode(), 0))
+
     # -- the cross-process lock --------------------------------------------------------------------
     @contextmanager
     def lock(self) -> Iterator[None]:

@@ -2,9 +2,15 @@
 
 Keys (under the sandbox's namespace): ``rec:<vendor>:<kind>:<tenant>`` (hash: id -> pickled record),
 ``ord:...`` (hash: id -> insertion number, so listings keep insertion order as ``Store`` does),
-``meta`` field ``records`` (records held, read with the per-request sync), ``rec-seq`` (insertion
-numbers), ``rec-groups`` (set of the groups
-ever written, pickled ``(vendor, tenant, kind)``).
+``meta`` field ``records`` (records held, read with the per-request sync), ``meta`` fields
+``v:<vendor>:<kind>`` (the kind's version: raised by every write and delete of one of its records),
+``rec-seq`` (insertion numbers), ``rec-groups`` (set of the groups ever written, pickled
+``(vendor, tenant, kind)``).
+
+Each process keeps what it read (records and whole groups) with the kind's version at the time; while
+the version that the request's sync read is the same, a read is answered from there without a round
+trip (a QUBS create reads its appointment, which nothing else writes). Under the lock every read goes
+to Redis.
 
 Like the in-process store with ``copy_on_read``, ``get``/``list`` return copies: a change is kept
 only by ``put``. Writes made while serving a request are queued and sent with its answer
@@ -24,10 +30,14 @@ from typing import Any
 from mock_server.core.shared import MISSING, SharedState, dumps, loads
 from mock_server.core.store import DEFAULT_MAX_RECORDS, FixedKindWritten, Group, StoreFull
 
+CACHED_READS = 4096
+"""Records and groups a process keeps with their versions; past this, it starts over."""
+
 # KEYS: meta hash ("records": the count), sequence, groups set.
-# ARGV: for each record, five values: record hash, order hash, id, record, group.
+# ARGV: for each record, six values: record hash, order hash, id, record, group, version field.
 _PUT = """
-for i = 1, #ARGV, 5 do
+for i = 1, #ARGV, 6 do
+  redis.call('HINCRBY', KEYS[1], ARGV[i + 5], 1)
   if redis.call('HEXISTS', ARGV[i], ARGV[i + 2]) == 0 then
     redis.call('HINCRBY', KEYS[1], 'records', 1)
     redis.call('HSET', ARGV[i + 1], ARGV[i + 2], redis.call('INCR', KEYS[2]))
@@ -37,9 +47,10 @@ for i = 1, #ARGV, 5 do
 end
 return 1
 """
-# KEYS: record hash, order hash, meta hash. ARGV: id.
+# KEYS: record hash, order hash, meta hash. ARGV: id, version field.
 _DELETE = """
 if redis.call('HDEL', KEYS[1], ARGV[1]) == 1 then
+  redis.call('HINCRBY', KEYS[3], ARGV[2], 1)
   redis.call('HDEL', KEYS[2], ARGV[1])
   redis.call('HINCRBY', KEYS[3], 'records', -1)
 end
@@ -62,6 +73,8 @@ class SharedStore:
         self.fixed_kinds = fixed_kinds
         self.loading = False
         self._fixed: dict[tuple[str, str, str], list[tuple[str, Any]]] = {}
+        self._read: dict[tuple[str, str], tuple[int, bytes | None]] = {}  # (hash, id) -> (version, raw)
+        self._groups: dict[str, tuple[int, dict[bytes, bytes], dict[bytes, bytes]]] = {}
         self._put = shared.script(_PUT)
         self._delete = shared.script(_DELETE)
 
@@ -86,7 +99,7 @@ class SharedStore:
         records, order = self._keys(vendor, tenant, kind)
         self._make_room(records, record_id)
         value = dumps(record)
-        item = (records, order, record_id, value, dumps((vendor, tenant, kind)))
+        item = (records, order, record_id, value, dumps((vendor, tenant, kind)), _version_field(vendor, kind))
         self.shared.batched("records", item, self._send_puts, {(records, record_id): value})
         return record
 
@@ -131,15 +144,31 @@ class SharedStore:
         return found
 
     def follow_reset(self) -> None:
-        """Another process reset the sandbox: forget the fixed kinds read before."""
-        self._fixed = {}
+        """Another process reset the sandbox: forget the fixed kinds and the records read before."""
+        self._fixed, self._read, self._groups = {}, {}, {}
 
     def get(self, vendor: str, tenant: str, kind: str, record_id: str) -> Any | None:
         """A copy of the record, or None."""
         fixed = self._fixed_group(vendor, tenant, kind)
         if fixed is not None:
             return next((loads(raw) for name, raw in fixed if name == record_id), None)
-        raw = self.get_raw(self._keys(vendor, tenant, kind)[0], record_id)
+        records = self._keys(vendor, tenant, kind)[0]
+        version = self.shared.version(_version_field(vendor, kind))
+        if version is None:
+            raw = self.get_raw(records, record_id)
+        else:
+            queued = self.shared.overlaid(records, record_id)
+            if queued is not MISSING:
+                raw = queued
+            else:
+                known = self._read.get((records, record_id))
+                if known is not None and known[0] == version:
+                    raw = known[1]
+                else:
+                    raw = self.shared.redis.hget(records, record_id)
+                    if len(self._read) >= CACHED_READS:
+                        self._read = {}
+                    self._read[(records, record_id)] = (version, raw)
         return None if raw is None else loads(raw)
 
     def delete(self, vendor: str, tenant: str, kind: str, record_id: str) -> Any | None:
@@ -148,7 +177,7 @@ class SharedStore:
         raw = self.get_raw(records, record_id)
         if raw is None:
             return None
-        keys, args = [records, order, self.shared.key("meta")], [record_id]
+        keys, args = [records, order, self.shared.key("meta")], [record_id, _version_field(vendor, kind)]
         self.shared.write(
             lambda pipe: self._delete(keys=keys, args=args, client=pipe), {(records, record_id): None}
         )
@@ -167,10 +196,19 @@ class SharedStore:
     def _read_group(self, vendor: str, tenant: str, kind: str) -> list[tuple[str, bytes]]:
         """``[(id, pickled record)]`` of a group in insertion order, the request's queued writes included."""
         records, order = self._keys(vendor, tenant, kind)
-        pipe = self.shared.redis.pipeline(transaction=False)
-        pipe.hgetall(records)
-        pipe.hgetall(order)
-        values, positions = pipe.execute()
+        version = self.shared.version(_version_field(vendor, kind))
+        known = self._groups.get(records)
+        if version is not None and known is not None and known[0] == version:
+            values, positions = known[1], known[2]
+        else:
+            pipe = self.shared.redis.pipeline(transaction=False)
+            pipe.hgetall(records)
+            pipe.hgetall(order)
+            values, positions = pipe.execute()
+            if version is not None:
+                if len(self._groups) >= CACHED_READS:
+                    self._groups = {}
+                self._groups[records] = (version, values, positions)
         found: dict[bytes, bytes] = dict(values)
         rank = {field: int(number) for field, number in positions.items()}
         writes = self.shared.pending()
@@ -210,5 +248,9 @@ class SharedStore:
         return int(self.shared.redis.hget(self.shared.key("meta"), "records") or 0)
 
     def reset(self) -> None:
-        """Forget the fixed kinds read; ``Sandbox.reset`` empties the namespace (``SharedState.clear``)."""
-        self._fixed = {}
+        """Forget what was read; ``Sandbox.reset`` empties the namespace (``SharedState.clear``)."""
+        self._fixed, self._read, self._groups = {}, {}, {}
+
+
+def _version_field(vendor: str, kind: str) -> str:
+    return f"v:{vendor}:{kind}"

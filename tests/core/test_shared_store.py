@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -100,3 +102,72 @@ def test_fixed_kinds_are_read_once_per_reset(shared_state: SharedState) -> None:
         store.put("v", "*", "client", "c2", {})
     store.follow_reset()
     assert store.get("v", "*", "client", "c1") is None
+
+
+@contextmanager
+def request(store: SharedStore) -> Iterator[None]:
+    """What ``Sandbox.sync`` gives a request: its writes queued, the meta hash read once."""
+    with store.shared.writes() as writes:
+        writes.cache["versions"] = store.shared.redis.hgetall(store.shared.key("meta"))
+        yield
+
+
+def test_a_kind_not_written_since_is_read_from_the_process_copy(
+    shared_state: SharedState, redis_url: str
+) -> None:
+    writer = SharedStore(SharedState(connect(redis_url), shared_state.namespace))
+    reader = SharedStore(shared_state)
+    writer.put("v", "t", "k", "r", {"n": 1})
+    writer.put("v", "t", "k", "s", {"n": 2})
+    with request(reader):
+        assert reader.get("v", "t", "k", "r") == {"n": 1}
+        assert [r["n"] for r in reader.list("v", "t", "k")] == [1, 2]
+    # Changed behind the store's back (no version raised): the reader answers from what it read.
+    shared_state.redis.delete(shared_state.key("rec", "v", "k", "t"))
+    with request(reader):
+        assert reader.get("v", "t", "k", "r") == {"n": 1}
+        assert [r["n"] for r in reader.list("v", "t", "k")] == [1, 2]
+    # Outside a request, or under the lock, every read goes to Redis.
+    assert reader.get("v", "t", "k", "r") is None
+    with request(reader), reader.transaction():
+        assert reader.list("v", "t", "k") == []
+
+
+@pytest.mark.parametrize("change", ["put", "delete", "put-other-tenant"])
+def test_any_write_of_the_kind_is_seen_at_the_next_request(
+    shared_state: SharedState, redis_url: str, change: str
+) -> None:
+    writer = SharedStore(SharedState(connect(redis_url), shared_state.namespace))
+    reader = SharedStore(shared_state)
+    writer.put("v", "t", "k", "r", {"n": 1})
+    with request(reader):
+        assert reader.get("v", "t", "k", "r") == {"n": 1}
+        assert reader.list("v", "t", "k") == [{"n": 1}]
+    if change == "put":
+        writer.put("v", "t", "k", "r", {"n": 2})
+        expected: Any = {"n": 2}
+    elif change == "delete":
+        writer.delete("v", "t", "k", "r")
+        expected = None
+    else:
+        writer.put("v", "t2", "k", "r", {"n": 3})
+        expected = {"n": 1}
+    with request(reader):
+        assert reader.get("v", "t", "k", "r") == expected
+        assert reader.list("v", "t", "k") == ([] if expected is None else [expected])
+    assert reader.get("v", "t", "k", "r") == expected
+
+
+def test_a_request_reads_its_own_writes_over_the_process_copy(shared_state: SharedState) -> None:
+    store = SharedStore(shared_state)
+    store.put("v", "t", "k", "r", 1)
+    with request(store):
+        assert store.get("v", "t", "k", "r") == 1
+    with request(store):
+        store.put("v", "t", "k", "r", 2)
+        store.put("v", "t", "k", "s", 3)
+        assert store.get("v", "t", "k", "r") == 2
+        assert store.list("v", "t", "k") == [2, 3]
+    with request(store):
+        assert store.get("v", "t", "k", "r") == 2
+        assert store.list("v", "t", "k") == [2, 3]
