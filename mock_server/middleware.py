@@ -119,7 +119,7 @@ class SandboxMiddleware:
         # State shared with other processes: catch up first, then send this request's writes in one
         # round trip as its answer starts (and what follows, e.g. the journal entry, at its end).
         with sandbox.shared.writes():
-            sandbox.sync()
+            await sandbox.sync_async()
             await self._serve(sandbox, scope, receive, send)
 
     async def _serve(self, sandbox: Sandbox, scope: Scope, receive: Receive, send: Send) -> None:
@@ -180,7 +180,7 @@ class SandboxMiddleware:
                             sandbox.shared.flush()
                     else:
                         outcome["recorded"] = True
-                        self._record(sandbox, scope, request_headers, outcome, started)
+                        await self._record(sandbox, scope, request_headers, outcome, started)
                     await send(held.pop())
             await send(message)
 
@@ -203,9 +203,9 @@ class SandboxMiddleware:
                     sandbox.shared.flush()
                 await send(held.pop())
             if journaled and not outcome.get("recorded"):
-                self._record(sandbox, scope, request_headers, outcome, started)
+                await self._record(sandbox, scope, request_headers, outcome, started)
 
-    def _record(
+    async def _record(
         self, sandbox: Sandbox, scope: Scope, headers: Headers, outcome: dict[str, Any], started: float
     ) -> None:
         state = scope["state"]
@@ -214,7 +214,7 @@ class SandboxMiddleware:
         nearest = None
         if state.get("operation") is None and status in (404, 405):
             nearest = nearest_route(self.routes, scope["method"], scope["path"])
-        entry = sandbox.journal.record(
+        fields = dict(
             timestamp=_iso(sandbox.clock.now()),
             realTime=_iso(sandbox.clock.real_now()),
             method=scope["method"],
@@ -234,6 +234,10 @@ class SandboxMiddleware:
             explanation=state.get("signature_explanation"),
             nearest_route=nearest,
         )
+        if sandbox.shared is not None:
+            entry = await sandbox.journal.record_async(**fields)
+        else:
+            entry = sandbox.journal.record(**fields)
         log_request(logger, entry.summary())
 
 

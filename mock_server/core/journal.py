@@ -306,6 +306,11 @@ class Journal:
             self._evict_bodies()
         return entry
 
+    async def record_async(self, **fields: Any) -> JournalEntry:
+        """``record`` for the event loop (in process it takes no round trip; core/shared_journal.py's
+        does)."""
+        return self.record(**fields)
+
     def _evict_bodies(self) -> None:
         while self._body_total > self.total_body_limit and self._with_bodies:
             entry = self._with_bodies.popleft()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -192,17 +193,32 @@ class Sandbox:
         another process, this process's own caches (the scenario engine's and the object store's)."""
         if self.shared is None:
             return
-        # One round trip: the clock, resets, the record count, the record kinds' versions and the scenario
-        # engine's version.
         pipe = self.shared.redis.pipeline(transaction=False)
-        pipe.hgetall(self.shared.key("meta"))
+        for command in self._sync_commands():
+            command(pipe)
+        self._follow(pipe.execute())
+
+    async def sync_async(self) -> None:
+        """``sync`` without holding up the event loop: its round trip may carry other requests' too
+        (core/shared_commit.py)."""
+        if self.shared is None:
+            return
+        self._follow(await self.shared.committer.run(self._sync_commands()))
+
+    def _sync_commands(self) -> list[Callable[[Any], object]]:
+        # One round trip: the clock, resets, the record count, the record kinds' versions and the
+        # scenario engine's version.
+        meta = self.shared.key("meta")  # type: ignore[union-attr]
+        commands: list[Callable[[Any], object]] = [lambda pipe: pipe.hgetall(meta)]
         version_key = getattr(self.scenarios, "version_key", None)
         if version_key is not None:
-            pipe.get(version_key)
-        answers = pipe.execute()
+            commands.append(lambda pipe: pipe.get(version_key))
+        return commands
+
+    def _follow(self, answers: list[Any]) -> None:
         meta: dict[bytes, bytes] = answers[0]
         generation, offset, frozen = meta.get(b"generation"), meta.get(b"offset"), meta.get(b"frozen")
-        writes = self.shared.pending()
+        writes = self.shared.pending()  # type: ignore[union-attr]
         if (
             writes is not None
         ):  # the record count and kinds' versions, for this request (core/shared_store.py)
@@ -215,7 +231,7 @@ class Sandbox:
                 follow = getattr(part, "follow_reset", None)
                 if follow is not None:
                     follow()
-        if version_key is not None:
+        if len(answers) > 1:
             self.scenarios.sync_each_request = False  # type: ignore[union-attr]
             self.scenarios.sync(answers[1])  # type: ignore[union-attr]
 

@@ -32,6 +32,8 @@ if TYPE_CHECKING:  # redis-py is imported on first use, keeping it out of the in
     from redis import Redis
     from redis.client import Pipeline
 
+    from mock_server.core.shared_commit import Committer
+
 LOCK_TIMEOUT_SECONDS = 30.0
 """A lock whose holder died is taken over after this long (a transaction takes milliseconds)."""
 LOCK_SPIN_SECONDS = 0.0005
@@ -128,6 +130,16 @@ class SharedState:
         self.namespace = namespace
         self._local = threading.local()
         self._scripts: dict[str, Any] = {}
+        self._committer: Committer | None = None
+
+    @property
+    def committer(self) -> Committer:
+        """This process's group commit of the per-request round trips (core/shared_commit.py)."""
+        if self._committer is None:
+            from mock_server.core.shared_commit import Committer
+
+            self._committer = Committer(self)
+        return self._committer
 
     def key(self, *parts: str) -> str:
         """This namespace's Redis key for ``parts`` (``<namespace>:<part>:<part>...``)."""

@@ -192,6 +192,29 @@ class SharedJournal(Journal):
     def record(self, **fields: Any) -> JournalEntry:
         """Store one complete entry (fields as ``JournalEntry`` takes them) in one round trip, together
         with the request's still-queued writes; returns it with its id."""
+        entry, keys, args, token, row = self._prepare(fields)
+        entry.id = self._run_record(keys, args)
+        self._remember(f"{entry.id}:{token}".encode(), entry.id, row)
+        return entry
+
+    async def record_async(self, **fields: Any) -> JournalEntry:
+        """``record`` without holding up the event loop: the round trip carrying the entry and the
+        request's queued writes may carry other requests' too (core/shared_commit.py)."""
+        entry, keys, args, token, row = self._prepare(fields)
+        writes = self.shared.pending()
+        queued: list[Any] = []
+        if writes is not None:
+            queued, writes.commands, writes.overlay = writes.commands, [], {}
+        script = self.shared.script(RECORD)
+        answers = await self.shared.committer.run(
+            [*queued, lambda pipe: script(keys=keys, args=args, client=pipe)]
+        )
+        entry.id = int(answers[-1])
+        self._remember(f"{entry.id}:{token}".encode(), entry.id, row)
+        return entry
+
+    def _prepare(self, fields: dict[str, Any]) -> tuple[SharedJournalEntry, list[str], list[Any], str, Any]:
+        """The entry, and the keys and arguments of the RECORD script that stores it."""
         entry = SharedJournalEntry(0, **fields)
         entry._page = None
         captured = entry.body_bytes()
@@ -201,9 +224,7 @@ class SharedJournal(Journal):
         token = f"{self._token_prefix}{next(self._tokens):x}"
         keys = [self._keys["seq"], self._ring_keys[ring], *(self._keys[k] for k in _BODY_KEYS)]
         args = [token, dumps(row), bodies, captured, self.sizes[ring], self.total_body_limit]
-        entry.id = self._run_record(keys, args)
-        self._remember(f"{entry.id}:{token}".encode(), entry.id, row)
-        return entry
+        return entry, keys, args, token, row
 
     def _remember(self, element: bytes, entry_id: int, row: tuple[Any, ...]) -> None:
         known = _entry(entry_id, row)

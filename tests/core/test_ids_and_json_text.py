@@ -3,8 +3,10 @@ that cannot hold a lone surrogate skip the surrogate walk, the others still get 
 
 from __future__ import annotations
 
+import os
 import random
 import uuid
+import warnings
 
 import pytest
 
@@ -48,3 +50,31 @@ def test_lone_surrogates_are_refused_however_written(raw: bytes | str) -> None:
 )
 def test_text_without_lone_surrogates_parses(raw: bytes | str) -> None:
     assert jsontext.loads(raw) is not None
+
+
+def test_unseeded_ids_are_unique_and_well_formed() -> None:
+    ids = Ids()
+    drawn = [ids.uuid4() for _ in range(5000)]  # more than one 4 KiB read of the entropy pool
+    assert len(set(drawn)) == len(drawn)
+    assert all(uuid.UUID(value).version == 4 for value in drawn)
+    hexes = {ids.hex(16) for _ in range(2000)}
+    assert len(hexes) == 2000 and all(len(value) == 16 for value in hexes)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_worker_does_not_repeat_its_parents_ids() -> None:
+    ids = Ids()
+    ids.uuid4()  # the parent has read its pool
+    read, write = os.pipe()
+    with warnings.catch_warnings():  # Python 3.12+ warns about forking a process that has threads
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through the pipe
+        os.write(write, "\n".join(ids.uuid4() for _ in range(50)).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    with os.fdopen(read) as pipe:
+        child = set(pipe.read().split("\n"))
+    parent = {ids.uuid4() for _ in range(50)}
+    assert len(child) == 50 and not child & parent

@@ -75,6 +75,27 @@ def test_an_upload_url_from_one_worker_is_honoured_once_by_the_other(workers: Se
     assert made.json()["items"][0]["guid"] in [item["guid"] for item in listed]
 
 
+def test_an_answer_and_its_journal_entry_are_seen_together_by_the_other_worker(
+    workers: ServerProcess,
+) -> None:
+    first, second = _one_per_worker(workers.url).values()
+    for number in range(20):
+        writer, reader = (first, second) if number % 2 else (second, first)
+        correlation = f"e2e-journal-{number}"
+        made = writer.post(
+            workers.url + CREATE,
+            json={"items": [{"fileName": "r.pdf", "contentType": "application/pdf"}]},
+            headers={**ACME, "X-Correlation-Id": correlation},
+            timeout=10,
+        )
+        assert made.status_code == 201, made.text
+        # No waiting: the entry and the attachment were written before the answer went out.
+        listed = reader.get(workers.url + LIST, headers=ACME, timeout=10).json()["items"]
+        assert made.json()["items"][0]["guid"] in [item["guid"] for item in listed]
+        newest = reader.get(workers.url + "/__admin/requests", params={"limit": 5}, timeout=10).json()
+        assert correlation in [entry.get("correlationId") for entry in newest["requests"]], newest
+
+
 def test_a_clock_moved_through_one_worker_is_seen_by_the_other(workers: ServerProcess) -> None:
     first, second = _one_per_worker(workers.url).values()
     assert (
