@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from starlette.exceptions import HTTPException
 from starlette.middleware.exceptions import ExceptionMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Router
 from starlette.types import Receive, Scope, Send
@@ -24,6 +24,7 @@ from mock_server.core.vendor import Vendor
 R = TypeVar("R", bound=BaseRoute)
 
 logger = logging.getLogger("mock_server.errors")
+CLIENT_GONE = "ClientDisconnect: the client closed the connection before the request ended"
 
 
 def dotall(route: R) -> R:
@@ -78,6 +79,10 @@ class VendorApp:
 
         try:
             await self.app(scope, receive, tracking_send)
+        except ClientDisconnect:
+            # The client closed the connection before its request ended: there is nobody to answer,
+            # and nothing went wrong here. The journal says so; the log shows no server error.
+            scope.setdefault("state", {})["client_gone"] = CLIENT_GONE
         except Exception as exc:
             if scope["type"] != "http" or started["sent"]:
                 raise

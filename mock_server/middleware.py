@@ -227,7 +227,7 @@ class SandboxMiddleware:
             status=status,
             durationMs=round((sandbox.clock.monotonic() - started) * 1000, 3),
             scenarioRule=state.get("scenario_rule"),
-            error=outcome.get("error"),
+            error=outcome.get("error") or state.get("client_gone"),
             response_headers=outcome.get("headers", ()),
             request_body=request_body.value(),
             response_body=response_body.value(),

@@ -5,6 +5,7 @@ in bounded time and memory, and leaves nothing behind; other clients are served 
 
 from __future__ import annotations
 
+import logging
 import select
 import socket
 import threading
@@ -533,3 +534,51 @@ def sandbox_has_object_under(
         (info.bucket, info.key) not in known and "/other-" not in info.key
         for info in sandbox.storage.objects.list(bucket)
     )
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def _json_create_stall(live: LiveServer) -> tuple[bytes, str]:
+    body = b'{"items": [{"fileName": "gone.pdf"'
+    head = (
+        f"POST {QUBS_UPLOADS} HTTP/1.1\r\nHost: 127.0.0.1:{live.port}\r\n"
+        f"Authorization: {QUBS_AUTH['Authorization']}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body) + 100}\r\n\r\n"
+    )
+    return head.encode() + body, QUBS_UPLOADS
+
+
+@pytest.mark.parametrize("name", [*sorted(STALLS), "qubs-json-create"])
+def test_a_client_gone_mid_body_is_journaled_as_gone_not_as_a_server_error(
+    live: LiveServer, name: str
+) -> None:
+    """No 500 and no error logged: the journal names the disconnect, or the vendor's own answer to an
+    incomplete body is kept (S3: 400 IncompleteBody; FastAPI: 400 "There was an error parsing the body")."""
+    if name in STALLS:
+        stall = STALLS[name](live)
+        start, path = stall.start, stall.path
+    else:
+        start, path = _json_create_stall(live)
+    live.sandbox.journal.reset()
+    seen = _Records()
+    errors = logging.getLogger("mock_server")
+    errors.addHandler(seen)
+    try:
+        with socket.create_connection(("127.0.0.1", live.port), timeout=TIMEOUT) as sock:
+            sock.sendall(start)
+        _wait_for_journal(live.sandbox, path)
+    finally:
+        errors.removeHandler(seen)
+    (entry,) = live.sandbox.journal.entries(path=path)
+    if entry.status is None:
+        assert entry.error is not None and "closed the connection" in entry.error
+    else:
+        assert entry.status == 400, entry.as_dict()
+    assert not [record for record in seen.records if record.levelno >= logging.ERROR]
