@@ -75,6 +75,7 @@ class SharedStore:
         self._fixed: dict[tuple[str, str, str], list[tuple[str, Any]]] = {}
         self._read: dict[tuple[str, str], tuple[int, bytes | None]] = {}  # (hash, id) -> (version, raw)
         self._groups: dict[str, tuple[int, dict[bytes, bytes], dict[bytes, bytes]]] = {}
+        self._group_blobs: dict[tuple[str, str, str], bytes] = {}  # pickled group names, for rec-groups
         self._put = shared.script(_PUT)
         self._delete = shared.script(_DELETE)
 
@@ -99,7 +100,12 @@ class SharedStore:
         records, order = self._keys(vendor, tenant, kind)
         self._make_room(records, record_id)
         value = dumps(record)
-        item = (records, order, record_id, value, dumps((vendor, tenant, kind)), _version_field(vendor, kind))
+        group = self._group_blobs.get((vendor, tenant, kind))
+        if group is None:
+            if len(self._group_blobs) >= CACHED_READS:
+                self._group_blobs = {}
+            group = self._group_blobs[(vendor, tenant, kind)] = dumps((vendor, tenant, kind))
+        item = (records, order, record_id, value, group, _version_field(vendor, kind))
         self.shared.batched("records", item, self._send_puts, {(records, record_id): value})
         return record
 
@@ -109,10 +115,18 @@ class SharedStore:
 
     def _make_room(self, records: str, record_id: str) -> None:
         writes = self.shared.pending()
-        prefix = self.shared.key("rec", "")
         new = 0
         if writes is not None:
-            new = sum(1 for (key, _), v in writes.overlay.items() if v is not None and key.startswith(prefix))
+            # Records this request has queued so far, counted as they are queued: a request writing n
+            # records costs n steps, not n squared. Kept with the overlay it counts (a flush starts over).
+            overlay, new = writes.cache.get("rec-queued", (None, 0))
+            if overlay is not writes.overlay:
+                prefix = self.shared.key("rec", "")
+                new = sum(
+                    1 for (key, _), v in writes.overlay.items() if v is not None and key.startswith(prefix)
+                )
+            if writes.overlay.get((records, record_id)) is None:
+                writes.cache["rec-queued"] = (writes.overlay, new + 1)
         if self._count() + new + 1 <= self.max_records:
             return
         if self.get_raw(records, record_id) is None:
@@ -177,6 +191,9 @@ class SharedStore:
         raw = self.get_raw(records, record_id)
         if raw is None:
             return None
+        writes = self.shared.pending()
+        if writes is not None:
+            writes.cache.pop("rec-queued", None)  # counted again at the next put
         keys, args = [records, order, self.shared.key("meta")], [record_id, _version_field(vendor, kind)]
         self.shared.write(
             lambda pipe: self._delete(keys=keys, args=args, client=pipe), {(records, record_id): None}

@@ -171,3 +171,18 @@ def test_a_request_reads_its_own_writes_over_the_process_copy(shared_state: Shar
     with request(store):
         assert store.get("v", "t", "k", "r") == 2
         assert store.list("v", "t", "k") == [2, 3]
+
+
+def test_the_cap_counts_a_requests_own_queued_records(shared_state: SharedState) -> None:
+    store = SharedStore(shared_state, max_records=5)
+    store.put("v", "t", "k", "old", 0)
+    with request(store):
+        for number in range(4):
+            store.put("v", "t", "k", f"new{number}", number)
+            store.put("v", "t", "k", f"new{number}", number)  # a second write of one record is one record
+        with pytest.raises(StoreFull):
+            store.put("v", "t", "k", "one-too-many", 0)
+        store.delete("v", "t", "k", "new0")
+        store.put("v", "t", "k", "instead", 0)  # the deleted one's place is free again
+        store.put("v", "t", "k", "old", 1)  # replacing an existing record needs no room
+    assert store.count() == 5
