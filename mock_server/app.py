@@ -157,7 +157,7 @@ def _shared_parts(
 ) -> dict[str, Any]:
     """The stores of a sandbox whose state lives in Redis (``--state-url``), shared by every process
     serving it; one namespace per session."""
-    from mock_server.core.shared import SharedState, connect
+    from mock_server.core.shared import SharedState, client_for
     from mock_server.core.shared_idempotency import SharedIdempotencyStore
     from mock_server.core.shared_journal import SharedJournal
     from mock_server.core.shared_store import SharedStore
@@ -165,7 +165,7 @@ def _shared_parts(
     from mock_server.storage.shared_objects import SharedObjectStore
 
     assert settings.state_url is not None
-    shared = SharedState(connect(settings.state_url), f"{settings.state_namespace}:{name}")
+    shared = SharedState(client_for(settings.state_url), f"{settings.state_namespace}:{name}")
     draws = shared.key("id-draws")
     spool = (
         settings.spool_dir or Path(tempfile.gettempdir()) / f"vendor-sandbox-spool-{settings.state_namespace}"

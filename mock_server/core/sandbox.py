@@ -203,7 +203,7 @@ class Sandbox:
         (core/shared_commit.py)."""
         if self.shared is None:
             return
-        self._follow(await self.shared.committer.run(self._sync_commands()))
+        self._follow(await self.shared.commit(self._sync_commands()))
 
     def _sync_commands(self) -> list[Callable[[Any], object]]:
         # One round trip: the clock, resets, the record count, the record kinds' versions and the

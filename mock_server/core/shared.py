@@ -122,6 +122,23 @@ def connect(url: str) -> Redis:
     return client
 
 
+_clients: dict[str, Redis] = {}
+_clients_lock = threading.Lock()
+
+
+def client_for(url: str) -> Redis:
+    """One client per URL in this process (``connect`` on first use): the default sandbox and every
+    session share its connection pool and its group-commit thread (core/shared_commit.py).
+
+    Raises: ValueError as ``connect``.
+    """
+    with _clients_lock:
+        found = _clients.get(url)
+        if found is None:
+            found = _clients[url] = connect(url)
+        return found
+
+
 class SharedState:
     """One sandbox's namespace in Redis, with the queue and the lock described above."""
 
@@ -130,16 +147,18 @@ class SharedState:
         self.namespace = namespace
         self._local = threading.local()
         self._scripts: dict[str, Any] = {}
-        self._committer: Committer | None = None
 
     @property
     def committer(self) -> Committer:
-        """This process's group commit of the per-request round trips (core/shared_commit.py)."""
-        if self._committer is None:
-            from mock_server.core.shared_commit import Committer
+        """This process's group commit of the per-request round trips (core/shared_commit.py), one per
+        Redis client: every namespace and session served through the client shares its thread."""
+        from mock_server.core.shared_commit import committer_for
 
-            self._committer = Committer(self)
-        return self._committer
+        return committer_for(self.redis)
+
+    async def commit(self, commands: list[Callable[[Pipeline], object]]) -> list[Any]:
+        """Send ``commands`` in this process's next shared round trip (``Committer.run``)."""
+        return await self.committer.run(commands, self.load_scripts)
 
     def key(self, *parts: str) -> str:
         """This namespace's Redis key for ``parts`` (``<namespace>:<part>:<part>...``)."""

@@ -23,41 +23,42 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from redis import Redis
     from redis.client import Pipeline
 
-    from mock_server.core.shared import SharedState
-
 Command = Callable[["Pipeline"], object]
+Reload = Callable[[], None] | None
 Waiter = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]"]
 
 
 class Committer:
-    """One thread per process and namespace that sends handed-over commands in shared round trips."""
+    """One thread per process and Redis client (every namespace and session served through the client)
+    that sends handed-over commands in shared round trips; get it with ``committer_for``."""
 
-    def __init__(self, shared: SharedState) -> None:
-        self.shared = shared
-        self._items: list[tuple[list[Command], Waiter]] = []
+    def __init__(self, client: Redis) -> None:
+        self.client = client
+        self._items: list[tuple[list[Command], Waiter, Reload]] = []
         self._ready = threading.Condition()
         self._running = False
         self.round_trips = 0  # counted, for the tests and bench/ (items per round trip)
         self.items_sent = 0
-        _COMMITTERS.add(self)
 
     def _forget(self) -> None:
         # A forked worker has no copy of the thread: it starts its own on its first round trip.
         self._ready = threading.Condition()
         self._items, self._running = [], False
 
-    async def run(self, commands: list[Command]) -> list[Any]:
+    async def run(self, commands: list[Command], reload: Reload = None) -> list[Any]:
         """Send ``commands`` (each adds to the pipeline it is called with) in the next round trip;
-        returns their answers in order. Raises: the first error among them (redis-py's exception)."""
+        returns their answers in order. ``reload`` loads the scripts they use again (after NOSCRIPT).
+        Raises: the first error among them (redis-py's exception)."""
         loop = asyncio.get_running_loop()
         waiter: Waiter = (loop, loop.create_future())
         with self._ready:
             if not self._running:
                 self._running = True
                 threading.Thread(target=self._run, name="shared-state-commit", daemon=True).start()
-            self._items.append((commands, waiter))
+            self._items.append((commands, waiter, reload))
             self._ready.notify()
         return await waiter[1]
 
@@ -69,31 +70,31 @@ class Committer:
                 items, self._items = self._items, []
             self._answer(self._send(items))
 
-    def _send(self, items: list[tuple[list[Command], Waiter]]) -> list[tuple[Waiter, Any]]:
+    def _send(self, items: list[tuple[list[Command], Waiter, Reload]]) -> list[tuple[Waiter, Any]]:
         """Answers (a list, or an exception) for each item."""
         from redis.exceptions import NoScriptError
 
         spans: list[tuple[int, int]] = []
         try:
-            pipe = self.shared.redis.pipeline(transaction=True)
-            for commands, _ in items:
+            pipe = self.client.pipeline(transaction=True)
+            for commands, _, _ in items:
                 start = len(pipe)
                 for command in commands:
                     command(pipe)
                 spans.append((start, len(pipe)))
             answers = pipe.execute(raise_on_error=False)
         except Exception as exc:  # noqa: BLE001 - the connection failed: every waiting request learns it
-            return [(waiter, exc) for _, waiter in items]
+            return [(waiter, exc) for _, waiter, _ in items]
         self.round_trips += 1
         self.items_sent += len(items)
         out: list[tuple[Waiter, Any]] = []
-        for (commands, waiter), (start, end) in zip(items, spans, strict=True):
+        for (commands, waiter, reload), (start, end) in zip(items, spans, strict=True):
             answer: Any = answers[start:end]
-            if any(isinstance(part, NoScriptError) for part in answer):
+            if reload is not None and any(isinstance(part, NoScriptError) for part in answer):
                 # The server restarted (or its scripts were flushed): load them and send this item again.
                 try:
-                    self.shared.load_scripts()
-                    again = self.shared.redis.pipeline(transaction=True)
+                    reload()
+                    again = self.client.pipeline(transaction=True)
                     for command in commands:
                         command(again)
                     answer = again.execute(raise_on_error=False)
@@ -117,11 +118,23 @@ class Committer:
                 pass
 
 
-_COMMITTERS: weakref.WeakSet[Committer] = weakref.WeakSet()
+_COMMITTERS: weakref.WeakKeyDictionary[Redis, Committer] = weakref.WeakKeyDictionary()
+_REGISTRY = threading.Lock()
+
+
+def committer_for(client: Redis) -> Committer:
+    """This process's committer for ``client``, made on first use."""
+    found = _COMMITTERS.get(client)
+    if found is None:
+        with _REGISTRY:
+            found = _COMMITTERS.get(client)
+            if found is None:
+                found = _COMMITTERS[client] = Committer(client)
+    return found
 
 
 def _forget_all() -> None:
-    for committer in list(_COMMITTERS):
+    for committer in list(_COMMITTERS.values()):
         committer._forget()
 
 

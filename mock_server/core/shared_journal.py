@@ -206,9 +206,7 @@ class SharedJournal(Journal):
         if writes is not None:
             queued, writes.commands, writes.overlay = writes.commands, [], {}
         script = self.shared.script(RECORD)
-        answers = await self.shared.committer.run(
-            [*queued, lambda pipe: script(keys=keys, args=args, client=pipe)]
-        )
+        answers = await self.shared.commit([*queued, lambda pipe: script(keys=keys, args=args, client=pipe)])
         entry.id = int(answers[-1])
         self._remember(f"{entry.id}:{token}".encode(), entry.id, row)
         return entry

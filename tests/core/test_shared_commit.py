@@ -74,7 +74,7 @@ def test_scripts_are_loaded_again_after_the_server_forgot_them(shared_state: Sha
     shared_state.redis.script_flush()
 
     async def main() -> list[Any]:
-        return await shared_state.committer.run([lambda pipe: script(keys=[key], client=pipe)])
+        return await shared_state.commit([lambda pipe: script(keys=[key], client=pipe)])
 
     assert _run(main()) == [1]
 
@@ -119,3 +119,24 @@ def test_requests_of_several_event_loops_are_answered_on_their_own(
     for thread in threads:
         thread.join()
     assert sorted(int(answer[0]) for result in results for answer in result) == list(range(1, 51))
+
+
+def test_every_namespace_on_one_client_shares_one_commit_thread(shared_state: SharedState) -> None:
+    import threading
+
+    def commit_threads() -> int:
+        return sum(1 for thread in threading.enumerate() if thread.name == "shared-state-commit")
+
+    others = [SharedState(shared_state.redis, f"{shared_state.namespace}-{n}") for n in range(5)]
+
+    async def commit(state: SharedState) -> None:
+        await state.commit([lambda pipe: pipe.incr(state.key("n"))])
+
+    _run(commit(shared_state))
+    before = commit_threads()
+    for state in others:
+        _run(commit(state))
+    assert commit_threads() == before
+    assert len({id(state.committer) for state in [shared_state, *others]}) == 1
+    for state in others:
+        state.clear()

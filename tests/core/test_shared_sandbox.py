@@ -107,3 +107,21 @@ def test_a_session_made_through_one_serves_through_the_other(pair: tuple[TestCli
     assert first.delete("/__admin/sessions/run-7").status_code == 204
     assert second.get("/~s/run-7" + LIST, headers=ACME).status_code == 404
     assert second.get("/__admin/sessions").json()["sessions"] == []
+
+
+def test_sessions_add_no_connection_pool_or_commit_thread(pair: tuple[TestClient, TestClient]) -> None:
+    import threading
+
+    first, _ = pair
+    assert _create(first).status_code == 201
+
+    def commit_threads() -> int:
+        return sum(1 for thread in threading.enumerate() if thread.name == "shared-state-commit")
+
+    before = commit_threads()
+    for number in range(6):
+        name = f"many-{number}"
+        assert first.post("/__admin/sessions", json={"name": name, "ttlSeconds": 60}).status_code == 201
+        assert _create(first, 1, **{"X-Sandbox-Session": name}).status_code == 201
+        assert first.delete(f"/__admin/sessions/{name}").status_code == 204
+    assert commit_threads() == before
