@@ -44,6 +44,7 @@ from mock_server.header_guard import oversized_headers
 from mock_server.middleware import SandboxMiddleware
 from mock_server.session_middleware import SessionMiddleware
 from mock_server.settings import Settings
+from mock_server.state_guard import StateOutageGuard
 from mock_server.storage import s3_api
 from mock_server.storage.s3 import ObjectStore
 from mock_server.storage.service import Storage
@@ -74,6 +75,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=routes,
         middleware=[
+            # Over shared state: a Redis outage answers 503 in the vendor's format (state_guard.py).
+            *([Middleware(StateOutageGuard, sandbox=sandbox)] if sandbox.shared is not None else []),
             Middleware(SessionMiddleware, sessions=sessions),
             Middleware(CorsMiddleware, sandbox=sandbox),
             Middleware(SandboxMiddleware, sandbox=sandbox, routes=routes, guard=oversized_headers),

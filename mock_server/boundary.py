@@ -19,6 +19,7 @@ from starlette.routing import BaseRoute, Router
 from starlette.types import Receive, Scope, Send
 
 from mock_server.core.errors import SandboxError
+from mock_server.core.shared import state_unavailable
 from mock_server.core.vendor import Vendor
 
 R = TypeVar("R", bound=BaseRoute)
@@ -84,8 +85,8 @@ class VendorApp:
             # and nothing went wrong here. The journal says so; the log shows no server error.
             scope.setdefault("state", {})["client_gone"] = CLIENT_GONE
         except Exception as exc:
-            if scope["type"] != "http" or started["sent"]:
-                raise
+            if scope["type"] != "http" or started["sent"] or state_unavailable(exc):
+                raise  # a Redis outage is answered 503 by state_guard.py
             logger.exception("unhandled error in %s %s", scope.get("method"), scope.get("path"))
             scope.setdefault("state", {})["unhandled_error"] = f"{type(exc).__name__}: {exc}"
             request = Request(scope, receive)

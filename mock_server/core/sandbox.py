@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -24,6 +25,8 @@ from mock_server.core.journal import Journal
 from mock_server.core.store import Store
 from mock_server.core.vendor import Vendor
 from mock_server.settings import Settings
+
+logger = logging.getLogger("mock_server.state")
 
 if TYPE_CHECKING:  # storage sits above core; the app wires it in (see app.build_sandbox)
     from mock_server.core.shared import SharedState
@@ -70,6 +73,8 @@ class Sandbox:
     """How many resets happened; work that spans an ``await`` or a thread commits only if unchanged."""
     shared: SharedState | None = None
     """Where the state lives when several processes serve this sandbox (``--state-url``), else None."""
+    joined: bool = False
+    """Whether ``join_shared`` filled or joined the namespace (one found emptied later is refilled)."""
 
     def load_fixtures(self) -> None:
         """(Re)load the fixture files and hand each vendor its section.
@@ -160,7 +165,27 @@ class Sandbox:
                 self._renew_namespace()
                 self.load_fixtures()
                 self.shared.redis.hset(meta, "ready", made_from)
+        self.joined = True
         self.sync()
+
+    def _refill(self) -> bool:
+        """The namespace was emptied under the running processes (the Redis server restarted without
+        persistence, or was flushed): load the fixtures again, as at start, once for every process (the
+        first to notice does it under the lock). A session's namespace is not refilled: its registry went
+        with it, so the session is gone. Returns: whether this process refilled it."""
+        assert self.shared is not None
+        meta = self.shared.key("meta")
+        with self.store.transaction():
+            if self.shared.redis.hget(meta, "ready") is not None:
+                return False
+            logger.warning(
+                "the shared state in Redis was emptied (restarted or flushed): loading the fixtures again"
+            )
+            # Past every generation the processes knew, so each of them drops what it read before.
+            known = max(int(self.shared.redis.hget(meta, "generation") or 0), self.generation)
+            self.shared.redis.hset(meta, "generation", known)
+            self.reset()
+        return True
 
     def _made_from(self) -> str:
         from mock_server import __version__
@@ -217,6 +242,9 @@ class Sandbox:
 
     def _follow(self, answers: list[Any]) -> None:
         meta: dict[bytes, bytes] = answers[0]
+        if b"ready" not in meta and self.joined and self.name == "default" and self._refill():
+            self.sync()  # what the refill left; a second emptying in between is followed next request
+            return
         generation, offset, frozen = meta.get(b"generation"), meta.get(b"offset"), meta.get(b"frozen")
         writes = self.shared.pending()  # type: ignore[union-attr]
         if (

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextvars
 import pickle
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -120,6 +121,15 @@ def connect(url: str) -> Redis:
     except redis.RedisError as exc:
         raise ValueError(f"--state-url {url}: cannot reach the Redis server ({exc})") from None
     return client
+
+
+def state_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` is redis-py's "cannot reach the server" (connection refused, reset, timed out).
+
+    redis-py is only looked at when something imported it, keeping it out of the in-process start-up.
+    """
+    errors = sys.modules.get("redis.exceptions")
+    return errors is not None and isinstance(exc, (errors.ConnectionError, errors.TimeoutError))
 
 
 _clients: dict[str, Redis] = {}

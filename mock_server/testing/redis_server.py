@@ -80,13 +80,18 @@ class RedisServer:
         client.close()
         return self
 
-    def stop(self) -> None:
-        """Stop the server (SIGTERM) and remove its folder."""
+    def kill(self) -> None:
+        """Stop the server (SIGTERM) keeping its port and folder: ``start()`` brings up an empty one
+        there again (an outage, or a restart without persistence)."""
         if self._process is not None and self._process.poll() is None:
             self._process.terminate()
             self._process.wait(10)
         if self._process is not None and self._process.stderr is not None:
             self._process.stderr.close()
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM) and remove its folder."""
+        self.kill()
         self._folder.cleanup()
 
     def __enter__(self) -> RedisServer:

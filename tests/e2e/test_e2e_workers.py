@@ -156,3 +156,46 @@ def test_an_unreachable_state_url_is_one_line(capsys: pytest.CaptureFixture[str]
     err = capsys.readouterr().err
     assert err.startswith("mock-server: cannot start: --state-url redis://127.0.0.1:1/0: cannot reach")
     assert len(err.strip().splitlines()) == 1
+
+
+def test_a_redis_outage_is_a_503_and_a_restart_refills_the_fixtures() -> None:
+    from mock_server.testing import redis_server
+
+    if not redis_server.available():
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    with redis_server.RedisServer() as redis:
+        env = {"MOCK_SERVER_WORKERS": "2", "MOCK_SERVER_STATE_URL": redis.url}
+        with ServerProcess(env=env) as server:
+            sessions = list(_one_per_worker(server.url).values())
+            redis.kill()
+            for session in sessions:
+                down = session.post(
+                    server.url + CREATE,
+                    json={"items": [{"fileName": "r.pdf", "contentType": "application/pdf"}]},
+                    headers=ACME,
+                    timeout=10,
+                )
+                assert down.status_code == 503, down.text
+                assert down.headers["Retry-After"] == "1"
+                assert down.headers["Content-Type"].startswith("application/problem+json")  # QUBS's format
+                assert "Redis" in down.json()["detail"]
+                health = session.get(server.url + "/__admin/health", timeout=10)
+                assert health.status_code == 503 and health.json()["error"]["status"] == 503
+            redis.start()  # empty, on the same port: the workers load the fixtures again themselves
+            for session in sessions:
+                made = session.post(
+                    server.url + CREATE,
+                    json={"items": [{"fileName": "r.pdf", "contentType": "application/pdf"}]},
+                    headers=ACME,
+                    timeout=10,
+                )
+                assert made.status_code == 201, made.text
+            token = sessions[0].post(
+                server.url + "/candid/api/auth/v2/token",
+                json={"client_id": "candid-dev-client", "client_secret": "candid-dev-secret"},
+                timeout=10,
+            )
+            assert token.status_code == 200, token.text
+            assert server.stop(signal.SIGTERM) == 0
+            assert "Traceback" not in server.output
+            assert "cannot be reached" in server.output and "emptied" in server.output

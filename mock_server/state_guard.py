@@ -1,0 +1,89 @@
+"""What a client gets while the shared state's Redis server cannot be reached (``--state-url``).
+
+Every request over shared state reads and writes Redis; when the server is down (restarting, network
+gone) the request cannot be served. Instead of a bare 500 and a traceback per request, the client gets
+503 with ``Retry-After: 1`` in the vendor's own error format (the storage routes: S3's XML; admin and
+the rest: the admin API's JSON error) naming the state server, and the log gets one warning when the
+outage starts and one when requests go through again. Placed outermost: it covers the session lookup.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mock_server.core.sandbox import Sandbox
+from mock_server.core.shared import state_unavailable
+from mock_server.middleware import vendor_of_path
+from mock_server.session_middleware import split_session
+
+logger = logging.getLogger("mock_server.state")
+
+RETRY_AFTER_SECONDS = 1
+
+
+class StateOutageGuard:
+    def __init__(self, app: ASGIApp, sandbox: Sandbox) -> None:
+        self.app = app
+        self.sandbox = sandbox
+        self.down_since: float | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if not state_unavailable(exc) or started:
+                raise
+            self._went_down(exc)
+            response = self._answer(scope, receive, exc)
+            await response(scope, receive, send)
+            return
+        if self.down_since is not None:
+            logger.warning(
+                "the shared state's Redis server answers again (unreachable for %.1f s)",
+                self.sandbox.clock.monotonic() - self.down_since,
+            )
+            self.down_since = None
+
+    def _went_down(self, exc: BaseException) -> None:
+        if self.down_since is None:
+            self.down_since = self.sandbox.clock.monotonic()
+            logger.warning(
+                "the shared state's Redis server cannot be reached (%s): answering 503 until it can", exc
+            )
+
+    def _answer(self, scope: Scope, receive: Receive, exc: BaseException) -> Response:
+        message = (
+            "The sandbox's shared state (its Redis server, --state-url) cannot be reached; "
+            f"retry in {RETRY_AFTER_SECONDS} s."
+        )
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        _, path = split_session(scope["path"])
+        vendor = self.sandbox.vendors.get(vendor_of_path(path, self.sandbox) or "")
+        if vendor is not None:
+            try:
+                error = vendor.error_for_status(503, message)
+                error.headers.update(headers)
+                response = vendor.render_error(Request(scope, receive), error)
+                for name, value in error.headers.items():
+                    response.headers.setdefault(name, value)
+                return response
+            except Exception:  # noqa: BLE001 - a vendor whose renderer needs the state: the plain answer
+                logger.debug("vendor error renderer failed during a state outage", exc_info=True)
+        # The admin API's error shape (admin/openapi.yaml, Error).
+        body: dict[str, Any] = {"error": {"status": 503, "message": message}}
+        return JSONResponse(body, status_code=503, headers=headers)
