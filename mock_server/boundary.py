@@ -25,7 +25,6 @@ from mock_server.core.vendor import Vendor
 R = TypeVar("R", bound=BaseRoute)
 
 logger = logging.getLogger("mock_server.errors")
-CLIENT_GONE = "ClientDisconnect: the client closed the connection before the request ended"
 
 
 def dotall(route: R) -> R:
@@ -83,7 +82,7 @@ class VendorApp:
         except ClientDisconnect:
             # The client closed the connection before its request ended: there is nobody to answer,
             # and nothing went wrong here. The journal says so; the log shows no server error.
-            scope.setdefault("state", {})["client_gone"] = CLIENT_GONE
+            scope.setdefault("state", {})["client_gone"] = True
         except Exception as exc:
             if scope["type"] != "http" or started["sent"] or state_unavailable(exc):
                 raise  # a Redis outage is answered 503 by state_guard.py

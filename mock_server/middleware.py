@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server.core.journal import BodyCapture
+from mock_server.core.requests import CLIENT_GONE
 from mock_server.core.sandbox import Sandbox
 from mock_server.logs import REQUEST_LOGGER, log_request
 from mock_server.scenarios.operations import operation_table
@@ -149,6 +150,11 @@ class SandboxMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 request_body.feed(message.get("body", b""))
+                if not message.get("more_body", False):
+                    outcome["body_complete"] = True
+            elif message["type"] == "http.disconnect" and not outcome.get("body_complete"):
+                # Whatever the route answers to the incomplete body (S3: 400 IncompleteBody), nobody reads it.
+                state["client_gone"] = True
             return message
 
         # The answer's start is held until its last body chunk: then the journal entry is written, with
@@ -227,7 +233,7 @@ class SandboxMiddleware:
             status=status,
             durationMs=round((sandbox.clock.monotonic() - started) * 1000, 3),
             scenarioRule=state.get("scenario_rule"),
-            error=outcome.get("error") or state.get("client_gone"),
+            error=outcome.get("error") or (CLIENT_GONE if state.get("client_gone") else None),
             response_headers=outcome.get("headers", ()),
             request_body=request_body.value(),
             response_body=response_body.value(),

@@ -17,6 +17,9 @@ from mock_server.core.bodies import read_json_bytes
 from mock_server.core.errors import BodyTooLarge, SandboxError
 from mock_server.core.sandbox import Sandbox
 
+CLIENT_GONE = "ClientDisconnect: the client closed the connection before the request ended"
+"""The journal's ``error`` for a request whose client went away before sending all of its body."""
+
 TooLarge = Callable[[int], SandboxError]
 Malformed = Callable[[Exception], SandboxError]
 
