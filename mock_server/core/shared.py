@@ -187,17 +187,23 @@ class SharedState:
         for script in self._scripts.values():
             script.load()
 
-    def _execute(self, pipe: Pipeline, commands: list[Callable[[Pipeline], object]]) -> None:
+    def send(self, commands: list[Callable[[Pipeline], object]]) -> list[Any]:
+        """Run ``commands`` (each adds to the pipeline it is called with) in one MULTI/EXEC now; returns
+        their answers. After NOSCRIPT (a restarted server) the scripts are loaded and the whole is sent
+        again. Raises: redis-py's error for the first command that failed."""
         from redis.exceptions import NoScriptError
 
+        pipe = self.redis.pipeline(transaction=True)
+        for command in commands:
+            command(pipe)
         try:
-            pipe.execute()
+            return pipe.execute()  # type: ignore[no-any-return]
         except NoScriptError:
             self.load_scripts()
             pipe = self.redis.pipeline(transaction=True)
             for command in commands:
                 command(pipe)
-            pipe.execute()
+            return pipe.execute()  # type: ignore[no-any-return]
 
     # -- queued writes ---------------------------------------------------------------------------
     @staticmethod
@@ -227,10 +233,7 @@ class SharedState:
         commands, writes.commands, writes.overlay, writes.cache = writes.commands, [], {}, {}
         if not commands:
             return
-        pipe = self.redis.pipeline(transaction=True)
-        for command in commands:
-            command(pipe)
-        self._execute(pipe, commands)
+        self.send(commands)
 
     def write(
         self, command: Callable[[Pipeline], object], overlay: dict[tuple[str, str], bytes | None]
@@ -238,9 +241,7 @@ class SharedState:
         """Queue ``command`` in the request's writes, or run it at once outside a request."""
         writes = self.pending()
         if writes is None:
-            pipe = self.redis.pipeline(transaction=True)
-            command(pipe)
-            self._execute(pipe, [command])
+            self.send([command])
             return
         writes.queue(command)
         writes.overlay.update(overlay)
@@ -257,9 +258,7 @@ class SharedState:
         which is what a 20-item request costs redis-py to pack and parse. Outside a request: at once."""
         writes = self.pending()
         if writes is None:
-            pipe = self.redis.pipeline(transaction=True)
-            send(pipe, [item])
-            self._execute(pipe, [lambda again: send(again, [item])])
+            self.send([lambda pipe: send(pipe, [item])])
             return
         batch = writes.cache.get(("batch", name))
         if batch is None or batch.sent:

@@ -38,7 +38,7 @@ from mock_server.core.journal import (
 from mock_server.core.shared import SharedState, dumps, loads
 
 if TYPE_CHECKING:
-    from redis.client import Pipeline
+    pass
 
 # KEYS: seq, ring, entries, bodies, sizes, bodied, total
 # ARGV: token, entry blob, bodies blob, captured body bytes, ring size, total body limit
@@ -178,7 +178,7 @@ class SharedJournal(Journal):
             name: key("journal", name) for name in ("seq", "entries", "bodies", "sizes", "bodied", "total")
         }
         self._ring_keys = {name: key("journal", "ring", name) for name in self.sizes}
-        self._sha: str | None = None
+        self._record_script = shared.script(RECORD)
         # Entries this process has unpickled, by ring element, the oldest learnt forgotten first.
         self._seen: OrderedDict[bytes, SharedJournalEntry] = OrderedDict()  # never handed out: copied
         self._seen_cap = 2 * sum(self.sizes.values()) + 64
@@ -192,27 +192,22 @@ class SharedJournal(Journal):
     def record(self, **fields: Any) -> JournalEntry:
         """Store one complete entry (fields as ``JournalEntry`` takes them) in one round trip, together
         with the request's still-queued writes; returns it with its id."""
-        entry, keys, args, token, row = self._prepare(fields)
-        entry.id = self._run_record(keys, args)
+        entry, commands, token, row = self._prepare(fields)
+        entry.id = int(self.shared.send(commands)[-1])
         self._remember(f"{entry.id}:{token}".encode(), entry.id, row)
         return entry
 
     async def record_async(self, **fields: Any) -> JournalEntry:
         """``record`` without holding up the event loop: the round trip carrying the entry and the
         request's queued writes may carry other requests' too (core/shared_commit.py)."""
-        entry, keys, args, token, row = self._prepare(fields)
-        writes = self.shared.pending()
-        queued: list[Any] = []
-        if writes is not None:
-            queued, writes.commands, writes.overlay = writes.commands, [], {}
-        script = self.shared.script(RECORD)
-        answers = await self.shared.commit([*queued, lambda pipe: script(keys=keys, args=args, client=pipe)])
-        entry.id = int(answers[-1])
+        entry, commands, token, row = self._prepare(fields)
+        entry.id = int((await self.shared.commit(commands))[-1])
         self._remember(f"{entry.id}:{token}".encode(), entry.id, row)
         return entry
 
-    def _prepare(self, fields: dict[str, Any]) -> tuple[SharedJournalEntry, list[str], list[Any], str, Any]:
-        """The entry, and the keys and arguments of the RECORD script that stores it."""
+    def _prepare(self, fields: dict[str, Any]) -> tuple[SharedJournalEntry, list[Any], str, Any]:
+        """The entry, the commands that store it (the request's still-queued writes, taken off its
+        queue, then the RECORD script, whose answer is the entry's id), its token and its row."""
         entry = SharedJournalEntry(0, **fields)
         entry._page = None
         captured = entry.body_bytes()
@@ -222,7 +217,12 @@ class SharedJournal(Journal):
         token = f"{self._token_prefix}{next(self._tokens):x}"
         keys = [self._keys["seq"], self._ring_keys[ring], *(self._keys[k] for k in _BODY_KEYS)]
         args = [token, dumps(row), bodies, captured, self.sizes[ring], self.total_body_limit]
-        return entry, keys, args, token, row
+        writes = self.shared.pending()
+        queued: list[Any] = []
+        if writes is not None:
+            queued, writes.commands, writes.overlay = writes.commands, [], {}
+        script = self._record_script
+        return entry, [*queued, lambda pipe: script(keys=keys, args=args, client=pipe)], token, row
 
     def _remember(self, element: bytes, entry_id: int, row: tuple[Any, ...]) -> None:
         known = _entry(entry_id, row)
@@ -231,31 +231,6 @@ class SharedJournal(Journal):
             seen[element] = known
             while len(seen) > self._seen_cap:
                 seen.popitem(last=False)
-
-    def _run_record(self, keys: list[str], args: list[Any]) -> int:
-        writes = self.shared.pending()
-        queued: list[Any] = []
-        if writes is not None:
-            queued, writes.commands, writes.overlay = writes.commands, [], {}
-        if self._sha is None:
-            self._sha = self.shared.redis.script_load(RECORD)
-        pipe: Pipeline = self.shared.redis.pipeline(transaction=bool(queued))  # the script is atomic
-        for command in queued:
-            command(pipe)
-        pipe.evalsha(self._sha, len(keys), *keys, *args)
-        results = pipe.execute(raise_on_error=False)
-        from redis.exceptions import NoScriptError  # redis-py stays out of the in-process start-up
-
-        for result in results[:-1]:
-            if isinstance(result, Exception):
-                raise result
-        last = results[-1]
-        if isinstance(last, NoScriptError):  # the server restarted or its scripts were flushed
-            self._sha = self.shared.redis.script_load(RECORD)
-            last = self.shared.redis.evalsha(self._sha, len(keys), *keys, *args)
-        if isinstance(last, Exception):
-            raise last
-        return int(last)
 
     # -- reading ------------------------------------------------------------------------------------
     def _ring(self, admin: bool) -> list[SharedJournalEntry]:

@@ -167,23 +167,23 @@ class SharedStore:
         if fixed is not None:
             return next((loads(raw) for name, raw in fixed if name == record_id), None)
         records = self._keys(vendor, tenant, kind)[0]
-        version = self.shared.version(_version_field(vendor, kind))
-        if version is None:
-            raw = self.get_raw(records, record_id)
-        else:
-            queued = self.shared.overlaid(records, record_id)
-            if queued is not MISSING:
-                raw = queued
-            else:
-                known = self._read.get((records, record_id))
-                if known is not None and known[0] == version:
-                    raw = known[1]
-                else:
-                    raw = self.shared.redis.hget(records, record_id)
-                    if len(self._read) >= CACHED_READS:
-                        self._read = {}
-                    self._read[(records, record_id)] = (version, raw)
+        raw = self.shared.overlaid(records, record_id)
+        if raw is MISSING:
+            raw = self._hget_kept(records, record_id, self.shared.version(_version_field(vendor, kind)))
         return None if raw is None else loads(raw)
+
+    def _hget_kept(self, records: str, record_id: str, version: int | None) -> bytes | None:
+        """The stored record, from what this process read at ``version`` of its kind if that is still
+        the version (None: read Redis, keep nothing)."""
+        known = self._read.get((records, record_id))
+        if known is not None and version is not None and known[0] == version:
+            return known[1]
+        raw: bytes | None = self.shared.redis.hget(records, record_id)
+        if version is not None:
+            if len(self._read) >= CACHED_READS:
+                self._read = {}
+            self._read[(records, record_id)] = (version, raw)
+        return raw
 
     def delete(self, vendor: str, tenant: str, kind: str, record_id: str) -> Any | None:
         """Remove the record; returns what it was, or None."""

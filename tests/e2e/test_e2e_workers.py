@@ -36,6 +36,16 @@ def workers(redis_url: str) -> Iterator[ServerProcess]:
         assert server.stop(signal.SIGTERM) == 0
 
 
+def _create(session: requests.Session, url: str, headers: dict[str, str] = ACME) -> requests.Response:
+    """QUBS create upload URLs for one PDF, through ``session`` (a connection to one worker)."""
+    return session.post(
+        url + CREATE,
+        json={"items": [{"fileName": "r.pdf", "contentType": "application/pdf"}]},
+        headers=headers,
+        timeout=10,
+    )
+
+
 def _one_per_worker(url: str) -> dict[int, requests.Session]:
     """A keep-alive connection to each of the two workers."""
     found: dict[int, requests.Session] = {}
@@ -54,12 +64,7 @@ def _one_per_worker(url: str) -> dict[int, requests.Session]:
 
 def test_an_upload_url_from_one_worker_is_honoured_once_by_the_other(workers: ServerProcess) -> None:
     first, second = _one_per_worker(workers.url).values()
-    made = first.post(
-        workers.url + CREATE,
-        json={"items": [{"fileName": "r.pdf", "contentType": "application/pdf"}]},
-        headers=ACME,
-        timeout=10,
-    )
+    made = _create(first, workers.url)
     assert made.status_code == 201, made.text
     url = made.json()["items"][0]["uploadUrl"]
     stored = second.put(
@@ -82,12 +87,7 @@ def test_an_answer_and_its_journal_entry_are_seen_together_by_the_other_worker(
     for number in range(20):
         writer, reader = (first, second) if number % 2 else (second, first)
         correlation = f"e2e-journal-{number}"
-        made = writer.post(
-            workers.url + CREATE,
-            json={"items": [{"fileName": "r.pdf", "contentType": "application/pdf"}]},
-            headers={**ACME, "X-Correlation-Id": correlation},
-            timeout=10,
-        )
+        made = _create(writer, workers.url, {**ACME, "X-Correlation-Id": correlation})
         assert made.status_code == 201, made.text
         # No waiting: the entry and the attachment were written before the answer went out.
         listed = reader.get(workers.url + LIST, headers=ACME, timeout=10).json()["items"]
@@ -169,12 +169,7 @@ def test_a_redis_outage_is_a_503_and_a_restart_refills_the_fixtures() -> None:
             sessions = list(_one_per_worker(server.url).values())
             redis.kill()
             for session in sessions:
-                down = session.post(
-                    server.url + CREATE,
-                    json={"items": [{"fileName": "r.pdf", "contentType": "application/pdf"}]},
-                    headers=ACME,
-                    timeout=10,
-                )
+                down = _create(session, server.url)
                 assert down.status_code == 503, down.text
                 assert down.headers["Retry-After"] == "1"
                 assert down.headers["Content-Type"].startswith("application/problem+json")  # QUBS's format
@@ -183,12 +178,7 @@ def test_a_redis_outage_is_a_503_and_a_restart_refills_the_fixtures() -> None:
                 assert health.status_code == 503 and health.json()["error"]["status"] == 503
             redis.start()  # empty, on the same port: the workers load the fixtures again themselves
             for session in sessions:
-                made = session.post(
-                    server.url + CREATE,
-                    json={"items": [{"fileName": "r.pdf", "contentType": "application/pdf"}]},
-                    headers=ACME,
-                    timeout=10,
-                )
+                made = _create(session, server.url)
                 assert made.status_code == 201, made.text
             token = sessions[0].post(
                 server.url + "/candid/api/auth/v2/token",
