@@ -13,11 +13,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import copy
 import importlib
 import json
 import tempfile
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -83,10 +85,24 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(AdminGuard, sandbox=sandbox),
         ],
         exception_handlers={HTTPException: http_error},
+        lifespan=_lifespan if sandbox.shared is not None else None,
     )
     app.state.sandbox = sandbox
     app.state.sessions = sessions
     return app
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: Starlette) -> AsyncIterator[None]:
+    """Over shared state, the server's event loop gets a Redis connection of its own for the
+    per-request round trips (core/shared_commit.py), closed when the server stops."""
+    committer = app.state.sandbox.shared.committer
+    loop = asyncio.get_running_loop()
+    committer.serve_on(loop)
+    try:
+        yield
+    finally:
+        await committer.close_on(loop)
 
 
 def build_sandbox(

@@ -10,7 +10,6 @@ import copy
 import hashlib
 import json
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -218,26 +217,23 @@ class Sandbox:
         another process, this process's own caches (the scenario engine's and the object store's)."""
         if self.shared is None:
             return
-        pipe = self.shared.redis.pipeline(transaction=False)
-        for command in self._sync_commands():
-            command(pipe)
-        self._follow(pipe.execute())
+        self._follow(self.shared.send(self._sync_commands()))
 
     async def sync_async(self) -> None:
         """``sync`` without holding up the event loop: its round trip may carry other requests' too
         (core/shared_commit.py)."""
         if self.shared is None:
             return
-        self._follow(await self.shared.commit(self._sync_commands()))
+        self._follow(await self.shared.commit(self._sync_commands(), read_only=True))
 
-    def _sync_commands(self) -> list[Callable[[Any], object]]:
+    def _sync_commands(self) -> list[tuple[str, ...]]:
         # One round trip: the clock, resets, the record count, the record kinds' versions and the
         # scenario engine's version.
         meta = self.shared.key("meta")  # type: ignore[union-attr]
-        commands: list[Callable[[Any], object]] = [lambda pipe: pipe.hgetall(meta)]
+        commands = [("HGETALL", meta)]
         version_key = getattr(self.scenarios, "version_key", None)
         if version_key is not None:
-            commands.append(lambda pipe: pipe.get(version_key))
+            commands.append(("GET", version_key))
         return commands
 
     def _follow(self, answers: list[Any]) -> None:

@@ -38,6 +38,8 @@ if TYPE_CHECKING:  # redis-py is imported on first use, keeping it out of the in
 LOCK_TIMEOUT_SECONDS = 30.0
 """A lock whose holder died is taken over after this long (a transaction takes milliseconds)."""
 LOCK_SPIN_SECONDS = 0.0005
+SOCKET_TIMEOUT_SECONDS = 10.0
+"""Longest wait for one Redis answer (any command the sandbox sends takes milliseconds)."""
 MISSING = object()
 
 
@@ -51,18 +53,41 @@ def loads(data: bytes) -> Any:
     return pickle.loads(data)  # noqa: S301 - only this sandbox's own processes write these keys
 
 
+Command = Callable[["Pipeline"], object] | tuple[Any, ...]
+"""One Redis command: its arguments (``("HSET", key, field, value)``, sent as they are), or a callable
+that adds commands to the pipeline it is given (redis-py's command methods, for their argument rules)."""
+
+
+def args_of(command: Command) -> tuple[Any, ...] | None:
+    """A command's arguments when it is given as arguments (a tuple, or a batch), else None."""
+    if type(command) is tuple:
+        return command
+    if type(command) is _Batch:
+        return command.args()
+    return None
+
+
+def add_to(pipe: Pipeline, command: Command) -> None:
+    """Add ``command`` to redis-py's ``pipe``."""
+    args = args_of(command)
+    if args is None:
+        command(pipe)  # type: ignore[operator]
+    else:
+        pipe.execute_command(*args)
+
+
 class Writes:
     """One request's queued writes: commands for a pipeline, and what they leave in each hash field
     (``overlay``: value bytes, or None for a deleted field) so the request reads its own writes."""
 
     def __init__(self) -> None:
-        self.commands: list[Callable[[Pipeline], object]] = []
+        self.commands: list[Command] = []
         self.overlay: dict[tuple[str, str], bytes | None] = {}
         # What the request read once and may reuse (e.g. the record count for the cap check).
         self.cache: dict[str, Any] = {}
         self.open = True
 
-    def queue(self, command: Callable[[Pipeline], object]) -> None:
+    def queue(self, command: Command) -> None:
         """Add ``command`` (called with the pipeline at flush) to this request's writes."""
         self.commands.append(command)
 
@@ -70,14 +95,15 @@ class Writes:
 class _Batch:
     """Items queued under one name in one request, sent by one command (``SharedState.batched``)."""
 
-    def __init__(self, send: Callable[[Pipeline, list[Any]], object]) -> None:
+    def __init__(self, send: Callable[[list[Any]], tuple[Any, ...]]) -> None:
         self.send = send
         self.items: list[Any] = []
         self.sent = False
 
-    def __call__(self, pipe: Pipeline) -> None:
-        self.sent = True  # later items of the request start a new batch
-        self.send(pipe, self.items)
+    def args(self) -> tuple[Any, ...]:
+        """The command's arguments for the items queued so far; later items start a new batch."""
+        self.sent = True
+        return self.send(self.items)
 
 
 class Lua:
@@ -92,6 +118,11 @@ class Lua:
     def load(self) -> None:
         """(Re)load the script into the server (SCRIPT LOAD) and keep its SHA1."""
         self.sha = self.shared.redis.script_load(self.source)
+
+    def args(self, keys: list[str], args: list[Any] | tuple[Any, ...] = ()) -> tuple[Any, ...]:
+        """The script's call as a command's arguments (EVALSHA), for a queue or a round trip; after
+        NOSCRIPT the round trip loads the scripts and sends it again (the SHA1 stays the same)."""
+        return ("EVALSHA", self.sha, len(keys), *keys, *args)
 
     def __call__(self, keys: list[str], args: list[Any] = (), client: Any = None) -> Any:  # type: ignore[assignment]
         from redis.exceptions import NoScriptError
@@ -115,7 +146,11 @@ def connect(url: str) -> Redis:
     """
     import redis
 
-    client = redis.Redis.from_url(url, health_check_interval=30, socket_connect_timeout=5)
+    # A server that stops answering (stopped, overloaded, a network partition) fails a request after
+    # SOCKET_TIMEOUT_SECONDS (503 through state_guard.py) instead of holding it forever.
+    client = redis.Redis.from_url(
+        url, health_check_interval=30, socket_connect_timeout=5, socket_timeout=SOCKET_TIMEOUT_SECONDS
+    )
     try:
         client.ping()
     except redis.RedisError as exc:
@@ -166,9 +201,9 @@ class SharedState:
 
         return committer_for(self.redis)
 
-    async def commit(self, commands: list[Callable[[Pipeline], object]]) -> list[Any]:
+    async def commit(self, commands: list[Command], read_only: bool = False) -> list[Any]:
         """Send ``commands`` in this process's next shared round trip (``Committer.run``)."""
-        return await self.committer.run(commands, self.load_scripts)
+        return await self.committer.run(commands, self.load_scripts, read_only)
 
     def key(self, *parts: str) -> str:
         """This namespace's Redis key for ``parts`` (``<namespace>:<part>:<part>...``)."""
@@ -187,7 +222,7 @@ class SharedState:
         for script in self._scripts.values():
             script.load()
 
-    def send(self, commands: list[Callable[[Pipeline], object]]) -> list[Any]:
+    def send(self, commands: list[Command]) -> list[Any]:
         """Run ``commands`` (each adds to the pipeline it is called with) in one MULTI/EXEC now; returns
         their answers. After NOSCRIPT (a restarted server) the scripts are loaded and the whole is sent
         again. Raises: redis-py's error for the first command that failed."""
@@ -195,14 +230,14 @@ class SharedState:
 
         pipe = self.redis.pipeline(transaction=True)
         for command in commands:
-            command(pipe)
+            add_to(pipe, command)
         try:
             return pipe.execute()  # type: ignore[no-any-return]
         except NoScriptError:
             self.load_scripts()
             pipe = self.redis.pipeline(transaction=True)
             for command in commands:
-                command(pipe)
+                add_to(pipe, command)
             return pipe.execute()  # type: ignore[no-any-return]
 
     # -- queued writes ---------------------------------------------------------------------------
@@ -235,9 +270,7 @@ class SharedState:
             return
         self.send(commands)
 
-    def write(
-        self, command: Callable[[Pipeline], object], overlay: dict[tuple[str, str], bytes | None]
-    ) -> None:
+    def write(self, command: Command, overlay: dict[tuple[str, str], bytes | None]) -> None:
         """Queue ``command`` in the request's writes, or run it at once outside a request."""
         writes = self.pending()
         if writes is None:
@@ -250,15 +283,16 @@ class SharedState:
         self,
         name: str,
         item: Any,
-        send: Callable[[Pipeline, list[Any]], object],
+        send: Callable[[list[Any]], tuple[Any, ...]],
         overlay: dict[tuple[str, str], bytes | None],
     ) -> None:
         """Queue ``item`` in the request's batch ``name``: all its items go in one command at the flush
-        (``send(pipe, items)``), e.g. one Lua call for every record a request writes instead of one each,
-        which is what a 20-item request costs redis-py to pack and parse. Outside a request: at once."""
+        (``send(items)`` gives its arguments), e.g. one Lua call for every record a request writes
+        instead of one each, which is what a 20-item request costs to pack and parse. Outside a request:
+        at once."""
         writes = self.pending()
         if writes is None:
-            self.send([lambda pipe: send(pipe, [item])])
+            self.send([send([item])])
             return
         batch = writes.cache.get(("batch", name))
         if batch is None or batch.sent:

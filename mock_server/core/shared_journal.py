@@ -221,8 +221,7 @@ class SharedJournal(Journal):
         queued: list[Any] = []
         if writes is not None:
             queued, writes.commands, writes.overlay = writes.commands, [], {}
-        script = self._record_script
-        return entry, [*queued, lambda pipe: script(keys=keys, args=args, client=pipe)], token, row
+        return entry, [*queued, self._record_script.args(keys, args)], token, row
 
     def _remember(self, element: bytes, entry_id: int, row: tuple[Any, ...]) -> None:
         known = _entry(entry_id, row)

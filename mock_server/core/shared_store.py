@@ -109,9 +109,9 @@ class SharedStore:
         self.shared.batched("records", item, self._send_puts, {(records, record_id): value})
         return record
 
-    def _send_puts(self, pipe: Any, items: list[tuple[Any, ...]]) -> None:
+    def _send_puts(self, items: list[tuple[Any, ...]]) -> tuple[Any, ...]:
         keys = [self.shared.key("meta"), self.shared.key("rec-seq"), self.shared.key("rec-groups")]
-        self._put(keys=keys, args=[value for item in items for value in item], client=pipe)
+        return self._put.args(keys, [value for item in items for value in item])
 
     def _make_room(self, records: str, record_id: str) -> None:
         writes = self.shared.pending()

@@ -68,21 +68,23 @@ class SharedGrantBook:
     def issue(self, signature: str, grant: UploadGrant) -> None:
         """Remember ``grant`` (its hash now, its expiry with the request's other grants in one ZADD)."""
         key = self._key(signature)
-        fields = {
-            "g": dumps(grant),
-            "single": "1" if grant.single_use else "0",
-            "used": "0",
-            "uploading": "0",
-        }
-        self.shared.write(lambda pipe: pipe.hset(key, mapping=fields), {})
+        single = "1" if grant.single_use else "0"
+        self.shared.write(
+            ("HSET", key, "g", dumps(grant), "single", single, "used", "0", "uploading", "0"), {}
+        )
         self.shared.batched("grant-expiry", (signature, grant.expires_at), self._send_expiries, {})
         self._issued += 1
         if self._issued % SWEEP_EVERY == 0:
             prefix = self.shared.key("grant", "")
             self._sweep(keys=[self.shared.key("grant-expiry"), prefix], args=[self.clock.time()])
 
-    def _send_expiries(self, pipe: Any, items: list[tuple[str, float]]) -> None:
-        pipe.zadd(self.shared.key("grant-expiry"), dict(items))
+    def _send_expiries(self, items: list[tuple[str, float]]) -> tuple[Any, ...]:
+        # ZADD takes score then member; a signature issued twice keeps its last expiry, as a dict would.
+        return (
+            "ZADD",
+            self.shared.key("grant-expiry"),
+            *(part for signature, at in dict(items).items() for part in (at, signature)),
+        )
 
     def get(self, signature: str) -> UploadGrant | None:
         found = self.shared.redis.hmget(self._key(signature), "g", "used", "uploading")

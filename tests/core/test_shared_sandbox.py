@@ -6,6 +6,7 @@ state they share lives in a real redis-server (``redis_url``).
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterator
 
@@ -27,10 +28,11 @@ ACME = {"Authorization": "Bearer qubs-dev-token"}
 def pair(redis_url: str) -> Iterator[tuple[TestClient, TestClient]]:
     settings = Settings(seed=1234, state_url=redis_url, state_namespace=f"pair-{uuid.uuid4().hex[:8]}")
     apps: list[Starlette] = [create_app(settings), create_app(settings)]
-    clients = [TestClient(app, base_url="http://127.0.0.1:8080") for app in apps]
-    yield clients[0], clients[1]
-    for client in clients:
-        client.close()
+    with contextlib.ExitStack() as running:
+        # Entered, so each app runs its lifespan on an event loop that lives as long as the client, as
+        # a server's does: the requests' round trips go over that loop's own Redis connection.
+        clients = [running.enter_context(TestClient(app, base_url="http://127.0.0.1:8080")) for app in apps]
+        yield clients[0], clients[1]
     for app in apps:
         app.state.sessions.close()
         app.state.sandbox.close()
@@ -125,3 +127,21 @@ def test_sessions_add_no_connection_pool_or_commit_thread(pair: tuple[TestClient
         assert _create(first, 1, **{"X-Sandbox-Session": name}).status_code == 201
         assert first.delete(f"/__admin/sessions/{name}").status_code == 204
     assert commit_threads() == before
+
+
+def test_each_app_serves_over_its_event_loops_own_connection(pair: tuple[TestClient, TestClient]) -> None:
+    from mock_server.core.shared_wire import connection_name
+
+    first, second = pair
+    redis = first.app.state.sandbox.shared.redis  # type: ignore[attr-defined]
+
+    def named() -> int:
+        return sum(1 for client in redis.client_list() if client["name"] == connection_name())
+
+    before = named()  # opened on first use
+    assert _create(first).status_code == 201
+    assert _create(second).status_code == 201
+    assert named() == before + 2  # one per app's event loop
+    for _ in range(3):
+        assert _create(first).status_code == 201
+    assert named() == before + 2  # none per request
