@@ -192,14 +192,18 @@ class SharedState:
         self.namespace = namespace
         self._local = threading.local()
         self._scripts: dict[str, Any] = {}
+        self._committer: Committer | None = None
 
     @property
     def committer(self) -> Committer:
         """This process's group commit of the per-request round trips (core/shared_commit.py), one per
-        Redis client: every namespace and session served through the client shares its thread."""
-        from mock_server.core.shared_commit import committer_for
+        Redis client: every namespace and session served through the client shares its connections."""
+        found = self._committer
+        if found is None:
+            from mock_server.core.shared_commit import committer_for
 
-        return committer_for(self.redis)
+            found = self._committer = committer_for(self.redis)
+        return found
 
     async def commit(self, commands: list[Command], read_only: bool = False) -> list[Any]:
         """Send ``commands`` in this process's next shared round trip (``Committer.run``)."""

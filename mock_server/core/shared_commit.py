@@ -86,6 +86,8 @@ class Committer:
 
     async def _wire(self, loop: asyncio.AbstractEventLoop) -> Wire:
         wire = self._wires.get(loop)
+        if wire is not None and wire.lost is None and wire.connected:
+            return wire
         if wire is None or wire.lost is not None:
             wire = self._wires[loop] = Wire(self, loop, self.client.connection_pool.connection_kwargs)
         await wire.ready()
@@ -93,13 +95,15 @@ class Committer:
 
     def _record(self, commands: list[Command]) -> Stack:
         recorder = Recorder()
+        stack = recorder.stack
         for command in commands:
-            args = args_of(command)
-            if args is None:
-                command(recorder)  # type: ignore[operator]
+            if type(command) is tuple:
+                stack.append((command, _NO_OPTIONS))
+            elif (args := args_of(command)) is not None:
+                stack.append((args, _NO_OPTIONS))
             else:
-                recorder.stack.append((args, _NO_OPTIONS))
-        return recorder.stack
+                command(recorder)  # type: ignore[operator]
+        return stack
 
     def _shape(self, stack: Stack, replies: list[Any]) -> list[Any]:
         """The answers redis-py's pipeline would give for ``stack`` from one MULTI/EXEC's raw replies

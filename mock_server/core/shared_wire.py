@@ -76,6 +76,7 @@ class Wire(asyncio.Protocol):
         self._out: list[bytes] = []
         self._reads: dict[bytes, asyncio.Future[list[Any]]] = {}  # read-only round trips not yet sent
         self._connected: asyncio.Future[None] | None = None
+        self.connected = False  # connected and greeted: round trips need not wait for ``ready``
         # A server that stops answering fails the round trips after the client's socket_timeout, as
         # redis-py's socket would (checked by one timer, not one per round trip).
         self._timeout: float | None = kwargs.get("socket_timeout") or None
@@ -110,6 +111,7 @@ class Wire(asyncio.Protocol):
             self._connected.exception()  # retrieved here; every waiter gets its own raise
             return
         self._connected.set_result(None)
+        self.connected = True
 
     async def _greet(self) -> None:
         # What redis-py's Connection.on_connect says first, in the client's protocol (RESP3 unless the
