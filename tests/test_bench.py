@@ -96,6 +96,7 @@ def _driver_run(server: str, items: int, rps: dict[int, float]) -> dict:
 def test_the_ratios_divide_the_sandbox_by_each_peer() -> None:
     runs = [
         _driver_run("vendor-sandbox", 1, {1: 1500, 32: 3000}),
+        _driver_run("workers-2", 1, {32: 3500}),
         _driver_run("prism", 1, {1: 1000, 32: 2000}),
         _driver_run("ceiling", 1, {1: 6000, 32: 6000}),
     ]
@@ -109,6 +110,8 @@ def test_the_ratios_divide_the_sandbox_by_each_peer() -> None:
         in text
     )
     assert "| vendor-sandbox | 1 item | 1 | 1500 | 1.50× (1000) | 0.25× (6000) | – | 0.50–1.20 |" in text
+    # Several workers over shared state are held to their own target.
+    assert "| workers-2 | 1 item | 32 | 3500 | 1.75× (2000) | 0.58× (6000) | ≥ 2× Prism | 0.50–1.20 |" in text
 
 
 def test_cold_start_rules_listing_and_uploads_are_given_against_their_references() -> None:

@@ -173,7 +173,7 @@ _clients_lock = threading.Lock()
 
 def client_for(url: str) -> Redis:
     """One client per URL in this process (``connect`` on first use): the default sandbox and every
-    session share its connection pool and its group-commit thread (core/shared_commit.py).
+    session share its connection pool and its round trips (core/shared_commit.py).
 
     Raises: ValueError as ``connect``.
     """

@@ -35,15 +35,42 @@ CACHED_READS = 4096
 
 # KEYS: meta hash ("records": the count), sequence, groups set.
 # ARGV: for each record, six values: record hash, order hash, id, record, group, version field.
+# A request's records mostly share one hash, group and version field: each of those is written once
+# (one HSET per hash, one SADD per new group, one HINCRBY per kind), not once per record; only the
+# insertion number (HSETNX: set if the record is new) is one call per record.
 _PUT = """
+local n = #ARGV / 6
+local last = redis.call('INCRBY', KEYS[2], n)
+local new, bumped, grouped, writes, hashes = 0, {}, {}, {}, {}
 for i = 1, #ARGV, 6 do
-  redis.call('HINCRBY', KEYS[1], ARGV[i + 5], 1)
-  if redis.call('HEXISTS', ARGV[i], ARGV[i + 2]) == 0 then
-    redis.call('HINCRBY', KEYS[1], 'records', 1)
-    redis.call('HSET', ARGV[i + 1], ARGV[i + 2], redis.call('INCR', KEYS[2]))
-    redis.call('SADD', KEYS[3], ARGV[i + 4])
+  if redis.call('HSETNX', ARGV[i + 1], ARGV[i + 2], last - n + (i + 5) / 6) == 1 then
+    new = new + 1
+    if not grouped[ARGV[i + 4]] then
+      grouped[ARGV[i + 4]] = true
+      redis.call('SADD', KEYS[3], ARGV[i + 4])
+    end
   end
-  redis.call('HSET', ARGV[i], ARGV[i + 2], ARGV[i + 3])
+  if not bumped[ARGV[i + 5]] then
+    bumped[ARGV[i + 5]] = true
+    redis.call('HINCRBY', KEYS[1], ARGV[i + 5], 1)
+  end
+  local fields = writes[ARGV[i]]
+  if not fields then
+    fields = {}
+    writes[ARGV[i]] = fields
+    hashes[#hashes + 1] = ARGV[i]
+  end
+  fields[#fields + 1] = ARGV[i + 2]
+  fields[#fields + 1] = ARGV[i + 3]
+end
+if new > 0 then
+  redis.call('HINCRBY', KEYS[1], 'records', new)
+end
+for _, hash in ipairs(hashes) do
+  local fields = writes[hash]
+  for from = 1, #fields, 2000 do  -- unpack() stays far below Lua's stack limit
+    redis.call('HSET', hash, unpack(fields, from, math.min(from + 1999, #fields)))
+  end
 end
 return 1
 """

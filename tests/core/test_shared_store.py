@@ -186,3 +186,32 @@ def test_the_cap_counts_a_requests_own_queued_records(shared_state: SharedState)
         store.put("v", "t", "k", "instead", 0)  # the deleted one's place is free again
         store.put("v", "t", "k", "old", 1)  # replacing an existing record needs no room
     assert store.count() == 5
+
+
+def test_one_requests_batch_of_puts_keeps_order_count_and_versions(shared_state: SharedState) -> None:
+    """A request's puts go in one script call: new and replaced records, two kinds and two tenants, one id
+    written twice; the result is what the in-process store holds after the same puts."""
+    shared, reference = SharedStore(shared_state), Store()
+    shared.put("v", "t", "k", "old", "first")  # before the request
+    reference.put("v", "t", "k", "old", "first")
+    puts = [
+        ("t", "k", "a", 1),
+        ("t", "k", "old", "replaced"),
+        ("u", "k", "b", 2),
+        ("t", "other", "c", 3),
+        ("t", "k", "a", 10),  # again in the same request: the last value, the first place
+        ("t", "k", "d", 4),
+    ]
+    versions_before = shared_state.redis.hgetall(shared_state.key("meta"))
+    with shared_state.writes():
+        for tenant, kind, record_id, value in puts:
+            shared.put("v", tenant, kind, record_id, value)
+            reference.put("v", tenant, kind, record_id, value)
+    meta = shared_state.redis.hgetall(shared_state.key("meta"))
+    for tenant, kind in (("t", "k"), ("u", "k"), ("t", "other")):
+        assert shared.list("v", tenant, kind) == reference.list("v", tenant, kind)
+    assert shared.count() == reference.count() == 5
+    assert shared.tenants("v", "k") == reference.tenants("v", "k") == ["t", "u"]
+    for kind in ("k", "other"):  # each kind written is seen as changed by the other processes
+        field = f"v:v:{kind}".encode()
+        assert int(meta[field]) > int(versions_before.get(field, 0))
