@@ -43,7 +43,7 @@ class SessionMiddleware:
         if name is None:
             name = Headers(scope=scope).get(HEADER) or None
         if name is None:
-            self.sessions.sweep()  # expired sessions go even when only the default one is in use
+            await self.sessions.sweep_async()  # expired sessions go even when only the default one is in use
             scope.setdefault("state", {})["sandbox"] = self.sessions.default
             await self.app(scope, receive, send)
             return

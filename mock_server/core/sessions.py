@@ -182,6 +182,10 @@ class SessionRegistry:
             session.sandbox.close()
         return len(expired)
 
+    async def sweep_async(self, force: bool = False) -> int:
+        """``sweep`` from the event loop (nothing here waits)."""
+        return self.sweep(force)
+
     def close(self) -> None:
         """Remove every session (the default one is the app's to close)."""
         with self._lock:

@@ -130,12 +130,28 @@ class SharedSessionRegistry(SessionRegistry):
 
     def sweep(self, force: bool = False) -> int:
         """Remove sessions whose time-to-live passed (at most once a second unless ``force``)."""
+        if not self._sweep_due(force):
+            return 0
+        return self._forget_expired(self.shared.redis.hgetall(self._key))
+
+    async def sweep_async(self, force: bool = False) -> int:
+        """``sweep`` from the event loop: the registry is read through the loop's own round trips
+        (core/shared_commit.py), so a Redis that stops answering holds no other request of the process."""
+        if not self._sweep_due(force):
+            return 0
+        (registry,) = await self.shared.commit([("HGETALL", self._key)], read_only=True)
+        return self._forget_expired(registry)
+
+    def _sweep_due(self, force: bool) -> bool:
         monotonic = self.clock.monotonic()
         if not force and monotonic - self._swept_at < 1.0:
-            return 0
+            return False
         self._swept_at = monotonic
+        return True
+
+    def _forget_expired(self, registry: dict[bytes, bytes]) -> int:
         gone = 0
-        for name, raw in self.shared.redis.hgetall(self._key).items():
+        for name, raw in registry.items():
             if self._expired(raw):
                 self._forget(name.decode())
                 gone += 1

@@ -145,3 +145,25 @@ def test_each_app_serves_over_its_event_loops_own_connection(pair: tuple[TestCli
     for _ in range(3):
         assert _create(first).status_code == 201
     assert named() == before + 2  # none per request
+
+
+def test_the_per_request_session_sweep_never_blocks_the_event_loop(
+    pair: tuple[TestClient, TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every request sweeps expired sessions (at most once a second): over Redis that read goes through
+    the loop's own round trips, never the blocking client, so a Redis that stops answering holds only
+    the requests that wait for it, each failing after the timeout, not the whole process in series."""
+    first, _ = pair
+    sessions = first.app.state.sessions  # type: ignore[attr-defined]
+    assert first.post("/__admin/sessions", json={"name": "brief", "ttlSeconds": 60}).status_code == 201
+    assert _create(first).status_code == 201
+
+    def blocking(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the blocking Redis client was used on the event loop")
+
+    monkeypatch.setattr(sessions.shared.redis, "hgetall", blocking)
+    monkeypatch.setattr(sessions, "_now", lambda: 4_102_444_800.0)  # 2100: "brief" has expired
+    sessions._swept_at = float("-inf")  # due now
+    assert _create(first).status_code == 201  # swept on the way, through the loop's round trip
+    monkeypatch.undo()
+    assert first.get("/__admin/sessions").json()["sessions"] == []
