@@ -169,10 +169,8 @@ class SessionRegistry:
 
     def sweep(self, force: bool = False) -> int:
         """Remove expired sessions (at most once a second unless ``force``). Returns how many."""
-        monotonic = self.clock.monotonic()
-        if not force and monotonic - self._swept_at < SWEEP_EVERY:
+        if not self._sweep_due(force):
             return 0
-        self._swept_at = monotonic
         now = self._now()
         with self._lock:
             expired = [s for s in self._sessions.values() if s.expires_at is not None and s.expires_at <= now]
@@ -185,6 +183,14 @@ class SessionRegistry:
     async def sweep_async(self, force: bool = False) -> int:
         """``sweep`` from the event loop (nothing here waits)."""
         return self.sweep(force)
+
+    def _sweep_due(self, force: bool) -> bool:
+        """Whether a sweep is due (``SWEEP_EVERY`` since the last, or ``force``); if so it starts now."""
+        monotonic = self.clock.monotonic()
+        if not force and monotonic - self._swept_at < SWEEP_EVERY:
+            return False
+        self._swept_at = monotonic
+        return True
 
     def close(self) -> None:
         """Remove every session (the default one is the app's to close)."""

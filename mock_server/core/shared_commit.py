@@ -97,12 +97,11 @@ class Committer:
         recorder = Recorder()
         stack = recorder.stack
         for command in commands:
-            if type(command) is tuple:
-                stack.append((command, _NO_OPTIONS))
-            elif (args := args_of(command)) is not None:
-                stack.append((args, _NO_OPTIONS))
-            else:
+            args = args_of(command)
+            if args is None:
                 command(recorder)  # type: ignore[operator]
+            else:
+                stack.append((args, _NO_OPTIONS))
         return stack
 
     def _shape(self, stack: Stack, replies: list[Any]) -> list[Any]:

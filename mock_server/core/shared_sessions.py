@@ -142,13 +142,6 @@ class SharedSessionRegistry(SessionRegistry):
         (registry,) = await self.shared.commit([("HGETALL", self._key)], read_only=True)
         return self._forget_expired(registry)
 
-    def _sweep_due(self, force: bool) -> bool:
-        monotonic = self.clock.monotonic()
-        if not force and monotonic - self._swept_at < 1.0:
-            return False
-        self._swept_at = monotonic
-        return True
-
     def _forget_expired(self, registry: dict[bytes, bytes]) -> int:
         gone = 0
         for name, raw in registry.items():

@@ -29,7 +29,7 @@ class Recorder(CoreCommands):  # type: ignore[misc]
     """Takes the place of a pipeline: redis-py's own command methods build the arguments, kept here."""
 
     def __init__(self) -> None:
-        self.stack: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+        self.stack: Stack = []
 
     def execute_command(self, *args: Any, **options: Any) -> Recorder:
         """Keep the command (what a pipeline's ``execute_command`` queues)."""

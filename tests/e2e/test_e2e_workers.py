@@ -24,13 +24,18 @@ ACME = {"Authorization": "Bearer qubs-dev-token"}
 ATTEMPTS = 200
 
 
-@pytest.fixture(scope="module")
-def workers(redis_url: str) -> Iterator[ServerProcess]:
-    env = {
+def _two_workers(redis_url: str, namespace: str) -> dict[str, str]:
+    """The environment of a server of two workers over ``redis_url``, in its own namespace."""
+    return {
         "MOCK_SERVER_WORKERS": "2",
         "MOCK_SERVER_STATE_URL": redis_url,
-        "MOCK_SERVER_STATE_NAMESPACE": "e2e",
+        "MOCK_SERVER_STATE_NAMESPACE": namespace,
     }
+
+
+@pytest.fixture(scope="module")
+def workers(redis_url: str) -> Iterator[ServerProcess]:
+    env = _two_workers(redis_url, "e2e")
     with ServerProcess(env=env) as server:
         yield server
         assert server.stop(signal.SIGTERM) == 0
@@ -106,11 +111,7 @@ def test_a_clock_moved_through_one_worker_is_seen_by_the_other(workers: ServerPr
 
 
 def test_sigterm_stops_every_worker_cleanly(redis_url: str) -> None:
-    env = {
-        "MOCK_SERVER_WORKERS": "2",
-        "MOCK_SERVER_STATE_URL": redis_url,
-        "MOCK_SERVER_STATE_NAMESPACE": "stop",
-    }
+    env = _two_workers(redis_url, "stop")
     with ServerProcess(env=env) as server:
         assert requests.get(server.url + "/__admin/health", timeout=10).status_code == 200
         assert server.stop(signal.SIGTERM) == 0
@@ -118,11 +119,7 @@ def test_sigterm_stops_every_worker_cleanly(redis_url: str) -> None:
 
 
 def test_workers_stop_when_their_supervisor_is_killed(redis_url: str) -> None:
-    env = {
-        "MOCK_SERVER_WORKERS": "2",
-        "MOCK_SERVER_STATE_URL": redis_url,
-        "MOCK_SERVER_STATE_NAMESPACE": "kill",
-    }
+    env = _two_workers(redis_url, "kill")
     with ServerProcess(env=env) as server:
         pids = set(_one_per_worker(server.url))
         server.send_signal(signal.SIGKILL)
