@@ -229,6 +229,9 @@ def serve(settings: Settings) -> int:
         # The parent only supervises: its app was the start-up check (and filled the shared state).
         app.state.sessions.close()
         sandbox.close()
+        from mock_server.core.shared import disconnect_clients
+
+        disconnect_clients()  # each worker opens its own connections
         parent = os.getpid()
         code = Supervisor(
             settings, sock, lambda: _serve_app(create_app(settings), settings, sock, parent)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -140,6 +140,7 @@ class SandboxMiddleware:
         )
         vendor = sandbox.vendors.get(vendor_name or "")
         echo_header = vendor.correlation_header if vendor else None
+        stamp = vendor.response_headers if vendor else None
         outcome: dict[str, Any] = {"status": None}
         journaled = not scope["path"].startswith(UNJOURNALED)
         limit = sandbox.journal.body_limit
@@ -168,6 +169,8 @@ class SandboxMiddleware:
                 outcome["status"] = message["status"]
                 if echo_header:
                     MutableHeaders(scope=message)[echo_header] = correlation_id
+                if stamp is not None:
+                    add_missing_headers(message, stamp(sandbox, scope["path"], correlation_id))
                 outcome["headers"] = [
                     (name.decode("latin-1"), value.decode("latin-1"))
                     for name, value in message.get("headers", [])
@@ -245,6 +248,21 @@ class SandboxMiddleware:
         else:
             entry = sandbox.journal.record(**fields)
         log_request(logger, entry.summary())
+
+
+def add_missing_headers(message: Message, headers: Mapping[str, str]) -> None:
+    """Append to a response start message the ``headers`` it lacks (names compared lower-cased)."""
+    if not headers:
+        return
+    held = message.setdefault("headers", [])
+    present = {name.lower() for name, _ in held}
+    extra = [
+        (name.lower().encode("latin-1"), value.encode("latin-1"))
+        for name, value in headers.items()
+        if name.lower().encode("latin-1") not in present
+    ]
+    if extra:
+        message["headers"] = [*held, *extra]
 
 
 def _iso(instant: datetime) -> str:

@@ -5,23 +5,29 @@ gone) the request cannot be served. Instead of a bare 500 and a traceback per re
 503 with ``Retry-After: 1`` in the vendor's own error format (the storage routes: S3's XML; admin and
 the rest: the admin API's JSON error) naming the state server, and the log gets one warning when the
 outage starts and one when requests go through again. Placed outermost: it covers the session lookup.
+Each such answer still gets a request id (the client's ``X-Correlation-Id`` or a fresh one: the seeded
+sequence lives in Redis) in its body and headers, as the vendor puts it, and a request line in the log.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 from typing import Any
 
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server.core.sandbox import Sandbox
 from mock_server.core.shared import state_unavailable
-from mock_server.middleware import vendor_of_path
+from mock_server.logs import REQUEST_LOGGER, log_request
+from mock_server.middleware import add_missing_headers, vendor_of_path
 from mock_server.session_middleware import split_session
 
 logger = logging.getLogger("mock_server.state")
+request_logger = logging.getLogger(REQUEST_LOGGER)
 
 RETRY_AFTER_SECONDS = 1
 
@@ -37,6 +43,7 @@ class StateOutageGuard:
             await self.app(scope, receive, send)
             return
         started = False
+        began = self.sandbox.clock.monotonic()
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
@@ -49,8 +56,7 @@ class StateOutageGuard:
             if not state_unavailable(exc) or started:
                 raise
             self._went_down(exc)
-            response = self._answer(scope, receive, exc)
-            await response(scope, receive, send)
+            await self._answer(scope, receive, send, began)
             return
         if self.down_since is not None:
             logger.warning(
@@ -66,14 +72,48 @@ class StateOutageGuard:
                 "the shared state's Redis server cannot be reached (%s): answering 503 until it can", exc
             )
 
-    def _answer(self, scope: Scope, receive: Receive, exc: BaseException) -> Response:
+    async def _answer(self, scope: Scope, receive: Receive, send: Send, began: float) -> None:
+        state = scope.setdefault("state", {})
+        if not state.get("correlation_id"):  # the outage came before the middleware gave it one
+            given = Headers(scope=scope).get("x-correlation-id")
+            state["correlation_id"] = given or secrets.token_hex(8)
+        _, path = split_session(scope["path"])
+        vendor_name = vendor_of_path(path, self.sandbox)
+        vendor = self.sandbox.vendors.get(vendor_name or "")
+        response = self._response(scope, receive, vendor)
+        correlation_id = state["correlation_id"]
+        if vendor is not None and vendor.correlation_header:
+            response.headers.setdefault(vendor.correlation_header, correlation_id)
+
+        async def stamped_send(message: Message) -> None:
+            if message["type"] == "http.response.start" and vendor is not None and vendor.response_headers:
+                try:
+                    add_missing_headers(message, vendor.response_headers(self.sandbox, path, correlation_id))
+                except Exception:  # noqa: BLE001 - ids drawn from the unreachable state: the answer as it is
+                    logger.debug("vendor response headers failed during a state outage", exc_info=True)
+            await send(message)
+
+        await response(scope, receive, stamped_send)
+        log_request(
+            request_logger,
+            {
+                "vendor": vendor_name,
+                "operation": state.get("operation"),
+                "method": scope["method"],
+                "path": scope["path"],
+                "status": response.status_code,
+                "durationMs": round((self.sandbox.clock.monotonic() - began) * 1000, 3),
+                "correlationId": correlation_id,
+                "error": "StateUnavailable",
+            },
+        )
+
+    def _response(self, scope: Scope, receive: Receive, vendor: Any) -> Response:
         message = (
             "The sandbox's shared state (its Redis server, --state-url) cannot be reached; "
             f"retry in {RETRY_AFTER_SECONDS} s."
         )
         headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
-        _, path = split_session(scope["path"])
-        vendor = self.sandbox.vendors.get(vendor_of_path(path, self.sandbox) or "")
         if vendor is not None:
             try:
                 error = vendor.error_for_status(503, message)

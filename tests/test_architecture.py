@@ -31,7 +31,7 @@ TOP_LEVEL = {
     "client": {"core", "testing"},
     "cors_middleware": {"core", "middleware", "storage"},
     "session_middleware": {"core"},
-    "state_guard": {"core", "middleware", "session_middleware"},
+    "state_guard": {"core", "logs", "middleware", "session_middleware"},
     "transport": {"core", "header_guard"},
     "header_guard": {"core", "session_middleware"},
     "workers": {"logs"},

@@ -184,6 +184,15 @@ def client_for(url: str) -> Redis:
         return found
 
 
+def disconnect_clients() -> None:
+    """Close every connection this process's clients hold (they reconnect when used again). A server's
+    supervisor calls it before forking its workers, which must not inherit its sockets to Redis."""
+    with _clients_lock:
+        clients = list(_clients.values())
+    for client in clients:
+        client.connection_pool.disconnect()
+
+
 class SharedState:
     """One sandbox's namespace in Redis, with the queue and the lock described above."""
 

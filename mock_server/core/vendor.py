@@ -48,6 +48,9 @@ class Vendor:
     # them in each process until the next reset instead of asking Redis on every request.
     fixed_kinds: frozenset[str] = frozenset()
     correlation_header: str | None = None
+    # Headers every answer of the vendor carries (added unless the answer has them), given the request's
+    # path and correlation id: S3 puts x-amz-request-id and x-amz-id-2 on successes as on errors.
+    response_headers: Callable[[Sandbox, str, str], Mapping[str, str]] | None = None
     credentials: Sequence[str] = field(default_factory=tuple)
     # Statuses its own error format can express (scenarios are checked against it); None: any 4xx/5xx.
     error_statuses: frozenset[int] | None = None

@@ -346,6 +346,14 @@ def render_error(request: Request, exc: SandboxError) -> Response:
     )
 
 
+def s3_response_headers(sandbox: Sandbox, path: str, request_id: str) -> Mapping[str, str]:
+    """What S3 puts on every answer, success or error: ``x-amz-request-id`` (the request's correlation id,
+    as in an error body's RequestId) and ``x-amz-id-2``. Not on the GCS-style download routes."""
+    if not path.startswith(STORAGE_PREFIX):
+        return {}
+    return {"x-amz-request-id": request_id, "x-amz-id-2": sandbox.ids.token(56)}
+
+
 def explanation_of(error: S3Error) -> dict[str, str]:
     """What the journal shows for a refused signature: the sandbox's canonical request and string to sign
     (built from the request as received), the signature sent and, when known, the host that differs."""
@@ -382,6 +390,7 @@ vendor = Vendor(
     routes=[*s3_routes, *download_routes],
     render_error=render_error,
     error_for_status=error_for_status,
+    response_headers=s3_response_headers,
     error_statuses=frozenset(ERRORS_BY_STATUS),
     mounts={STORAGE_PREFIX: s3_routes, DOWNLOAD_PREFIX: download_routes},
     magic_scenarios=Path(__file__).with_name("magic-defaults.yaml"),

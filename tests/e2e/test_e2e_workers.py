@@ -110,6 +110,40 @@ def test_a_clock_moved_through_one_worker_is_seen_by_the_other(workers: ServerPr
     assert second.post(workers.url + "/__admin/clock", json={"unfreeze": True}).status_code == 200
 
 
+def _sockets_to(pid: int, port: int) -> set[str]:
+    """Inodes of ``pid``'s open TCP sockets connected to ``port`` on this machine (Linux /proc)."""
+    remote = f":{port:04X}"
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as rows:
+            for row in list(rows)[1:]:
+                fields = row.split()
+                if fields[2].endswith(remote):
+                    inodes.add(fields[9])
+    held = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:[") and target[8:-1] in inodes:
+            held.add(target[8:-1])
+    return held
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="reads Linux's /proc")
+def test_the_supervisor_keeps_no_connection_to_redis(workers: ServerProcess, redis_url: str) -> None:
+    """The start-up check connects to Redis; those sockets are closed before the fork, so no worker
+    inherits them (each opens its own) and the supervisor holds none."""
+    port = int(redis_url.rsplit(":", 1)[1].split("/", 1)[0])
+    sessions = _one_per_worker(workers.url)
+    assert all(_create(session, workers.url).status_code == 201 for session in sessions.values())
+    assert _sockets_to(workers.pid, port) == set()
+    inherited = set.intersection(*(_sockets_to(pid, port) for pid in sessions))
+    assert inherited == set()  # no socket shared by both workers
+    assert all(_sockets_to(pid, port) for pid in sessions)  # each has its own
+
+
 def test_sigterm_stops_every_worker_cleanly(redis_url: str) -> None:
     env = _two_workers(redis_url, "stop")
     with ServerProcess(env=env) as server:
@@ -171,6 +205,7 @@ def test_a_redis_outage_is_a_503_and_a_restart_refills_the_fixtures() -> None:
                 assert down.headers["Retry-After"] == "1"
                 assert down.headers["Content-Type"].startswith("application/problem+json")  # QUBS's format
                 assert "Redis" in down.json()["detail"]
+                assert down.json()["requestId"] == down.headers["X-Correlation-Id"] != ""
                 health = session.get(server.url + "/__admin/health", timeout=10)
                 assert health.status_code == 503 and health.json()["error"]["status"] == 503
             redis.start()  # empty, on the same port: the workers load the fixtures again themselves
@@ -186,3 +221,8 @@ def test_a_redis_outage_is_a_503_and_a_restart_refills_the_fixtures() -> None:
             assert server.stop(signal.SIGTERM) == 0
             assert "Traceback" not in server.output
             assert "cannot be reached" in server.output and "emptied" in server.output
+            refused = [line for line in server.output.splitlines() if " 503 " in line and "cid=" in line]
+            assert len(refused) == len(sessions), (
+                server.output
+            )  # each 503 has its request line (health: none)
+            assert all("error=StateUnavailable" in line and "cid= " not in line for line in refused)

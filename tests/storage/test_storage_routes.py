@@ -165,6 +165,47 @@ class TestSignedDownload:
         assert (expired.status_code, ET.fromstring(expired.content).findtext("Code")) == (400, "ExpiredToken")
 
 
+@pytest.mark.parametrize(
+    "method, signed, sent",
+    [
+        ("PUT", "put", b"first"),  # 200
+        ("PUT", "put-used", b"again"),  # 403 AccessDenied: single use
+        ("GET", "get", None),  # 200
+        ("HEAD", "get", None),  # 200, no body
+        ("GET", "get-other", None),  # 404 NoSuchKey
+    ],
+)
+def test_every_s3_answer_carries_its_request_ids(
+    client: TestClient, sandbox: Sandbox, method: str, signed: str, sent: bytes | None
+) -> None:
+    """S3 puts x-amz-request-id and x-amz-id-2 on every answer, success or error; the request id is the
+    one the journal holds (and an error body's RequestId)."""
+    put_url = presign(sandbox, single_use=True)
+    if signed != "put":
+        assert client.put(path_of(put_url), content=b"stored").status_code == 200
+    url = {
+        "put": put_url,
+        "put-used": put_url,
+        "get": sandbox.storage.presign_get(BASE, BUCKET, "docs/report.pdf", expires_in=60).url,
+        "get-other": sandbox.storage.presign_get(BASE, BUCKET, "docs/other.pdf", expires_in=60).url,
+    }[signed]
+    response = client.request(method, path_of(url), content=sent)
+    request_id = response.headers["x-amz-request-id"]
+    assert response.headers.get_list("x-amz-request-id") == [request_id]
+    assert len(response.headers["x-amz-id-2"]) == 56
+    assert sandbox.journal.entries(correlation_id=request_id)
+    if response.status_code >= 300 and method != "HEAD":
+        assert s3_error(response)["HostId"] == response.headers["x-amz-id-2"]
+
+
+def test_gcs_style_downloads_carry_no_s3_request_ids(client: TestClient, sandbox: Sandbox) -> None:
+    client.put(path_of(presign(sandbox)), content=b"gcs")
+    url = sandbox.storage.download_url(BASE, BUCKET, "docs/report.pdf", expires_in=60).url
+    response = client.get(path_of(url))
+    assert response.status_code == 200
+    assert "x-amz-request-id" not in response.headers and "x-amz-id-2" not in response.headers
+
+
 def _form(fields: dict[str, str], file_name: str = "picture.png", data: bytes = b"\x89PNG") -> dict:  # type: ignore[type-arg]
     return {"data": fields, "files": {"file": (file_name, data, "image/png")}}
 
