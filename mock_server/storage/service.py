@@ -9,11 +9,12 @@ asked for them, so they work through docker port maps and CI service host names.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Protocol
+from datetime import UTC, datetime, timedelta
+from typing import NamedTuple, Protocol
 from urllib.parse import quote
 
 from mock_server.core.clock import Clock
@@ -40,6 +41,16 @@ _PLAIN_KEY = re.compile(r"[A-Za-z0-9_.~/-]*")  # what quote(key, safe="/~") leav
 class IssuedUrl:
     url: str
     expires_at: datetime
+
+
+PUT_SHAPES_KEPT = 64
+
+
+class _PutShape(NamedTuple):
+    signer: presign.QuerySigner
+    expires_at: datetime
+    expires_at_epoch: float
+    host: str
 
 
 def object_path(prefix: str, bucket: str, key: str) -> str:
@@ -76,18 +87,47 @@ class Storage:
         self.credentials = credentials
         self.clock = clock
         self.grants: Grants = grants if grants is not None else GrantBook(clock)
-        self._presigner = presign.Presigner()
+        self._put_shapes: dict[tuple[object, ...], _PutShape] = {}
 
     @property
     def known_credentials(self) -> dict[str, SigningCredentials]:
         return {self.credentials.access_key_id: self.credentials}
 
-    def _signing_time(self, expires_in: float) -> tuple[datetime, int]:
-        """Signing instant and X-Amz-Expires for a lifetime; lifetimes <= 0 give already-expired URLs."""
-        now = self.clock.now().replace(microsecond=0)
+    def _signing_time(self, expires_in: float, now: float | None = None) -> tuple[datetime, int]:
+        """Signing instant (the clock's, or ``now`` in epoch seconds, to the whole second) and X-Amz-Expires
+        for a lifetime; lifetimes <= 0 give already-expired URLs."""
+        instant = datetime.fromtimestamp(self.clock.time() if now is None else now, tz=UTC)
+        instant = instant.replace(microsecond=0)
         if expires_in >= 1:
-            return now, int(expires_in)
-        return now + timedelta(seconds=int(expires_in) - 1), 1
+            return instant, int(expires_in)
+        return instant + timedelta(seconds=int(expires_in) - 1), 1
+
+    def _put_shape(self, base_url: str, expires_in: float, content_type: str | None) -> _PutShape:
+        """What every upload URL signed this second for ``base_url``, lifetime and content type shares:
+        the signer (everything but the path), the expiry and the grants' host. At most
+        ``PUT_SHAPES_KEPT`` are kept (all dropped when full)."""
+        now = self.clock.time()
+        credentials = self.credentials
+        # keyed by the second the signing instant falls in (datetime rounds to the microsecond first)
+        shape_key = (base_url, expires_in, content_type, math.floor(round(now, 6)), id(credentials))
+        shape = self._put_shapes.get(shape_key)
+        if shape is None or shape.signer.credentials is not credentials:  # (an id may be reused)
+            signed_at, expires = self._signing_time(expires_in, now)
+            signer = presign.QuerySigner(
+                method="PUT",
+                base_url=base_url,
+                credentials=credentials,
+                now=signed_at,
+                expires_in=expires,
+                signed_headers={"content-type": content_type} if content_type else None,
+                query={GRANT_PARAM: "1"},
+            )
+            expires_at = signed_at + timedelta(seconds=expires)
+            shape = _PutShape(signer, expires_at, expires_at.timestamp(), _host_of(base_url))
+            if len(self._put_shapes) >= PUT_SHAPES_KEPT:
+                self._put_shapes.clear()
+            self._put_shapes[shape_key] = shape
+        return shape
 
     def presign_put(
         self,
@@ -100,22 +140,11 @@ class Storage:
         max_bytes: int | None = None,
         single_use: bool = False,
     ) -> IssuedUrl:
-        signed_at, expires = self._signing_time(expires_in)
-        headers = {"content-type": content_type} if content_type else None
-        url, signature = self._presigner.presign(
-            method="PUT",
-            base_url=base_url,
-            path=object_path(STORAGE_PREFIX, bucket, key),
-            credentials=self.credentials,
-            now=signed_at,
-            expires_in=expires,
-            signed_headers=headers,
-            query={GRANT_PARAM: "1"},
-        )
-        expires_at = signed_at + timedelta(seconds=expires)
-        grant = UploadGrant(bucket, key, _host_of(base_url), max_bytes, single_use, expires_at.timestamp())
+        shape = self._put_shape(base_url, expires_in, content_type)
+        url, signature = shape.signer.sign(object_path(STORAGE_PREFIX, bucket, key))
+        grant = UploadGrant(bucket, key, shape.host, max_bytes, single_use, shape.expires_at_epoch)
         self.grants.issue(signature, grant)
-        return IssuedUrl(url, expires_at)
+        return IssuedUrl(url, shape.expires_at)
 
     def presign_get(
         self,

@@ -13,8 +13,9 @@ from botocore.credentials import ReadOnlyCredentials
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mock_server.core.clock import Clock
 from mock_server.storage import presign
-from mock_server.storage.service import STORAGE_PREFIX, object_path
+from mock_server.storage.service import GRANT_PARAM, STORAGE_PREFIX, Storage, object_path
 from mock_server.storage.sigv4 import SigningCredentials
 
 BASES = [
@@ -165,30 +166,60 @@ def test_signed_content_sha256_is_the_payload_hash(signed_headers: dict[str, str
     assert ours(case) == expected
 
 
+def _storage(credentials: SigningCredentials, clock: Clock) -> Storage:
+    return Storage(objects=None, credentials=credentials, clock=clock)  # type: ignore[arg-type]  # no object is touched
+
+
 @settings(max_examples=100, deadline=None)
 @given(
-    CASES, st.lists(st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=30), max_size=5)
+    CASES,
+    st.lists(st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=30), max_size=5),
+    st.none() | st.sampled_from(["application/pdf", " image/png ", "application/x-www-form-urlencoded"]),
+    st.floats(0, 0.999),
 )
-def test_a_kept_signer_signs_every_path_as_presign_url(case: dict, keys: list[str]) -> None:
-    presigner = presign.Presigner(size=2)
+def test_upload_urls_of_one_second_share_a_signer_and_each_is_botocore_s(
+    case: dict, keys: list[str], content_type: str | None, within: float
+) -> None:
+    """``Storage.presign_put`` keeps what URLs signed in one second share; every URL is still exactly
+    botocore's for its key, also when the clock is at a fraction of that second."""
+    clock = Clock()
+    clock.freeze(case["now"].replace(microsecond=0).timestamp() + within)
+    storage = _storage(case["credentials"], clock)
+    expires = max(case["expires_in"], 1)
     for key in [case["key"], *keys, case["key"]]:
-        path = object_path(STORAGE_PREFIX, "bucket", key)
-        args = {name: value for name, value in case.items() if name != "key"}
-        url, signature = presigner.presign(path=path, **args)
-        assert url == presign.presign_url(path=path, **args) == botocore_url({**case, "key": key})
-        assert url.endswith(f"&X-Amz-Signature={signature}")
+        issued = storage.presign_put(
+            case["base_url"], "bucket", key, expires_in=expires, content_type=content_type
+        )
+        expected = botocore_url(
+            {
+                **case,
+                "method": "PUT",
+                "key": key,
+                "now": case["now"].replace(microsecond=0),
+                "expires_in": expires,
+                "signed_headers": {"content-type": content_type} if content_type else {},
+                "query": {GRANT_PARAM: "1"},
+            }
+        )
+        assert issued.url == expected
+        assert issued.expires_at.timestamp() == case["now"].replace(microsecond=0).timestamp() + expires
+        signature = issued.url.rsplit("X-Amz-Signature=", 1)[1]
+        assert storage.grants.get(signature).key == key  # type: ignore[union-attr]
 
 
-def test_a_kept_signer_is_not_used_for_other_credentials() -> None:
-    presigner = presign.Presigner()
-    args = {
-        "method": "PUT",
-        "base_url": BASES[0],
-        "path": "/s3/bucket/key",
-        "now": datetime(2024, 2, 29, 23, 59, 59, tzinfo=UTC),
-        "expires_in": 60,
-    }
+def test_the_next_second_and_other_credentials_get_signers_of_their_own() -> None:
+    clock = Clock()
+    clock.freeze(datetime(2024, 2, 29, 23, 59, 59, 999_000, tzinfo=UTC))
     first = SigningCredentials("AKIDEXAMPLE", "secret", "us-east-1")
-    other = SigningCredentials("AKIDEXAMPLE", "another secret", "us-east-1")
-    assert presigner.presign(credentials=first, **args)[0] == presign.presign_url(credentials=first, **args)
-    assert presigner.presign(credentials=other, **args)[0] == presign.presign_url(credentials=other, **args)
+    storage = _storage(first, clock)
+    base = BASES[0]
+    case = {"method": "PUT", "base_url": base, "key": "k", "credentials": first, "expires_in": 60}
+    case.update(signed_headers={}, query={GRANT_PARAM: "1"})
+    stamp = datetime(2024, 2, 29, 23, 59, 59, tzinfo=UTC)
+    assert storage.presign_put(base, "bucket", "k", expires_in=60).url == botocore_url({**case, "now": stamp})
+    clock.advance(0.002)  # the next second, and the next day's signing key
+    later = datetime(2024, 3, 1, tzinfo=UTC)
+    assert storage.presign_put(base, "bucket", "k", expires_in=60).url == botocore_url({**case, "now": later})
+    storage.credentials = other = SigningCredentials("AKIDEXAMPLE", "another secret", "us-east-1")
+    url = storage.presign_put(base, "bucket", "k", expires_in=60).url
+    assert url == botocore_url({**case, "now": later, "credentials": other})
