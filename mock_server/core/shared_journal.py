@@ -21,6 +21,7 @@ the token making a key that survives a reset from another process impossible to 
 from __future__ import annotations
 
 import itertools
+import operator
 import os
 import threading
 from collections import OrderedDict
@@ -100,6 +101,8 @@ return newer
 
 _FIELDS = tuple(name for name in JournalEntry.__slots__ if name not in ("id", "_dict", "_text"))
 _COPIED = ("id", *_FIELDS)
+_FIELD_VALUES = operator.attrgetter(*_FIELDS)
+_BODY_POSITIONS = (_FIELDS.index("request_body"), _FIELDS.index("response_body"))
 
 
 class SharedJournalEntry(JournalEntry):
@@ -180,7 +183,8 @@ class SharedJournal(Journal):
         self._ring_keys = {name: key("journal", "ring", name) for name in self.sizes}
         self._record_script = shared.script(RECORD)
         # Entries this process has unpickled, by ring element, the oldest learnt forgotten first.
-        self._seen: OrderedDict[bytes, SharedJournalEntry] = OrderedDict()  # never handed out: copied
+        # Entries this process wrote are kept as (id, row) until first read: most never are.
+        self._seen: OrderedDict[bytes, SharedJournalEntry | tuple[int, tuple[Any, ...]]] = OrderedDict()
         self._seen_cap = 2 * sum(self.sizes.values()) + 64
         self._seen_lock = threading.Lock()
         self._known: dict[str, list[bytes]] = {name: [] for name in self.sizes}  # each ring, as last read
@@ -224,7 +228,7 @@ class SharedJournal(Journal):
         return entry, [*queued, self._record_script.args(keys, args)], token, row
 
     def _remember(self, element: bytes, entry_id: int, row: tuple[Any, ...]) -> None:
-        known = _entry(entry_id, row)
+        known = (entry_id, row)
         with self._seen_lock:
             seen = self._seen
             seen[element] = known
@@ -243,7 +247,18 @@ class SharedJournal(Journal):
             for element, entry_id, blob in zip(missing, ids, blobs, strict=True):
                 if blob is not None:
                     self._remember(element, entry_id, loads(blob))
-        return [known for element in elements if (known := seen.get(element)) is not None]
+        found = []
+        for element in elements:
+            known = seen.get(element)
+            if known is None:
+                continue
+            if isinstance(known, tuple):  # written here, not read before: made an entry once
+                known = _entry(*known)
+                with self._seen_lock:
+                    if element in seen:
+                        seen[element] = known
+            found.append(known)
+        return found
 
     def _read_bodies(self, ids: list[int]) -> list[bytes | None]:
         return self.shared.redis.hmget(self._keys["bodies"], ids)
@@ -326,12 +341,9 @@ _BODY_KEYS = ("entries", "bodies", "sizes", "bodied", "total")
 
 def _row(entry: JournalEntry) -> tuple[Any, ...]:
     """The entry's fields (bodies as their sizes only) in ``_FIELDS`` order, for pickling."""
-    values = []
-    for name in _FIELDS:
-        value = getattr(entry, name)
-        if name in ("request_body", "response_body"):
-            value = _placeholder(value)
-        values.append(value)
+    values = list(_FIELD_VALUES(entry))
+    for position in _BODY_POSITIONS:
+        values[position] = _placeholder(values[position])
     return tuple(values)
 
 
