@@ -47,7 +47,7 @@ class SessionMiddleware:
             scope.setdefault("state", {})["sandbox"] = self.sessions.default
             await self.app(scope, receive, send)
             return
-        sandbox = self.sessions.sandbox(name)
+        sandbox = await self.sessions.sandbox_async(name)
         if sandbox is None:
             await _unknown(name, scope, send)
             return

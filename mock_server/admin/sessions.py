@@ -8,6 +8,9 @@
 answers 201 with the session: ``name``, ``baseUrl`` (``<server>/~s/<name>``: a whole sandbox, its
 ``/__admin`` included), ``pathPrefix``, ``createdAt`` and ``expiresAt`` (real time, ISO 8601, or null).
 Errors: 400 bad body, fixtures or scenarios; 409 name taken; 429 ``max_sessions`` live sessions.
+
+The registry is called from a worker thread: building a session (its fixtures, its S3) takes a while, and
+over shared state every call reads Redis, so neither holds the other requests on the event loop.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -80,7 +84,7 @@ async def create_session(request: Request) -> Response:
     raw = await request.body()
     try:
         spec = spec_of(json.loads(raw) if raw.strip() else {})
-        session = _registry(request).create(spec)
+        session = await run_in_threadpool(_registry(request).create, spec)
     except SessionError as exc:
         return _error(exc.status, exc.message)
     except FixtureError as exc:
@@ -92,13 +96,13 @@ async def create_session(request: Request) -> Response:
 
 async def list_sessions(request: Request) -> Response:
     registry = _registry(request)
-    sessions = [_shown(request, session) for session in registry.list()]
+    sessions = [_shown(request, session) for session in await run_in_threadpool(registry.list)]
     return JSONResponse({"sessions": sessions, "maxSessions": registry.limit})
 
 
 async def get_session(request: Request) -> Response:
     name = request.path_params["name"]
-    session = _registry(request).get(name)
+    session = await run_in_threadpool(_registry(request).get, name)
     if session is None or session.name == "default":
         return _error(404, f"no session {name!r}", session=name)
     return JSONResponse(_shown(request, session))
@@ -106,7 +110,7 @@ async def get_session(request: Request) -> Response:
 
 async def delete_session(request: Request) -> Response:
     name = request.path_params["name"]
-    if not _registry(request).delete(name):
+    if not await run_in_threadpool(_registry(request).delete, name):
         return _error(404, f"no session {name!r}", session=name)
     return Response(status_code=204)
 

@@ -151,6 +151,10 @@ class SessionRegistry:
         session = self.get(name)
         return None if session is None else session.sandbox
 
+    async def sandbox_async(self, name: str) -> Sandbox | None:
+        """``sandbox`` from the event loop (nothing here waits)."""
+        return self.sandbox(name)
+
     def list(self) -> list[Session]:
         """The live sessions the admin API created, oldest first."""
         self.sweep()

@@ -74,7 +74,20 @@ class SharedSessionRegistry(SessionRegistry):
         if name == DEFAULT_SESSION:
             return Session(DEFAULT_SESSION, self.default, 0.0, None)
         self.sweep()
-        raw = self.shared.redis.hget(self._key, name)
+        return self._found(name, self.shared.redis.hget(self._key, name))
+
+    async def sandbox_async(self, name: str) -> Sandbox | None:
+        """``sandbox`` with the registry read through the event loop's own round trips (as
+        ``sweep_async``): a Redis that stops answering holds no other request of the process."""
+        if name == DEFAULT_SESSION:
+            return self.default
+        await self.sweep_async()
+        (raw,) = await self.shared.commit([("HGET", self._key, name)], read_only=True)
+        session = self._found(name, raw)
+        return None if session is None else session.sandbox
+
+    def _found(self, name: str, raw: bytes | None) -> Session | None:
+        """The session for registry entry ``raw`` of ``name`` (None: none, or expired and now forgotten)."""
         with self._lock:
             local = self._sessions.get(name)
         if raw is None or self._expired(raw):

@@ -167,3 +167,69 @@ def test_the_per_request_session_sweep_never_blocks_the_event_loop(
     assert _create(first).status_code == 201  # swept on the way, through the loop's round trip
     monkeypatch.undo()
     assert first.get("/__admin/sessions").json()["sessions"] == []
+
+
+@pytest.mark.parametrize("addressed", ["path", "header"])
+def test_a_session_addressed_request_reads_the_registry_on_the_event_loop(
+    pair: tuple[TestClient, TestClient], monkeypatch: pytest.MonkeyPatch, addressed: str
+) -> None:
+    """Finding the session a request names (``/~s/<name>/`` or ``X-Sandbox-Session``) reads the registry
+    through the loop's own round trips too, also in the process that did not create it."""
+    first, second = pair
+    assert first.post("/__admin/sessions", json={"name": "looked-up", "ttlSeconds": 60}).status_code == 201
+    sessions = second.app.state.sessions  # type: ignore[attr-defined]
+    redis = sessions.shared.redis
+    registry = sessions._key
+    real_hget, real_hgetall = redis.hget, redis.hgetall
+
+    def hget(key: str, *args: object) -> object:
+        assert key != registry, "the blocking Redis client read the session registry on the event loop"
+        return real_hget(key, *args)
+
+    def hgetall(key: str) -> object:
+        assert key != registry, "the blocking Redis client read the session registry on the event loop"
+        return real_hgetall(key)
+
+    monkeypatch.setattr(redis, "hget", hget)
+    monkeypatch.setattr(redis, "hgetall", hgetall)
+    sessions._swept_at = float("-inf")  # a sweep is due as well
+    items = {"items": [{"fileName": "r.pdf", "contentType": "application/pdf"}]}
+    if addressed == "path":
+        made = second.post("/~s/looked-up" + CREATE, json=items, headers=ACME)
+    else:
+        made = second.post(CREATE, json=items, headers={**ACME, "X-Sandbox-Session": "looked-up"})
+    assert made.status_code == 201, made.text
+    assert second.post("/~s/nobody" + CREATE, json=items, headers=ACME).status_code == 404
+
+
+def test_admin_session_calls_run_off_the_event_loop(
+    pair: tuple[TestClient, TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The admin API's session calls build sandboxes and read the registry with the blocking client:
+    they run in a worker thread, so a slow Redis (or a big fixture set) holds no other request."""
+    import asyncio
+
+    first, _ = pair
+    sessions = first.app.state.sessions  # type: ignore[attr-defined]
+    on_loop: list[str] = []
+
+    def watched(method: str) -> object:
+        real = getattr(sessions, method)
+
+        def call(*args: object) -> object:
+            try:
+                asyncio.get_running_loop()
+                on_loop.append(method)
+            except RuntimeError:
+                pass
+            return real(*args)
+
+        return call
+
+    for method in ("create", "list", "get", "delete"):
+        monkeypatch.setattr(sessions, method, watched(method))
+    assert first.post("/__admin/sessions", json={"name": "off-loop"}).status_code == 201
+    assert [s["name"] for s in first.get("/__admin/sessions").json()["sessions"]] == ["off-loop"]
+    assert first.get("/__admin/sessions/off-loop").status_code == 200
+    assert first.delete("/__admin/sessions/off-loop").status_code == 204
+    assert on_loop == []
