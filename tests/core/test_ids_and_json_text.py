@@ -10,6 +10,7 @@ import warnings
 
 import pytest
 
+from mock_server.core import ids as ids_module
 from mock_server.core import jsontext
 from mock_server.core.ids import Ids
 
@@ -22,11 +23,25 @@ def test_seeded_uuid4_equals_the_uuid_module_on_the_same_bits(seed: int) -> None
         assert ids.uuid4() == str(uuid.UUID(int=stream.getrandbits(128), version=4))
 
 
-@pytest.mark.parametrize("bits", [0, (1 << 128) - 1, 0xC000 << 48, 0xF000 << 64])
-def test_uuid4_sets_version_and_variant_whatever_the_bits(bits: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    ids = Ids()
+@pytest.mark.parametrize("seeded", [True, False])
+@pytest.mark.parametrize("bits", [0, (1 << 128) - 1, 0xC000 << 48, 0xF000 << 64, 0x0F << 72, 0x3F << 56])
+def test_uuid4_sets_version_and_variant_whatever_the_bits(
+    bits: int, seeded: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both ways (a seeded stream's int, the unseeded pool's bytes) give what the uuid module makes."""
+    ids = Ids(7 if seeded else None)
     monkeypatch.setattr(ids, "_bits", lambda count: bits)
+    monkeypatch.setattr(ids_module._ENTROPY, "take", lambda size: bits.to_bytes(16, "big"))
     assert ids.uuid4() == str(uuid.UUID(int=bits, version=4))
+
+
+def test_unseeded_hex_and_uuid4_are_well_formed_and_distinct() -> None:
+    ids = Ids()
+    made = {ids.uuid4() for _ in range(2000)}
+    assert len(made) == 2000 and all(str(uuid.UUID(u)) == u and uuid.UUID(u).version == 4 for u in made)
+    for length in (1, 7, 16, 32):
+        text = ids.hex(length)
+        assert len(text) == length and set(text) <= set("0123456789abcdef")
 
 
 @pytest.mark.parametrize(
