@@ -209,6 +209,16 @@ async def _bucket_cors(request: Request, bucket: str, auth: object) -> Response:
     return Response(cors.render_configuration(rules), media_type="application/xml")
 
 
+def _known_continuation_token(backend: Any, token: str) -> bool:
+    """Whether ``token`` is a ``NextContinuationToken`` a listing gave out. S3 answers any other (an empty
+    one included) 400 InvalidArgument; moto would fail on it. moto keeps its tokens in
+    ``_pagination_tokens`` (tests/storage/test_moto_contract.py); the shared listing in Redis."""
+    known = getattr(backend, "continuation_token_known", None)
+    if known is not None:
+        return bool(known(token))
+    return token in backend._pagination_tokens
+
+
 def _list_objects(request: Request, bucket: str, params: dict[str, str]) -> Response:
     objects = sandbox_of(request).storage.objects
     v2 = params.get("list-type") == "2"
@@ -233,6 +243,8 @@ def _list_objects(request: Request, bucket: str, params: dict[str, str]) -> Resp
     element(result, "Prefix", encode(prefix))
     if v2:
         token = params.get("continuation-token")
+        if token is not None and not _known_continuation_token(backend, token):
+            raise InvalidArgument("The continuation token provided is incorrect")
         entries, truncated, next_token = backend.list_objects_v2(
             moto_bucket, prefix, delimiter, token, params.get("start-after"), max_keys
         )

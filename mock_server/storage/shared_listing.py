@@ -110,6 +110,10 @@ class SharedListing:
             entry if isinstance(entry, str) else Listed(entry.name, infos[entry.name]) for entry in entries
         ]
 
+    def continuation_token_known(self, token: str) -> bool:
+        """Whether a listing gave out ``token`` (as moto's ``_pagination_tokens`` holds it)."""
+        return bool(token) and self._token(token) is not None
+
     def _token(self, token: str) -> str | None:
         found = self._store.shared.redis.hget(self._store._tokens_key, token)
         return found.decode() if found is not None else None

@@ -58,6 +58,8 @@ def test_a_stored_key_has_what_the_adapter_touches() -> None:
         key = backend.put_object(store._internal("contract"), "k", b"")
         missing = [name for name in FAKE_KEY_ATTRIBUTES if not hasattr(key, name)]
         assert not missing, f"moto's FakeKey lost {missing}"
+        # the continuation tokens ListObjectsV2 gave out (storage/s3_api.py checks a token against them)
+        assert isinstance(getattr(backend, "_pagination_tokens", None), dict)
         s3_models = model_instances.model_data["s3"]
         assert s3_models and all(hasattr(model, "instances_tracked") for model in s3_models.values())
     finally:

@@ -180,6 +180,18 @@ class TestListings:
             "a/2.txt",
         ]
 
+    @pytest.mark.parametrize("token", ["bogus", "", "YS8xLnR4dA==", "%%%"])
+    def test_v2_unknown_continuation_token_is_invalid_argument(self, s3: BaseClient, token: str) -> None:
+        """Only a NextContinuationToken a listing gave out continues it; S3 answers any other (an empty
+        one too) 400 InvalidArgument."""
+        first = s3.list_objects_v2(Bucket=BUCKET, MaxKeys=2)
+        assert first["IsTruncated"]
+        with pytest.raises(ClientError) as excinfo:
+            s3.list_objects_v2(Bucket=BUCKET, ContinuationToken=token)
+        assert error_of(excinfo) == (400, "InvalidArgument", "The continuation token provided is incorrect")
+        rest = s3.list_objects_v2(Bucket=BUCKET, ContinuationToken=first["NextContinuationToken"])
+        assert [o["Key"] for o in rest["Contents"]] == ["b/3.txt", "sp ace/%.txt", "top.txt"]
+
     def test_v1_listing_with_marker(self, s3: BaseClient) -> None:
         listed = s3.list_objects(Bucket=BUCKET, Marker="b/3.txt")
         assert [o["Key"] for o in listed["Contents"]] == ["sp ace/%.txt", "top.txt"]
