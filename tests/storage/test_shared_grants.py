@@ -88,3 +88,30 @@ def test_expired_grants_are_forgotten(shared_state: SharedState) -> None:
         book.issue(f"s{number}", _grant())
     assert book.get("old") is None
     assert len(book) == SWEEP_EVERY - 1
+
+
+def test_expiries_are_kept_per_second_and_uploads_in_progress_stay(shared_state: SharedState) -> None:
+    """Grants expiring in one second share one set; a sweep forgets those whose second has passed,
+    except one an upload holds, which stays until a later sweep finds it released."""
+    clock = Clock()
+    clock.freeze(1_000_000.0)
+    book = SharedGrantBook(shared_state, clock)
+    with shared_state.writes():  # one request issuing several grants
+        for number in range(5):
+            book.issue(f"soon{number}", _grant(expires_at=1_000_010.25))
+        book.issue("later", _grant(expires_at=1_000_900.0))
+    redis = shared_state.redis
+    assert redis.zrange(shared_state.key("grant-expiry"), 0, -1) == [b"1000011", b"1000900"]
+    assert redis.scard(shared_state.key("grant-exp", "1000011")) == 5
+    assert len(book) == 6
+    assert book.claim("soon0") is not None  # an upload in progress through this URL
+    clock.advance(11)
+    book._issued = SWEEP_EVERY - 1
+    book.issue("next", _grant(expires_at=1_000_900.0))  # the issue that sweeps
+    assert [book.get(f"soon{number}") is None for number in range(5)] == [False, True, True, True, True]
+    assert book.get("later") is not None and len(book) == 3
+    book.finish("soon0", succeeded=True)
+    book._issued = 2 * SWEEP_EVERY - 1
+    book.issue("after", _grant(expires_at=1_000_900.0))
+    assert book.get("soon0") is None
+    assert redis.zrange(shared_state.key("grant-expiry"), 0, -1) == [b"1000900"]
