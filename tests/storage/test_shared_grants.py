@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import pytest
 
@@ -115,3 +116,13 @@ def test_expiries_are_kept_per_second_and_uploads_in_progress_stay(shared_state:
     book.issue("after", _grant(expires_at=1_000_900.0))
     assert book.get("soon0") is None
     assert redis.zrange(shared_state.key("grant-expiry"), 0, -1) == [b"1000900"]
+
+
+@pytest.mark.parametrize("single_use", [True, False])
+def test_a_grant_reads_back_as_issued(books: tuple[object, object], single_use: bool) -> None:
+    first, second = books
+    issued = UploadGrant("bucket", "a/ké y.pdf", "127.0.0.1:8080", None, single_use, 4e9 + 0.5)
+    first.issue("sig", issued)  # type: ignore[attr-defined]
+    assert second.get("sig") == issued  # type: ignore[attr-defined]
+    claimed = second.claim("sig")  # type: ignore[attr-defined]
+    assert claimed == replace(issued, uploading=single_use)
