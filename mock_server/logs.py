@@ -129,12 +129,6 @@ def configure(log_format: str, log_level: str, stream: TextIO | None = None) -> 
     such as requests cancelled when the shutdown grace period ends, always do.
     """
     level = getattr(logging, log_level.upper(), logging.INFO)
-    # Neither format shows the caller's file and line, the thread or the process: each request line
-    # skips finding them (the logging HOWTO's "Optimization" section names these four switches).
-    logging._srcfile = None  # type: ignore[attr-defined]
-    logging.logThreads = False
-    logging.logProcesses = False
-    logging.logMultiprocessing = False
     handler = logging.StreamHandler(stream) if stream is not None else StderrHandler()
     handler.setFormatter(formatter(log_format))
     server_level = level if level <= logging.DEBUG else max(level, logging.WARNING)
