@@ -43,10 +43,10 @@ class IssuedUrl:
     expires_at: datetime
 
 
-PUT_SHAPES_KEPT = 64
+SHAPES_KEPT = 64
 
 
-class _PutShape(NamedTuple):
+class _Shape(NamedTuple):
     signer: presign.QuerySigner
     expires_at: datetime
     expires_at_epoch: float
@@ -87,7 +87,7 @@ class Storage:
         self.credentials = credentials
         self.clock = clock
         self.grants: Grants = grants if grants is not None else GrantBook(clock)
-        self._put_shapes: dict[tuple[object, ...], _PutShape] = {}
+        self._shapes: dict[tuple[object, ...], _Shape] = {}
 
     @property
     def known_credentials(self) -> dict[str, SigningCredentials]:
@@ -102,31 +102,33 @@ class Storage:
             return instant, int(expires_in)
         return instant + timedelta(seconds=int(expires_in) - 1), 1
 
-    def _put_shape(self, base_url: str, expires_in: float, content_type: str | None) -> _PutShape:
-        """What every upload URL signed this second for ``base_url``, lifetime and content type shares:
-        the signer (everything but the path), the expiry and the grants' host. At most
-        ``PUT_SHAPES_KEPT`` are kept (all dropped when full)."""
+    def _shape(
+        self, method: str, base_url: str, expires_in: float, header: str | None, query: tuple[str, str]
+    ) -> _Shape:
+        """What every URL signed this second for ``method``, ``base_url``, lifetime, signed content type
+        (``header``) and extra query parameter shares: the signer (everything but the path), the expiry and
+        the host. At most ``SHAPES_KEPT`` are kept (all dropped when full)."""
         now = self.clock.time()
         credentials = self.credentials
         # keyed by the second the signing instant falls in (datetime rounds to the microsecond first)
-        shape_key = (base_url, expires_in, content_type, math.floor(round(now, 6)), id(credentials))
-        shape = self._put_shapes.get(shape_key)
+        shape_key = (method, base_url, expires_in, header, query, math.floor(round(now, 6)), id(credentials))
+        shape = self._shapes.get(shape_key)
         if shape is None or shape.signer.credentials is not credentials:  # (an id may be reused)
             signed_at, expires = self._signing_time(expires_in, now)
             signer = presign.QuerySigner(
-                method="PUT",
+                method=method,
                 base_url=base_url,
                 credentials=credentials,
                 now=signed_at,
                 expires_in=expires,
-                signed_headers={"content-type": content_type} if content_type else None,
-                query={GRANT_PARAM: "1"},
+                signed_headers={"content-type": header} if header else None,
+                query=dict([query]) if query[0] else None,
             )
             expires_at = signed_at + timedelta(seconds=expires)
-            shape = _PutShape(signer, expires_at, expires_at.timestamp(), _host_of(base_url))
-            if len(self._put_shapes) >= PUT_SHAPES_KEPT:
-                self._put_shapes.clear()
-            self._put_shapes[shape_key] = shape
+            shape = _Shape(signer, expires_at, expires_at.timestamp(), _host_of(base_url))
+            if len(self._shapes) >= SHAPES_KEPT:
+                self._shapes.clear()
+            self._shapes[shape_key] = shape
         return shape
 
     def presign_put(
@@ -140,7 +142,7 @@ class Storage:
         max_bytes: int | None = None,
         single_use: bool = False,
     ) -> IssuedUrl:
-        shape = self._put_shape(base_url, expires_in, content_type)
+        shape = self._shape("PUT", base_url, expires_in, content_type, (GRANT_PARAM, "1"))
         url, signature = shape.signer.sign(object_path(STORAGE_PREFIX, bucket, key))
         grant = UploadGrant(bucket, key, shape.host, max_bytes, single_use, shape.expires_at_epoch)
         self.grants.issue(signature, grant)
@@ -155,17 +157,22 @@ class Storage:
         expires_in: float,
         content_disposition: str | None = None,
     ) -> IssuedUrl:
-        """A presigned GET; ``content_disposition`` is signed in as ``response-content-disposition``."""
+        """A presigned GET; ``content_disposition`` is signed in as ``response-content-disposition``.
+        URLs without one signed in one second share their signer (a listing signs one per item)."""
+        path = object_path(STORAGE_PREFIX, bucket, key)
+        if not content_disposition:
+            shape = self._shape("GET", base_url, expires_in, None, ("", ""))
+            return IssuedUrl(shape.signer.sign(path)[0], shape.expires_at)
+        # a disposition names its file: one shape per URL, so none is kept
         signed_at, expires = self._signing_time(expires_in)
-        query = {"response-content-disposition": content_disposition} if content_disposition else None
         url = presign.presign_url(
             method="GET",
             base_url=base_url,
-            path=object_path(STORAGE_PREFIX, bucket, key),
+            path=path,
             credentials=self.credentials,
             now=signed_at,
             expires_in=expires,
-            query=query,
+            query={"response-content-disposition": content_disposition},
         )
         return IssuedUrl(url, signed_at + timedelta(seconds=expires))
 

@@ -223,3 +223,29 @@ def test_the_next_second_and_other_credentials_get_signers_of_their_own() -> Non
     storage.credentials = other = SigningCredentials("AKIDEXAMPLE", "another secret", "us-east-1")
     url = storage.presign_put(base, "bucket", "k", expires_in=60).url
     assert url == botocore_url({**case, "now": later, "credentials": other})
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    CASES,
+    st.lists(st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=30), max_size=5),
+    st.none() | st.sampled_from(['attachment; filename="a.pdf"', "inline"]),
+    st.floats(0, 0.999),
+)
+def test_download_urls_are_botocore_s_whether_their_signer_is_kept_or_not(
+    case: dict, keys: list[str], disposition: str | None, within: float
+) -> None:
+    """``Storage.presign_get`` keeps the signer of URLs without a disposition (a listing signs one per item);
+    either way each URL is exactly botocore's."""
+    clock = Clock()
+    clock.freeze(case["now"].replace(microsecond=0).timestamp() + within)
+    storage = _storage(case["credentials"], clock)
+    expires = max(case["expires_in"], 1)
+    for key in [case["key"], *keys, case["key"]]:
+        issued = storage.presign_get(
+            case["base_url"], "bucket", key, expires_in=expires, content_disposition=disposition
+        )
+        query = {"response-content-disposition": disposition} if disposition else {}
+        expected = {**case, "method": "GET", "key": key, "now": case["now"].replace(microsecond=0)}
+        expected.update(expires_in=expires, signed_headers={}, query=query)
+        assert issued.url == botocore_url(expected)
