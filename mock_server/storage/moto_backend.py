@@ -112,3 +112,13 @@ def iter_value(fake: Any, offset: int = 0, length: int | None = None) -> Iterato
         if remaining is not None:
             remaining -= len(chunk)
         yield chunk
+
+
+def known_continuation_token(backend: Any, token: str) -> bool:
+    """Whether ``token`` is a ``NextContinuationToken`` a listing gave out. S3 answers any other (an empty
+    one too) 400 InvalidArgument; moto would fail on it. moto keeps its tokens in ``_pagination_tokens``
+    (tests/storage/test_moto_contract.py); the shared listing in Redis (``continuation_token_known``)."""
+    known = getattr(backend, "continuation_token_known", None)
+    if known is not None:
+        return bool(known(token))
+    return token in backend._pagination_tokens

@@ -41,6 +41,7 @@ from mock_server.storage.api_auth import (
     unemulated,
     xml_response,
 )
+from mock_server.storage.moto_backend import known_continuation_token
 from mock_server.storage.s3_errors import InvalidArgument, InvalidRequest, S3Error
 
 S3_MAX_OBJECT = 5 * 1024**3
@@ -209,16 +210,6 @@ async def _bucket_cors(request: Request, bucket: str, auth: object) -> Response:
     return Response(cors.render_configuration(rules), media_type="application/xml")
 
 
-def _known_continuation_token(backend: Any, token: str) -> bool:
-    """Whether ``token`` is a ``NextContinuationToken`` a listing gave out. S3 answers any other (an empty
-    one included) 400 InvalidArgument; moto would fail on it. moto keeps its tokens in
-    ``_pagination_tokens`` (tests/storage/test_moto_contract.py); the shared listing in Redis."""
-    known = getattr(backend, "continuation_token_known", None)
-    if known is not None:
-        return bool(known(token))
-    return token in backend._pagination_tokens
-
-
 def _list_objects(request: Request, bucket: str, params: dict[str, str]) -> Response:
     objects = sandbox_of(request).storage.objects
     v2 = params.get("list-type") == "2"
@@ -243,7 +234,7 @@ def _list_objects(request: Request, bucket: str, params: dict[str, str]) -> Resp
     element(result, "Prefix", encode(prefix))
     if v2:
         token = params.get("continuation-token")
-        if token is not None and not _known_continuation_token(backend, token):
+        if token is not None and not known_continuation_token(backend, token):
             raise InvalidArgument("The continuation token provided is incorrect")
         entries, truncated, next_token = backend.list_objects_v2(
             moto_bucket, prefix, delimiter, token, params.get("start-after"), max_keys
