@@ -303,16 +303,27 @@ class SharedState:
         (``send(items)`` gives its arguments), e.g. one Lua call for every record a request writes
         instead of one each, which is what a 20-item request costs to pack and parse. Outside a request:
         at once."""
+        self.batched_all(name, [item], send, overlay)
+
+    def batched_all(
+        self,
+        name: str,
+        items: list[Any],
+        send: Callable[[list[Any]], tuple[Any, ...]],
+        overlay: dict[tuple[str, str], bytes | None],
+    ) -> None:
+        """``batched`` for several items at once."""
         writes = self.pending()
         if writes is None:
-            self.send([send([item])])
+            self.send([send(items)])
             return
         batch = writes.cache.get(("batch", name))
         if batch is None or batch.sent:
             batch = writes.cache[("batch", name)] = _Batch(send)
             writes.queue(batch)
-        batch.items.append(item)
-        writes.overlay.update(overlay)
+        batch.items.extend(items)
+        if overlay:
+            writes.overlay.update(overlay)
 
     @staticmethod
     def overlaid(key: str, field: str) -> Any:

@@ -4,8 +4,8 @@ A grant is keyed by its URL's signature and remembers the object, the Host the U
 for, a size cap and whether the URL is single-use (``UploadGrant``). ``GrantBook`` keeps them in
 this process; ``storage/shared_grants.py`` keeps them in Redis for several processes. Both:
 
-- ``issue(signature, grant)``: remember a grant (expired ones are forgotten now and then: an
-  expired URL is refused by the signature check before its grant is looked at);
+- ``issue(signature, grant)`` (``issue_all`` for several): remember a grant (expired ones are forgotten now
+  and then: an expired URL is refused by the signature check before its grant is looked at);
 - ``get(signature)``: the grant, or None;
 - ``claim(signature)``: reserve a single-use URL for one upload at a time (raises AccessDenied
   when it was used or is in use); ``finish(signature, succeeded=...)`` releases it.
@@ -51,11 +51,17 @@ class GrantBook:
 
     def issue(self, signature: str, grant: UploadGrant) -> None:
         """Remember ``grant``; every ``SWEEP_EVERY`` grants, forget the expired ones no upload holds."""
+        self.issue_all([(signature, grant)])
+
+    def issue_all(self, grants: list[tuple[str, UploadGrant]]) -> None:
+        """``issue`` for several ``(signature, grant)`` at once."""
         with self._lock:
-            self._grants[signature] = grant
-            self._first_expiry = min(self._first_expiry, grant.expires_at)
-            if len(self._grants) % SWEEP_EVERY == 0:
-                self._forget_expired()
+            for signature, grant in grants:
+                self._grants[signature] = grant
+                if grant.expires_at < self._first_expiry:
+                    self._first_expiry = grant.expires_at
+                if len(self._grants) % SWEEP_EVERY == 0:
+                    self._forget_expired()
 
     def _forget_expired(self) -> None:
         now = self.clock.time()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple, Protocol
@@ -64,6 +64,7 @@ class Grants(Protocol):
     """Where upload grants live: ``storage.grants.GrantBook`` or ``storage.shared_grants.SharedGrantBook``."""
 
     def issue(self, signature: str, grant: UploadGrant) -> None: ...
+    def issue_all(self, grants: list[tuple[str, UploadGrant]]) -> None: ...
     def get(self, signature: str) -> UploadGrant | None: ...
     def claim(self, signature: str) -> UploadGrant | None: ...
     def finish(self, signature: str, *, succeeded: bool) -> None: ...
@@ -142,11 +143,47 @@ class Storage:
         max_bytes: int | None = None,
         single_use: bool = False,
     ) -> IssuedUrl:
-        shape = self._shape("PUT", base_url, expires_in, content_type, (GRANT_PARAM, "1"))
-        url, signature = shape.signer.sign(object_path(STORAGE_PREFIX, bucket, key))
-        grant = UploadGrant(bucket, key, shape.host, max_bytes, single_use, shape.expires_at_epoch)
-        self.grants.issue(signature, grant)
-        return IssuedUrl(url, shape.expires_at)
+        """A presigned PUT of ``key``, its limits remembered as an upload grant (see ``presign_puts``)."""
+        return self.presign_puts(
+            base_url,
+            bucket,
+            [(key, content_type)],
+            expires_in=expires_in,
+            max_bytes=max_bytes,
+            single_use=single_use,
+        )[0]
+
+    def presign_puts(
+        self,
+        base_url: str,
+        bucket: str,
+        uploads: Sequence[tuple[str, str | None]],
+        *,
+        expires_in: float,
+        max_bytes: int | None = None,
+        single_use: bool = False,
+    ) -> list[IssuedUrl]:
+        """A presigned PUT per ``(key, content type)`` (the type signed in when given), valid ``expires_in``
+        seconds, in order; their grants (``max_bytes`` cap, ``single_use``) are issued together."""
+        shapes: dict[str | None, _Shape] = {}
+        issued: list[IssuedUrl] = []
+        grants: list[tuple[str, UploadGrant]] = []
+        for key, content_type in uploads:
+            shape = shapes.get(content_type)
+            if shape is None:
+                shape = shapes[content_type] = self._shape(
+                    "PUT", base_url, expires_in, content_type, (GRANT_PARAM, "1")
+                )
+            url, signature = shape.signer.sign(object_path(STORAGE_PREFIX, bucket, key))
+            grants.append(
+                (
+                    signature,
+                    UploadGrant(bucket, key, shape.host, max_bytes, single_use, shape.expires_at_epoch),
+                )
+            )
+            issued.append(IssuedUrl(url, shape.expires_at))
+        self.grants.issue_all(grants)
+        return issued
 
     def presign_get(
         self,

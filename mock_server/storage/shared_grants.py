@@ -101,12 +101,26 @@ class SharedGrantBook:
 
     def issue(self, signature: str, grant: UploadGrant) -> None:
         """Remember ``grant``: its hash, and its expiry second with the request's other grants in one call."""
-        limits = (grant.bucket, grant.key, grant.host, grant.max_bytes, grant.single_use, grant.expires_at)
-        value = (b"100" if grant.single_use else b"000") + dumps(limits)  # a tuple: a quarter of the cost
-        self.shared.batched("grants", (signature, value), self._send_grants, {})
-        self.shared.batched("grant-expiry", (signature, grant.expires_at), self._send_expiries, {})
-        self._issued += 1
-        if self._issued % SWEEP_EVERY == 0:
+        self.issue_all([(signature, grant)])
+
+    def issue_all(self, grants: list[tuple[str, UploadGrant]]) -> None:
+        """``issue`` for several ``(signature, grant)`` at once."""
+        values = [
+            (
+                signature,
+                # the limits as a tuple: a quarter of the cost of pickling the dataclass
+                (b"100" if grant.single_use else b"000")
+                + dumps(
+                    (grant.bucket, grant.key, grant.host, grant.max_bytes, grant.single_use, grant.expires_at)
+                ),
+            )
+            for signature, grant in grants
+        ]
+        self.shared.batched_all("grants", values, self._send_grants, {})
+        expiries = [(signature, grant.expires_at) for signature, grant in grants]
+        self.shared.batched_all("grant-expiry", expiries, self._send_expiries, {})
+        before, self._issued = self._issued, self._issued + len(grants)
+        if before // SWEEP_EVERY != self._issued // SWEEP_EVERY:
             keys = [self.shared.key("grant-expiry"), self._grants, self.shared.key("grant-exp", "")]
             self._sweep(keys=keys, args=[self.clock.time(), SWEEP_BUDGET])
 

@@ -75,23 +75,24 @@ def create_upload_urls(
     """
     pending_appointment(sandbox, domain, appointment_id)
     added_at = iso_z(sandbox.clock.now())
-    records: list[Attachment] = []
-    expires_at, expires = None, ""
-    response_items: list[dict[str, Any]] = []
+    named: list[tuple[str, str | None, str, str]] = []  # guid, content type, file name, key
     for item in items:
         guid = sandbox.ids.uuid4()
         content_type = item.get("contentType")
         file_name = clean_file_name(item["fileName"]) or fallback_name(guid, content_type)
-        key = object_key(domain, appointment_id, guid, file_name)
-        issued = sandbox.storage.presign_put(
-            base_url,
-            BUCKET,
-            key,
-            expires_in=lifetime,
-            content_type=content_type,
-            max_bytes=MAX_UPLOAD_BYTES,
-            single_use=True,
-        )
+        named.append((guid, content_type, file_name, object_key(domain, appointment_id, guid, file_name)))
+    issued_urls = sandbox.storage.presign_puts(
+        base_url,
+        BUCKET,
+        [(key, content_type) for _, content_type, _, key in named],
+        expires_in=lifetime,
+        max_bytes=MAX_UPLOAD_BYTES,
+        single_use=True,
+    )
+    records: list[Attachment] = []
+    expires_at, expires = None, ""
+    response_items: list[dict[str, Any]] = []
+    for item, (guid, content_type, file_name, key), issued in zip(items, named, issued_urls, strict=True):
         if issued.expires_at != expires_at:  # items signed in the same second share their expiry
             expires_at, expires = issued.expires_at, iso_z(issued.expires_at)
         record = Attachment(
