@@ -23,6 +23,22 @@ FIELDS = "sandbox_fields"
 QUIET_PATHS = frozenset({"/__admin/health"})  # docker and CI poll it every few seconds
 
 
+# Control characters (C0, DEL, C1) and Unicode's line and paragraph separators, as escapes in text lines: a
+# request's path and correlation id come from the client, and a decoded %0A or %1B must not start a forged
+# line or colour the terminal. (JSON lines escape them already.)
+_ESCAPES = {
+    code: {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(
+        chr(code), f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    )
+    for code in (*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029)
+}
+
+
+def printable(text: str) -> str:
+    """``text`` on one line: control characters escaped (``\\n``, ``\\x1b``...)."""
+    return text if text.isprintable() else text.translate(_ESCAPES)
+
+
 def request_line(fields: dict[str, Any]) -> str:
     """``qubs qubs.createReportAttachments POST /qubs/... 201 3.2ms cid=... rule=...``."""
     status = fields.get("status")
@@ -95,12 +111,16 @@ class TextFormatter(logging.Formatter):
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
         return _timestamp(record)
 
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        record.message = printable(record.message)  # the message on one line; a traceback follows it
+        return super().formatMessage(record)
+
     def format(self, record: logging.LogRecord) -> str:
         # The base class's result for the common case (no traceback or stack), built directly: this
         # runs once per request.
         if record.exc_info or record.exc_text or record.stack_info:
             return super().format(record)
-        record.message = record.getMessage()
+        record.message = printable(record.getMessage())
         record.asctime = _timestamp(record)
         return f"{record.asctime} {record.levelname:<7} {record.message}"
 

@@ -55,7 +55,7 @@ class StateOutageGuard:
         except Exception as exc:
             if not state_unavailable(exc) or started:
                 raise
-            self._went_down(exc)
+            self._went_down(exc, began)
             await self._answer(scope, receive, send, began)
             return
         if self.down_since is not None:
@@ -65,9 +65,11 @@ class StateOutageGuard:
             )
             self.down_since = None
 
-    def _went_down(self, exc: BaseException) -> None:
+    def _went_down(self, exc: BaseException, began: float) -> None:
+        """``began``: when the request that met the outage started (a silent Redis fails it only after the
+        socket timeout), so the "answers again" line counts from there."""
         if self.down_since is None:
-            self.down_since = self.sandbox.clock.monotonic()
+            self.down_since = began
             logger.warning(
                 "the shared state's Redis server cannot be reached (%s): answering 503 until it can", exc
             )
@@ -80,7 +82,8 @@ class StateOutageGuard:
         _, path = split_session(scope["path"])
         vendor_name = vendor_of_path(path, self.sandbox)
         vendor = self.sandbox.vendors.get(vendor_name or "")
-        response = self._response(scope, receive, vendor)
+        # rendered as the vendor sees the request: its path without the session prefix
+        response = self._response({**scope, "path": path}, receive, vendor)
         correlation_id = state["correlation_id"]
         if vendor is not None and vendor.correlation_header:
             response.headers.setdefault(vendor.correlation_header, correlation_id)

@@ -11,15 +11,20 @@ from xml.etree import ElementTree
 from mock_server.storage.s3_errors import ExpiredToken, InvalidArgument, S3Error, SignatureDoesNotMatch
 
 
+def gcs_xml(error: S3Error) -> bytes:
+    """GCS's body for ``error`` (any of the storage errors: a download's 416 or 412 too)."""
+    root = ElementTree.Element("Error")
+    ElementTree.SubElement(root, "Code").text = error.code
+    ElementTree.SubElement(root, "Message").text = error.message
+    for name, value in error.extra.items():
+        ElementTree.SubElement(root, name).text = value
+    return ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
 class GcsError(S3Error):
     def to_xml(self, request_id: str, host_id: str = "") -> bytes:
         """GCS's body; ``request_id`` and ``host_id`` are not part of it."""
-        root = ElementTree.Element("Error")
-        ElementTree.SubElement(root, "Code").text = self.code
-        ElementTree.SubElement(root, "Message").text = self.message
-        for name, value in self.extra.items():
-            ElementTree.SubElement(root, name).text = value
-        return ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
+        return gcs_xml(self)
 
 
 class MalformedSecurityHeader(GcsError):

@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mock_server.core.bodies import SpooledBody, declared_length, read_capped
-from mock_server.core.errors import BodyTooLarge, MalformedBody, SandboxError
+from mock_server.core.errors import BodyTooLarge, MalformedBody
 from mock_server.core.multipart import FieldNotUtf8, Limits, MultipartForm, boundary_of, parse_multipart
 from mock_server.core.requests import sandbox_of as _request_sandbox
 from mock_server.core.sandbox import Sandbox
@@ -31,6 +31,7 @@ from mock_server.storage import (
     signed_urls,
     sigv4,
 )
+from mock_server.storage.answers import error_for_status, render_error, s3_response_headers
 from mock_server.storage.moto_backend import import_moto
 from mock_server.storage.object_reads import GCS_OVERRIDES, object_response
 from mock_server.storage.s3_errors import (
@@ -328,50 +329,6 @@ def load_fixtures(sandbox: Sandbox, section: Mapping[str, Any]) -> None:
     for bucket, rules in section.get("cors", {}).items():
         sandbox.storage.objects.ensure_bucket(bucket)
         cors.set_rules(sandbox.storage.objects, bucket, rules)
-
-
-def render_error(request: Request, exc: SandboxError) -> Response:
-    """S3's XML error body with matching ``x-amz-request-id``/``x-amz-id-2`` headers."""
-    error = exc if isinstance(exc, S3Error) else error_for_status(exc.status, exc.message)
-    request_id = getattr(request.state, "correlation_id", "") or "0"
-    host_id = _sandbox(request).ids.token(56) if hasattr(request.app.state, "sandbox") else ""
-    headers = {"x-amz-request-id": request_id, "x-amz-id-2": host_id, **error.headers}
-    if "CanonicalRequest" in error.extra or "StringToSign" in error.extra:
-        request.state.signature_explanation = explanation_of(error)
-    return Response(
-        error.to_xml(request_id, host_id),
-        status_code=error.status,
-        headers=headers,
-        media_type="application/xml",
-    )
-
-
-def s3_response_headers(sandbox: Sandbox, path: str, request_id: str) -> Mapping[str, str]:
-    """What S3 puts on every answer, success or error: ``x-amz-request-id`` (the request's correlation id,
-    as in an error body's RequestId) and ``x-amz-id-2``. Not on the GCS-style download routes."""
-    if not path.startswith(STORAGE_PREFIX):
-        return {}
-    return {"x-amz-request-id": request_id, "x-amz-id-2": sandbox.ids.token(56)}
-
-
-def explanation_of(error: S3Error) -> dict[str, str]:
-    """What the journal shows for a refused signature: the sandbox's canonical request and string to sign
-    (built from the request as received), the signature sent and, when known, the host that differs."""
-    shown = {"code": error.code, "message": error.message}
-    for name in ("CanonicalRequest", "StringToSign", "SignatureProvided", "AWSAccessKeyId", "Details"):
-        if name in error.extra:
-            shown[name[0].lower() + name[1:]] = error.extra[name]
-    mismatch = getattr(error, "host_mismatch", None)
-    if mismatch:
-        shown["signedHost"], shown["requestHost"] = mismatch
-    return shown
-
-
-def error_for_status(status: int, message: str | None) -> S3Error:
-    error_class = ERRORS_BY_STATUS.get(status, S3Error)
-    error = error_class(message)
-    error.status = status
-    return error
 
 
 s3_routes = [

@@ -57,6 +57,31 @@ def create_urls(client: TestClient, correlation_id: str) -> int:
     return response.status_code
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/decoda/x%0D%0A2026-12-01T11:11:11.111Z%20WARNING%20forged",
+        "/s3/b/x%0a2026-12-01T00:00:00.000Z%20ERROR%20forged%1b[31mred",
+        "/s3/%ff%fe/%00%e2%80%a8%c2%85",
+    ],
+)
+def test_a_request_cannot_forge_or_colour_log_lines(
+    client: TestClient, captured: tuple[str, io.StringIO], path: str
+) -> None:
+    """Control characters a client puts in the path (decoded CR, LF, NUL, ESC, NEL, U+2028) reach the text
+    log escaped: one request, one line. JSON lines escape them already."""
+    log_format, buffer = captured
+    client.get(path)
+    text = buffer.getvalue()
+    assert text.count("\n") == 1 and "\r" not in text and "\x1b" not in text and "\x00" not in text
+    assert "\u2028" not in text and "\x85" not in text
+    (line,) = text.splitlines()
+    if log_format == "text":
+        assert line.isprintable() and ("forged" not in path or "\\x0a" in line or "\\n" in line)
+    else:
+        assert json.loads(line)["path"].startswith(("/decoda/x", "/s3/"))
+
+
 def test_one_line_per_request_with_its_fields(client: TestClient, captured: tuple[str, io.StringIO]) -> None:
     log_format, buffer = captured
     assert client.post("/__admin/scenarios", content=BUSY_ONCE).status_code == 201

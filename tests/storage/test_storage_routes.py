@@ -198,12 +198,29 @@ def test_every_s3_answer_carries_its_request_ids(
         assert s3_error(response)["HostId"] == response.headers["x-amz-id-2"]
 
 
-def test_gcs_style_downloads_carry_no_s3_request_ids(client: TestClient, sandbox: Sandbox) -> None:
+@pytest.mark.parametrize("case", ["ok", "tampered", "unsigned", "expired", "range", "if-match"])
+def test_gcs_style_downloads_carry_no_s3_request_ids(client: TestClient, sandbox: Sandbox, case: str) -> None:
+    """GCS-style download links answer as GCS does, errors included: no x-amz headers, and an error body
+    without S3's RequestId/HostId."""
     client.put(path_of(presign(sandbox)), content=b"gcs")
-    url = sandbox.storage.download_url(BASE, BUCKET, "docs/report.pdf", expires_in=60).url
-    response = client.get(path_of(url))
-    assert response.status_code == 200
+    url = path_of(sandbox.storage.download_url(BASE, BUCKET, "docs/report.pdf", expires_in=60).url)
+    headers = {}
+    if case == "tampered":
+        url = url.replace("report.pdf", "other.pdf")
+    elif case == "unsigned":
+        url = url.split("?", 1)[0]
+    elif case == "expired":
+        sandbox.clock.advance(61)
+    elif case == "range":
+        headers = {"Range": "bytes=9999-"}
+    elif case == "if-match":
+        headers = {"If-Match": '"nope"'}
+    response = client.get(url, headers=headers)
+    assert (response.status_code == 200) == (case == "ok")
     assert "x-amz-request-id" not in response.headers and "x-amz-id-2" not in response.headers
+    if case != "ok":
+        root = ET.fromstring(response.content)
+        assert root.findtext("Code") and root.find("RequestId") is None and root.find("HostId") is None
 
 
 def _form(fields: dict[str, str], file_name: str = "picture.png", data: bytes = b"\x89PNG") -> dict:  # type: ignore[type-arg]
