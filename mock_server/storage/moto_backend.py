@@ -11,6 +11,7 @@ in ``ObjectStore`` and are handed over by :func:`new_backend`'s caller when moto
 
 from __future__ import annotations
 
+import base64
 import os
 import threading
 from collections.abc import Iterator
@@ -115,10 +116,28 @@ def iter_value(fake: Any, offset: int = 0, length: int | None = None) -> Iterato
 
 
 def known_continuation_token(backend: Any, token: str) -> bool:
-    """Whether ``token`` is a ``NextContinuationToken`` a listing gave out. S3 answers any other (an empty
-    one too) 400 InvalidArgument; moto would fail on it. moto keeps its tokens in ``_pagination_tokens``
-    (tests/storage/test_moto_contract.py); the shared listing in Redis (``continuation_token_known``)."""
+    """Whether ``token`` is a backend token a listing gave out. moto keeps its tokens in
+    ``_pagination_tokens`` (tests/storage/test_moto_contract.py); the shared listing in Redis
+    (``continuation_token_known``)."""
     known = getattr(backend, "continuation_token_known", None)
     if known is not None:
         return bool(known(token))
     return token in backend._pagination_tokens
+
+
+def continuation_token(bucket: str, backend_token: str) -> str:
+    """The ``NextContinuationToken`` a client sees: the backend's token bound to its bucket (S3's tokens are
+    opaque, and one bucket's do not continue another's listing)."""
+    return base64.urlsafe_b64encode(f"{bucket}\n{backend_token}".encode()).decode("ascii")
+
+
+def backend_continuation_token(backend: Any, bucket: str, token: str) -> str | None:
+    """The backend's token behind a client's ``token`` for ``bucket``; None when no listing of that bucket
+    gave it out (S3 answers 400 InvalidArgument, an empty token included)."""
+    try:
+        issued_for, _, inner = base64.urlsafe_b64decode(token.encode("ascii")).decode().partition("\n")
+    except ValueError:  # not base64, not ASCII, not UTF-8 (binascii.Error and UnicodeError are ValueErrors)
+        return None
+    if issued_for != bucket or not inner or not known_continuation_token(backend, inner):
+        return None
+    return inner

@@ -41,7 +41,7 @@ from mock_server.storage.api_auth import (
     unemulated,
     xml_response,
 )
-from mock_server.storage.moto_backend import known_continuation_token
+from mock_server.storage.moto_backend import backend_continuation_token, continuation_token
 from mock_server.storage.s3_errors import InvalidArgument, InvalidRequest, S3Error
 
 S3_MAX_OBJECT = 5 * 1024**3
@@ -234,10 +234,10 @@ def _list_objects(request: Request, bucket: str, params: dict[str, str]) -> Resp
     element(result, "Prefix", encode(prefix))
     if v2:
         token = params.get("continuation-token")
-        if token is not None and not known_continuation_token(backend, token):
+        if token is not None and (inner := backend_continuation_token(backend, bucket, token)) is None:
             raise InvalidArgument("The continuation token provided is incorrect")
         entries, truncated, next_token = backend.list_objects_v2(
-            moto_bucket, prefix, delimiter, token, params.get("start-after"), max_keys
+            moto_bucket, prefix, delimiter, inner if token else None, params.get("start-after"), max_keys
         )
         if token:
             element(result, "ContinuationToken", token)
@@ -257,7 +257,7 @@ def _list_objects(request: Request, bucket: str, params: dict[str, str]) -> Resp
         element(result, "EncodingType", "url")
     element(result, "IsTruncated", "true" if truncated else "false")
     if truncated and v2:
-        element(result, "NextContinuationToken", next_token)
+        element(result, "NextContinuationToken", continuation_token(bucket, next_token))
     elif truncated and delimiter:
         last = entries[-1]
         element(result, "NextMarker", encode(last if isinstance(last, str) else last.name))

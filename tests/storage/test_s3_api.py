@@ -192,6 +192,18 @@ class TestListings:
         rest = s3.list_objects_v2(Bucket=BUCKET, ContinuationToken=first["NextContinuationToken"])
         assert [o["Key"] for o in rest["Contents"]] == ["b/3.txt", "sp ace/%.txt", "top.txt"]
 
+    def test_v2_a_continuation_token_belongs_to_its_bucket(self, s3: BaseClient) -> None:
+        """A token continues the listing of the bucket that gave it out, not another's (as S3's)."""
+        s3.create_bucket(Bucket="other-bucket")
+        for key in ("a/1.txt", "a/2.txt", "b/3.txt"):
+            s3.put_object(Bucket="other-bucket", Key=key, Body=b"x")
+        token = s3.list_objects_v2(Bucket=BUCKET, MaxKeys=2)["NextContinuationToken"]
+        with pytest.raises(ClientError) as excinfo:
+            s3.list_objects_v2(Bucket="other-bucket", ContinuationToken=token)
+        assert error_of(excinfo) == (400, "InvalidArgument", "The continuation token provided is incorrect")
+        listed = s3.list_objects_v2(Bucket=BUCKET, ContinuationToken=token)
+        assert listed["ContinuationToken"] == token and listed["KeyCount"] == 3
+
     def test_v1_listing_with_marker(self, s3: BaseClient) -> None:
         listed = s3.list_objects(Bucket=BUCKET, Marker="b/3.txt")
         assert [o["Key"] for o in listed["Contents"]] == ["sp ace/%.txt", "top.txt"]
