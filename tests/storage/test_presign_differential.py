@@ -249,3 +249,33 @@ def test_download_urls_are_botocore_s_whether_their_signer_is_kept_or_not(
         expected = {**case, "method": "GET", "key": key, "now": case["now"].replace(microsecond=0)}
         expected.update(expires_in=expires, signed_headers={}, query=query)
         assert issued.url == botocore_url(expected)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    CASES,
+    st.lists(
+        st.tuples(
+            st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=30),
+            st.none() | st.sampled_from(["application/pdf", "image/png"]),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+)
+def test_a_batch_of_upload_urls_is_botocore_s_url_by_url(case: dict, uploads: list) -> None:
+    """``Storage.presign_puts`` (one request's URLs, mixed content types) gives, in order, each URL botocore
+    gives for its key and type, and a grant for each."""
+    clock = Clock()
+    clock.freeze(case["now"].replace(microsecond=0).timestamp())
+    storage = _storage(case["credentials"], clock)
+    expires = max(case["expires_in"], 1)
+    issued = storage.presign_puts(case["base_url"], "bucket", uploads, expires_in=expires, single_use=True)
+    assert len(issued) == len(uploads)
+    for (key, content_type), url in zip(uploads, issued, strict=True):
+        expected = {**case, "method": "PUT", "key": key, "now": case["now"].replace(microsecond=0)}
+        expected.update(expires_in=expires, query={GRANT_PARAM: "1"})
+        expected["signed_headers"] = {"content-type": content_type} if content_type else {}
+        assert url.url == botocore_url(expected)
+        grant = storage.grants.get(url.url.rsplit("X-Amz-Signature=", 1)[1])
+        assert grant is not None and grant.key == key and grant.single_use
