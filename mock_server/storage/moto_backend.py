@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from mock_server.core.bodies import CHUNK
+from mock_server.storage.s3_errors import InvalidArgument
 
 if TYPE_CHECKING:
     from moto.s3.models import S3Backend
@@ -115,7 +116,7 @@ def iter_value(fake: Any, offset: int = 0, length: int | None = None) -> Iterato
         yield chunk
 
 
-def known_continuation_token(backend: Any, token: str) -> bool:
+def _known_continuation_token(backend: Any, token: str) -> bool:
     """Whether ``token`` is a backend token a listing gave out. moto keeps its tokens in
     ``_pagination_tokens`` (tests/storage/test_moto_contract.py); the shared listing in Redis
     (``continuation_token_known``)."""
@@ -131,13 +132,14 @@ def continuation_token(bucket: str, backend_token: str) -> str:
     return base64.urlsafe_b64encode(f"{bucket}\n{backend_token}".encode()).decode("ascii")
 
 
-def backend_continuation_token(backend: Any, bucket: str, token: str) -> str | None:
-    """The backend's token behind a client's ``token`` for ``bucket``; None when no listing of that bucket
-    gave it out (S3 answers 400 InvalidArgument, an empty token included)."""
+def backend_continuation_token(backend: Any, bucket: str, token: str) -> str:
+    """The backend's token behind a client's ``token`` for ``bucket``.
+
+    Raises: InvalidArgument, as S3, when no listing of that bucket gave it out (an empty token included)."""
     try:
         issued_for, _, inner = base64.urlsafe_b64decode(token.encode("ascii")).decode().partition("\n")
     except ValueError:  # not base64, not ASCII, not UTF-8 (binascii.Error and UnicodeError are ValueErrors)
-        return None
-    if issued_for != bucket or not inner or not known_continuation_token(backend, inner):
-        return None
+        issued_for, inner = "", ""
+    if issued_for != bucket or not inner or not _known_continuation_token(backend, inner):
+        raise InvalidArgument("The continuation token provided is incorrect")
     return inner

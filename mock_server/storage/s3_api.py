@@ -234,10 +234,9 @@ def _list_objects(request: Request, bucket: str, params: dict[str, str]) -> Resp
     element(result, "Prefix", encode(prefix))
     if v2:
         token = params.get("continuation-token")
-        if token is not None and (inner := backend_continuation_token(backend, bucket, token)) is None:
-            raise InvalidArgument("The continuation token provided is incorrect")
+        inner = None if token is None else backend_continuation_token(backend, bucket, token)
         entries, truncated, next_token = backend.list_objects_v2(
-            moto_bucket, prefix, delimiter, inner if token else None, params.get("start-after"), max_keys
+            moto_bucket, prefix, delimiter, inner, params.get("start-after"), max_keys
         )
         if token:
             element(result, "ContinuationToken", token)

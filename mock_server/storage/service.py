@@ -104,7 +104,7 @@ class Storage:
         return instant + timedelta(seconds=int(expires_in) - 1), 1
 
     def _shape(
-        self, method: str, base_url: str, expires_in: float, header: str | None, query: tuple[str, str]
+        self, method: str, base_url: str, expires_in: float, header: str | None, query: tuple[str, str] | None
     ) -> _Shape:
         """What every URL signed this second for ``method``, ``base_url``, lifetime, signed content type
         (``header``) and extra query parameter shares: the signer (everything but the path), the expiry and
@@ -123,7 +123,7 @@ class Storage:
                 now=signed_at,
                 expires_in=expires,
                 signed_headers={"content-type": header} if header else None,
-                query=dict([query]) if query[0] else None,
+                query=dict([query]) if query else None,
             )
             expires_at = signed_at + timedelta(seconds=expires)
             shape = _Shape(signer, expires_at, expires_at.timestamp(), _host_of(base_url))
@@ -198,7 +198,7 @@ class Storage:
         URLs without one signed in one second share their signer (a listing signs one per item)."""
         path = object_path(STORAGE_PREFIX, bucket, key)
         if not content_disposition:
-            shape = self._shape("GET", base_url, expires_in, None, ("", ""))
+            shape = self._shape("GET", base_url, expires_in, None, None)
             return IssuedUrl(shape.signer.sign(path)[0], shape.expires_at)
         # a disposition names its file: one shape per URL, so none is kept
         signed_at, expires = self._signing_time(expires_in)

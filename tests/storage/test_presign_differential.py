@@ -170,6 +170,13 @@ def _storage(credentials: SigningCredentials, clock: Clock) -> Storage:
     return Storage(objects=None, credentials=credentials, clock=clock)  # type: ignore[arg-type]  # no object is touched
 
 
+def _at_case_second(case: dict, within: float = 0.0) -> tuple[Storage, int]:
+    """A storage whose clock stands ``within`` the case's second, and the case's lifetime (at least 1 s)."""
+    clock = Clock()
+    clock.freeze(case["now"].replace(microsecond=0).timestamp() + within)
+    return _storage(case["credentials"], clock), max(case["expires_in"], 1)
+
+
 @settings(max_examples=100, deadline=None)
 @given(
     CASES,
@@ -182,10 +189,7 @@ def test_upload_urls_of_one_second_share_a_signer_and_each_is_botocore_s(
 ) -> None:
     """``Storage.presign_put`` keeps what URLs signed in one second share; every URL is still exactly
     botocore's for its key, also when the clock is at a fraction of that second."""
-    clock = Clock()
-    clock.freeze(case["now"].replace(microsecond=0).timestamp() + within)
-    storage = _storage(case["credentials"], clock)
-    expires = max(case["expires_in"], 1)
+    storage, expires = _at_case_second(case, within)
     for key in [case["key"], *keys, case["key"]]:
         issued = storage.presign_put(
             case["base_url"], "bucket", key, expires_in=expires, content_type=content_type
@@ -237,10 +241,7 @@ def test_download_urls_are_botocore_s_whether_their_signer_is_kept_or_not(
 ) -> None:
     """``Storage.presign_get`` keeps the signer of URLs without a disposition (a listing signs one per item);
     either way each URL is exactly botocore's."""
-    clock = Clock()
-    clock.freeze(case["now"].replace(microsecond=0).timestamp() + within)
-    storage = _storage(case["credentials"], clock)
-    expires = max(case["expires_in"], 1)
+    storage, expires = _at_case_second(case, within)
     for key in [case["key"], *keys, case["key"]]:
         issued = storage.presign_get(
             case["base_url"], "bucket", key, expires_in=expires, content_disposition=disposition
@@ -266,10 +267,7 @@ def test_download_urls_are_botocore_s_whether_their_signer_is_kept_or_not(
 def test_a_batch_of_upload_urls_is_botocore_s_url_by_url(case: dict, uploads: list) -> None:
     """``Storage.presign_puts`` (one request's URLs, mixed content types) gives, in order, each URL botocore
     gives for its key and type, and a grant for each."""
-    clock = Clock()
-    clock.freeze(case["now"].replace(microsecond=0).timestamp())
-    storage = _storage(case["credentials"], clock)
-    expires = max(case["expires_in"], 1)
+    storage, expires = _at_case_second(case)
     issued = storage.presign_puts(case["base_url"], "bucket", uploads, expires_in=expires, single_use=True)
     assert len(issued) == len(uploads)
     for (key, content_type), url in zip(uploads, issued, strict=True):
