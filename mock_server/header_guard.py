@@ -17,10 +17,11 @@ from urllib.parse import unquote
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server.core.errors import SandboxError
+from mock_server.core.jsontext import JSONResponse
 from mock_server.core.sandbox import Sandbox
 from mock_server.session_middleware import split_session
 

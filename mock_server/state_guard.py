@@ -17,9 +17,10 @@ from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mock_server.core.jsontext import JSONResponse
 from mock_server.core.sandbox import Sandbox
 from mock_server.core.shared import state_unavailable
 from mock_server.logs import REQUEST_LOGGER, log_request

@@ -10,8 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
+
+from mock_server.core.jsontext import JSONResponse
 
 FILES = Path(__file__).with_name("dashboard")
 TYPES = {

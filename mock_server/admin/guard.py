@@ -24,9 +24,9 @@ import base64
 import hmac
 
 from starlette.datastructures import Headers
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mock_server.core.jsontext import JSONResponse
 from mock_server.core.sandbox import Sandbox
 
 PREFIX = "/__admin"

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, Response
 
 from mock_server import __version__
+from mock_server.core.jsontext import JSONResponse
 from mock_server.core.openapi import OpenApiDocument
 from mock_server.core.requests import sandbox_of as _request_sandbox
 from mock_server.core.sandbox import Sandbox

@@ -15,10 +15,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from mock_server.core.journal import FILTERS, FilterError, Journal
+from mock_server.core.jsontext import JSONResponse
 from mock_server.core.requests import sandbox_of as _request_sandbox
 
 PAGING = ("limit", "offset", "view")

@@ -13,9 +13,10 @@ from operator import attrgetter
 from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from mock_server.core.jsontext import JSONResponse
 from mock_server.core.requests import sandbox_of as _request_sandbox
 from mock_server.storage.s3 import ObjectStore
 from mock_server.storage.s3_errors import NoSuchKey

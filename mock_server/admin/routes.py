@@ -13,7 +13,7 @@ from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from mock_server import __version__
@@ -25,6 +25,7 @@ from mock_server.admin.scenarios import routes as scenario_routes
 from mock_server.admin.sessions import routes as session_routes
 from mock_server.core import jsontext
 from mock_server.core.fixtures import FixtureError
+from mock_server.core.jsontext import JSONResponse
 from mock_server.core.requests import sandbox_of as _request_sandbox
 from mock_server.core.sandbox import Sandbox
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from mock_server.core.jsontext import JSONResponse
 from mock_server.core.requests import sandbox_of as _request_sandbox
 from mock_server.scenarios.engine import ScenarioEngine
 from mock_server.scenarios.model import ScenarioError, parse_text

@@ -21,10 +21,11 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from mock_server.core.fixtures import FixtureError
+from mock_server.core.jsontext import JSONResponse
 from mock_server.core.sessions import Session, SessionError, SessionRegistry, SessionSpec
 
 FIELDS = {"name", "fixtures", "scenarios", "seed", "ttlSeconds"}

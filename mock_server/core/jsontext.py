@@ -1,4 +1,5 @@
-"""JSON request bodies, parsed so that no client text can crash a handler.
+"""JSON text in and out: request bodies parsed so that no client text can crash a handler, and
+response bodies written compactly in C.
 
 ``json.loads`` accepts two things Python code cannot use: nesting deeper than the interpreter's
 recursion limit (``RecursionError``) and ``\\ud800``-style unpaired surrogates, which are valid JSON
@@ -10,6 +11,9 @@ from __future__ import annotations
 
 import json
 from typing import Any
+
+import orjson
+from starlette.responses import JSONResponse as _StarletteJSONResponse
 
 
 def loads(raw: bytes | str) -> Any:
@@ -49,3 +53,26 @@ def _has_unpaired_surrogate(value: Any) -> bool:
         elif isinstance(item, list):
             pending.extend(item)
     return False
+
+
+def dumps(value: Any) -> bytes:
+    """Compact UTF-8 JSON text of ``value`` (no spaces, non-ASCII unescaped), as Starlette writes it.
+
+    orjson writes it ~25x faster than ``json.dumps`` (a 20-item upload answer: 27 -> 1 us, a 10,000-item
+    listing: 28 -> 2 ms; bench/PROFILE.md). What orjson refuses (an int beyond 64 bits, a key that is
+    not a string) goes through ``json.dumps``; NaN and infinities come out as ``null``; floats are
+    written in their shortest form without ``+`` (``1e16``). Raises: ValueError / TypeError for what
+    neither can write (a lone surrogate, an object of no JSON type).
+    """
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+
+
+class JSONResponse(_StarletteJSONResponse):
+    """Starlette's ``JSONResponse`` with its body written by :func:`dumps`."""
+
+    def render(self, content: Any) -> bytes:
+        """The body's bytes (see :func:`dumps`); raises what it raises."""
+        return dumps(content)

@@ -15,9 +15,10 @@ from typing import Any
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mock_server.core.jsontext import JSONResponse
 from mock_server.core.vendor import Vendor
 from mock_server.scenarios.matching import RequestFacts
 from mock_server.scenarios.model import Action, Respond

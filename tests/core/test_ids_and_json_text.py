@@ -1,14 +1,19 @@
 """Generated UUIDs are exactly what ``uuid.UUID(..., version=4)`` makes of the same bits; JSON bodies
-that cannot hold a lone surrogate skip the surrogate walk, the others still get it."""
+that cannot hold a lone surrogate skip the surrogate walk, the others still get it; response bodies are
+the bytes Starlette's ``JSONResponse`` would write."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import uuid
 import warnings
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from starlette.responses import JSONResponse as StarletteJSONResponse
 
 from mock_server.core import ids as ids_module
 from mock_server.core import jsontext
@@ -93,3 +98,32 @@ def test_a_forked_worker_does_not_repeat_its_parents_ids() -> None:
         child = set(pipe.read().split("\n"))
     parent = {ids.uuid4() for _ in range(50)}
     assert len(child) == 50 and not child & parent
+
+
+_TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=12)
+_JSON_WITHOUT_FLOATS = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**80), max_value=2**80) | _TEXT,
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(_TEXT, inner, max_size=5),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_JSON_WITHOUT_FLOATS)
+def test_response_bodies_are_the_bytes_starlette_writes(value: object) -> None:
+    """Ints beyond 64 bits included (orjson refuses them; the stdlib writes them)."""
+    assert jsontext.JSONResponse(value).body == StarletteJSONResponse(value).body
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_floats_read_back_as_the_same_number(number: float) -> None:
+    assert json.loads(jsontext.dumps({"n": number})) == {"n": number}
+
+
+def test_what_orjson_refuses_goes_through_the_stdlib_and_what_neither_writes_raises() -> None:
+    assert jsontext.dumps({1: [2**70]}) == b'{"1":[1180591620717411303424]}'
+    with pytest.raises((TypeError, ValueError)):
+        jsontext.dumps({"s": "\ud800"})
+    with pytest.raises(TypeError):
+        jsontext.dumps({"o": object()})

@@ -13,9 +13,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from mock_server.core.errors import SandboxError
+from mock_server.core.jsontext import JSONResponse
 
 
 class CandidError(SandboxError):

@@ -17,9 +17,10 @@ from http import HTTPStatus
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response
 
 from mock_server.core.errors import SandboxError
+from mock_server.core.jsontext import JSONResponse
 
 # The boundary reports unknown paths as "No route for <METHOD> <path>"; FastAPI says "Not Found".
 _ROUTE_MISS_PREFIX = "No route for "

@@ -6,7 +6,6 @@ Schema failures become one 400 whose ``detail`` names each failing field and rul
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mock_server.core.idempotency import IdempotencyConflict, StoredResponse, fingerprint
+from mock_server.core.jsontext import dumps
 from mock_server.core.openapi import ValidationIssue, check_parameters, parameter_schema_of
 from mock_server.core.requests import read_json, sandbox_of
 from mock_server.vendors.qubs.auth import Principal
@@ -26,11 +26,8 @@ _REQUIRED = re.compile(r"^'(?P<name>.+)' is a required property$")
 
 
 def json_reply(body: Any, status: int = 200) -> Response:
-    return Response(
-        json.dumps(body, ensure_ascii=False).encode("utf-8"),
-        status_code=status,
-        media_type="application/json",
-    )
+    """Compact UTF-8 JSON, as ASP.NET Core's System.Text.Json writes it (docs/vendors/qubs.md)."""
+    return Response(dumps(body), status_code=status, media_type="application/json")
 
 
 async def json_body(request: Request, limit: int) -> Any:

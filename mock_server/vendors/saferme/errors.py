@@ -17,9 +17,10 @@ from http import HTTPStatus
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from mock_server.core.errors import SandboxError
+from mock_server.core.jsontext import JSONResponse
 
 BASE = "base"
 

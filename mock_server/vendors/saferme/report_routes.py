@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
+from mock_server.core.jsontext import JSONResponse
 from mock_server.core.requests import sandbox_of
 from mock_server.vendors.saferme import reports
 from mock_server.vendors.saferme.auth import authenticate

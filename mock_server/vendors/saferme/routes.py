@@ -14,9 +14,10 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
+from mock_server.core.jsontext import JSONResponse
 from mock_server.core.openapi import ValidationIssue, validate_parameters
 from mock_server.core.requests import read_json, sandbox_of
 from mock_server.vendors.saferme import models

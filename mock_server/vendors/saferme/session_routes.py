@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
+from mock_server.core.jsontext import JSONResponse
 from mock_server.core.requests import sandbox_of
 from mock_server.vendors.saferme import sessions
 from mock_server.vendors.saferme.auth import token_of
