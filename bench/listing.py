@@ -43,6 +43,7 @@ from bench.workloads import (  # noqa: E402
     qubs_items,
 )
 from mock_server.app import create_app  # noqa: E402
+from mock_server.core import gc_policy  # noqa: E402
 from mock_server.settings import Settings  # noqa: E402
 
 QUBS_AUTH = {"Authorization": f"Bearer {QUBS_TOKEN}"}
@@ -197,6 +198,7 @@ def main() -> None:
             max_records=20 * a.items,
         )
         app = create_app(settings)
+        gc_policy.install(app.state.sandbox.clock)  # as ``mock-server serve`` does
         timed = Timed(app)
         client = TestClient(timed, base_url="http://127.0.0.1:8080")
         started = time.perf_counter()

@@ -195,6 +195,11 @@ class Clock:
 
 def iso_z(instant: datetime) -> str:
     """``2026-11-24T10:15:00Z``: UTC, second precision, ``Z`` suffix."""
+    if instant.tzinfo is UTC and instant.year >= 1000:
+        # the common case in half the time (%-formatting: twice as fast as the f-string here)
+        return "%04d-%02d-%02dT%02d:%02d:%02dZ" % (  # noqa: UP031
+            instant.year, instant.month, instant.day, instant.hour, instant.minute, instant.second
+        )  # fmt: skip
     utc = instant.astimezone(UTC)
     if utc.year < 1000:  # strftime's %Y is not zero-padded there (a client-given date): keep its text
         return utc.strftime("%Y-%m-%dT%H:%M:%SZ")

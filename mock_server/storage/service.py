@@ -185,6 +185,15 @@ class Storage:
         self.grants.issue_all(grants)
         return issued
 
+    def presign_gets(
+        self, base_url: str, bucket: str, keys: Sequence[str], *, expires_in: float
+    ) -> tuple[list[str], datetime]:
+        """``(urls, expires_at)``: a presigned GET per key, in order, all signed at one instant (a
+        listing's URLs; no ``IssuedUrl`` per item, a tenth of a 10,000-item listing's time)."""
+        shape = self._shape("GET", base_url, expires_in, None, None)
+        sign = shape.signer.sign
+        return [sign(object_path(STORAGE_PREFIX, bucket, key))[0] for key in keys], shape.expires_at
+
     def presign_get(
         self,
         base_url: str,

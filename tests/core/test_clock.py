@@ -77,6 +77,7 @@ def test_state_reports_offset_and_freeze(frozen: Clock) -> None:
         datetime(2026, 1, 1, 1, 30, tzinfo=timezone(timedelta(hours=5, minutes=30))),
         datetime(999, 6, 1, tzinfo=UTC),  # a client-given year below 1000 keeps strftime's text
         datetime(1, 1, 1, tzinfo=UTC),
+        datetime(2026, 2, 3, 4, 5, 6, tzinfo=timezone(timedelta(0))),  # UTC, but not the UTC object
     ],
 )
 def test_iso_z_is_strftimes_text(instant: datetime) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from unittest import mock
 
 import botocore.auth
@@ -250,6 +250,24 @@ def test_download_urls_are_botocore_s_whether_their_signer_is_kept_or_not(
         expected = {**case, "method": "GET", "key": key, "now": case["now"].replace(microsecond=0)}
         expected.update(expires_in=expires, signed_headers={}, query=query)
         assert issued.url == botocore_url(expected)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    CASES, st.lists(st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=30), max_size=8)
+)
+def test_a_listing_s_download_urls_are_botocore_s_url_by_url(case: dict, keys: list[str]) -> None:
+    """``Storage.presign_gets`` (a listing's URLs, signed at one instant) gives, in order, botocore's URL for
+    each key, and their shared expiry."""
+    storage, expires = _at_case_second(case)
+    urls, expires_at = storage.presign_gets(case["base_url"], "bucket", keys, expires_in=expires)
+    signed_at = case["now"].replace(microsecond=0)
+    assert expires_at == signed_at + timedelta(seconds=expires)
+    assert len(urls) == len(keys)
+    for key, url in zip(keys, urls, strict=True):
+        expected = {**case, "method": "GET", "key": key, "now": signed_at}
+        expected.update(expires_in=expires, signed_headers={}, query={})
+        assert url == botocore_url(expected)
 
 
 @settings(max_examples=50, deadline=None)

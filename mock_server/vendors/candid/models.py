@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -260,25 +261,28 @@ def delete_attachment(
     sandbox.storage.objects.delete(BUCKET, attachment.key)
 
 
-def attachment_json(
-    storage: Storage, attachment: Attachment, *, base_url: str, url_ttl: float, for_encounter: bool
-) -> dict[str, Any]:
-    """``EncounterAttachment`` (``for_encounter``) or ``ChargeCaptureAttachment`` JSON.
+def attachments_json(
+    storage: Storage, attachments: Sequence[Attachment], *, base_url: str, url_ttl: float, for_encounter: bool
+) -> list[dict[str, Any]]:
+    """``EncounterAttachment`` (``for_encounter``) or ``ChargeCaptureAttachment`` JSON per attachment.
 
-    ``authed_url`` is a fresh presigned GET URL valid ``url_ttl`` seconds.
+    ``authed_url`` is a fresh presigned GET URL valid ``url_ttl`` seconds (all signed at one instant).
     """
-    url = storage.presign_get(base_url, BUCKET, attachment.key, expires_in=url_ttl).url
-    body: dict[str, Any] = {
-        "attachment_id": attachment.attachment_id,
-        "file_name": attachment.file_name,
-        "description": attachment.description,
-        "content_type": attachment.content_type,
-        "authed_url": url,
-    }
-    if for_encounter:
-        body["encounter_id"] = attachment.encounter_id
-    body["attachment_type"] = attachment.attachment_type
-    if for_encounter:
-        body["created_at"] = iso_z(attachment.created_at)
-        body["created_by"] = attachment.created_by
-    return body
+    urls, _ = storage.presign_gets(base_url, BUCKET, [a.key for a in attachments], expires_in=url_ttl)
+    bodies: list[dict[str, Any]] = []
+    for attachment, url in zip(attachments, urls, strict=True):
+        body: dict[str, Any] = {
+            "attachment_id": attachment.attachment_id,
+            "file_name": attachment.file_name,
+            "description": attachment.description,
+            "content_type": attachment.content_type,
+            "authed_url": url,
+        }
+        if for_encounter:
+            body["encounter_id"] = attachment.encounter_id
+        body["attachment_type"] = attachment.attachment_type
+        if for_encounter:
+            body["created_at"] = iso_z(attachment.created_at)
+            body["created_by"] = attachment.created_by
+        bodies.append(body)
+    return bodies

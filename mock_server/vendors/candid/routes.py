@@ -50,12 +50,9 @@ def _attachments(request: Request, attachments: list[models.Attachment], *, for_
     base_url = sandbox.base_url(request)
     ttl = sandbox.lifetime(request, models.AUTHED_URL_TTL_SECONDS)
     return JSONResponse(
-        [
-            models.attachment_json(
-                sandbox.storage, a, base_url=base_url, url_ttl=ttl, for_encounter=for_encounter
-            )
-            for a in attachments
-        ]
+        models.attachments_json(
+            sandbox.storage, attachments, base_url=base_url, url_ttl=ttl, for_encounter=for_encounter
+        )
     )
 
 
