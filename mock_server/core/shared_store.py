@@ -23,7 +23,7 @@ own new records, so two processes can overshoot it by what they create at the sa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -124,8 +124,12 @@ class SharedStore:
                     f"{vendor} {kind!r} records are fixed (Vendor.fixed_kinds) but {record_id!r} was written"
                 )
             self._fixed.pop((vendor, tenant, kind), None)
+        self._make_room(self._keys(vendor, tenant, kind)[0], record_id)
+        self._queue(vendor, tenant, kind, record_id, record)
+        return record
+
+    def _queue(self, vendor: str, tenant: str, kind: str, record_id: str, record: Any) -> None:
         records, order = self._keys(vendor, tenant, kind)
-        self._make_room(records, record_id)
         value = dumps(record)
         group = self._group_blobs.get((vendor, tenant, kind))
         if group is None:
@@ -134,7 +138,28 @@ class SharedStore:
             group = self._group_blobs[(vendor, tenant, kind)] = dumps((vendor, tenant, kind))
         item = (records, order, record_id, value, group, _version_field(vendor, kind))
         self.shared.batched("records", item, self._send_puts, {(records, record_id): value})
-        return record
+
+    def put_all(self, vendor: str, tenant: str, kind: str, records: Sequence[tuple[str, Any]]) -> None:
+        """``put`` of each ``(record_id, record)`` into one group. Raises: as ``put``, before anything
+        is queued when the new ids do not all fit (the writes go out together with the request's)."""
+        if self.shared.pending() is None:
+            with self.shared.writes():
+                self.put_all(vendor, tenant, kind, records)
+            return
+        if (vendor, kind) in self.fixed_kinds and not self.loading:
+            raise FixedKindWritten(
+                f"{vendor} {kind!r} records are fixed (Vendor.fixed_kinds) but were written"
+            )
+        ids = {record_id for record_id, _ in records}
+        if self._count() + len(ids) > self.max_records:  # near the bound: count only the ids that are new
+            stored, _ = self._keys(vendor, tenant, kind)
+            self.ensure_room(sum(1 for record_id in ids if self.get_raw(stored, record_id) is None))
+        self._fixed.pop((vendor, tenant, kind), None)
+        for record_id, record in records:
+            self._queue(vendor, tenant, kind, record_id, record)
+        queued = self.shared.pending()
+        if queued is not None:
+            queued.cache.pop("rec-queued", None)  # ``_make_room`` counts the request's records anew
 
     def _send_puts(self, items: list[tuple[Any, ...]]) -> tuple[Any, ...]:
         keys = [self.shared.key("meta"), self.shared.key("rec-seq"), self.shared.key("rec-groups")]

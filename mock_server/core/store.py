@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import pickle
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -89,6 +89,25 @@ class Store:
                 self._count += 1
             group[record_id] = stored
         return record
+
+    def put_all(self, vendor: str, tenant: str, kind: str, records: Sequence[tuple[str, Any]]) -> None:
+        """``put`` of each ``(record_id, record)`` into one group, all or none (one request's records).
+
+        Raises: as ``put``, before anything is stored (StoreFull when the new ids do not all fit).
+        """
+        if self.fixed_kinds and (vendor, kind) in self.fixed_kinds and not self.loading:
+            raise FixedKindWritten(
+                f"{vendor} {kind!r} records are fixed (Vendor.fixed_kinds) but were written"
+            )
+        if self.copy_on_read:
+            records = [(rid, self._freeze(vendor, kind, rid, record)) for rid, record in records]
+        with self._lock:
+            group = self._groups.setdefault((vendor, tenant, kind), {})
+            new = len({rid for rid, _ in records if rid not in group})
+            if new:
+                self.ensure_room(new)
+                self._count += new
+            group.update(records)
 
     def ensure_room(self, count: int) -> None:
         """Raises: StoreFull unless ``count`` more records fit (check before an all-or-nothing batch)."""

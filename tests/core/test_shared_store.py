@@ -43,6 +43,19 @@ def test_the_cap_refuses_new_records_only(store: Any) -> None:
     assert store.get("v", "t", "k", "0") == 100
 
 
+def test_put_all_stores_a_batch_in_order_or_nothing_when_its_new_ids_do_not_fit(store: Any) -> None:
+    store.put("v", "t", "k", "b", "old b")
+    store.put_all("v", "t", "k", [("a", 1), ("b", 2), ("c", 3), ("c", 4)])  # replaces b, then c twice
+    assert store.list("v", "t", "k") == [2, 1, 4] and store.count() == 3
+    with pytest.raises(StoreFull):
+        store.put_all("v", "t", "k", [("a", 10), ("d", 5), ("e", 6), ("f", 7)])  # 3 new, room for 2
+    assert store.list("v", "t", "k") == [2, 1, 4] and store.count() == 3
+    store.put_all("v", "t", "k", [("a", 10), ("b", 20), ("c", 30), ("d", 40), ("e", 50)])  # 2 new: fit
+    assert store.list("v", "t", "k") == [20, 10, 30, 40, 50] and store.count() == 5
+    store.put_all("v", "t", "k", [("a", 11)])  # full: replacing still works
+    assert store.get("v", "t", "k", "a") == 11
+
+
 def test_changes_need_a_put(store: Any) -> None:
     store.put("v", "t", "k", "r", {"tags": []})
     store.get("v", "t", "k", "r")["tags"].append("x")

@@ -117,8 +117,7 @@ def create_upload_urls(
                 "uploadUrlExpiresAtUtc": expires,
             }
         )
-    for record in records:
-        sandbox.store.put(VENDOR, domain, "attachment", record.guid, record)
+    sandbox.store.put_all(VENDOR, domain, "attachment", [(record.guid, record) for record in records])
     return {"items": response_items}
 
 
