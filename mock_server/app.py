@@ -37,6 +37,7 @@ from mock_server.core.fixtures import FixtureError, load_fixtures
 from mock_server.core.idempotency import IdempotencyStore
 from mock_server.core.ids import Ids, SharedIds
 from mock_server.core.journal import Journal
+from mock_server.core.routing import WalkedRouter
 from mock_server.core.sandbox import Sandbox, ScenarioEngine
 from mock_server.core.sessions import DEFAULT_SESSION, PATH_MARK, SessionRegistry, SessionSpec
 from mock_server.core.store import Store
@@ -75,7 +76,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     sessions = _session_registry(sandbox)
     app = Starlette(
-        routes=routes,
         middleware=[
             # Over shared state: a Redis outage answers 503 in the vendor's format (state_guard.py).
             *([Middleware(StateOutageGuard, sandbox=sandbox)] if sandbox.shared is not None else []),
@@ -85,8 +85,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(AdminGuard, sandbox=sandbox),
         ],
         exception_handlers={HTTPException: http_error},
-        lifespan=_lifespan if sandbox.shared is not None else None,
     )
+    # the routes matched once per request, by the sandbox middleware (core/routing.py)
+    app.router = WalkedRouter(routes, lifespan=_lifespan if sandbox.shared is not None else None)
     app.state.sandbox = sandbox
     app.state.sessions = sessions
     return app

@@ -15,10 +15,11 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Router
+from starlette.routing import BaseRoute
 from starlette.types import Receive, Scope, Send
 
 from mock_server.core.errors import SandboxError
+from mock_server.core.routing import WalkedRouter
 from mock_server.core.shared import state_unavailable
 from mock_server.core.vendor import Vendor
 
@@ -44,7 +45,7 @@ class VendorApp:
         self.vendor = vendor
         # A bare router (not a nested Starlette app): request.app stays the outer app, and errors
         # no handler takes reach this boundary instead of a plain-text ServerErrorMiddleware.
-        self.router = Router(routes=[dotall(route) for route in routes])
+        self.router = WalkedRouter(routes=[dotall(route) for route in routes])
         self.app = ExceptionMiddleware(
             self.router, handlers={SandboxError: self._render, HTTPException: self._render_http}
         )

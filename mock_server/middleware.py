@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server.core.journal import BodyCapture
 from mock_server.core.requests import CLIENT_GONE
+from mock_server.core.routing import remember_walk, walk_routes
 from mock_server.core.sandbox import Sandbox
 from mock_server.logs import REQUEST_LOGGER, log_request
 from mock_server.scenarios.operations import operation_table
@@ -128,7 +129,13 @@ class SandboxMiddleware:
         started = sandbox.clock.monotonic()
         request_headers = Headers(scope=scope)
         correlation_id = request_headers.get("x-correlation-id") or sandbox.ids.request_id()
-        route_name, path_params = resolve_route(self.routes, scope)
+        walked = walk_routes(self.routes, scope)
+        if walked and not isinstance(walked[-1][0], Mount):  # the walk ends at the route that will answer
+            route_name = getattr(walked[-1][0], "name", None)
+            path_params = dict(walked[-1][1].get("path_params", {}))
+        else:
+            route_name, path_params = resolve_route(self.routes, scope)
+        remember_walk(scope, walked)
         vendor_name = route_name.split(":", 1)[0] if route_name else vendor_of_path(scope["path"], sandbox)
         operation = route_name.replace(":", ".", 1) if route_name else None
         state.update(

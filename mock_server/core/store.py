@@ -103,11 +103,11 @@ class Store:
             records = [(rid, self._freeze(vendor, kind, rid, record)) for rid, record in records]
         with self._lock:
             group = self._groups.setdefault((vendor, tenant, kind), {})
-            new = len({rid for rid, _ in records if rid not in group})
-            if new:
-                self.ensure_room(new)
-                self._count += new
+            if self._count + len(records) > self.max_records:  # near the bound: count the new ids exactly
+                self.ensure_room(len({rid for rid, _ in records if rid not in group}))
+            held = len(group)
             group.update(records)
+            self._count += len(group) - held
 
     def ensure_room(self, count: int) -> None:
         """Raises: StoreFull unless ``count`` more records fit (check before an all-or-nothing batch)."""

@@ -40,6 +40,22 @@ def test_uuid4_sets_version_and_variant_whatever_the_bits(
     assert ids.uuid4() == str(uuid.UUID(int=bits, version=4))
 
 
+@pytest.mark.parametrize("bits", [0, (1 << 128) - 1, 0xC000 << 48, 0xF000 << 64, 0x0123456789ABCDEF << 40])
+def test_a_batch_of_uuids_sets_version_and_variant_in_every_one(
+    bits: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ids_module._ENTROPY, "take", lambda size: bits.to_bytes(16, "big") * (size // 16))
+    assert Ids().uuid4s(3) == [str(uuid.UUID(int=bits, version=4))] * 3
+
+
+def test_a_batch_of_uuids_is_what_as_many_single_draws_give() -> None:
+    seeded, again = Ids(11), Ids(11)
+    assert seeded.uuid4s(5) == [again.uuid4() for _ in range(5)]
+    made = Ids().uuid4s(500)
+    assert len(set(made)) == 500 and Ids().uuid4s(0) == []
+    assert all(str(uuid.UUID(text, version=4)) == text for text in made)
+
+
 def test_unseeded_hex_and_uuid4_are_well_formed_and_distinct() -> None:
     ids = Ids()
     made = {ids.uuid4() for _ in range(2000)}

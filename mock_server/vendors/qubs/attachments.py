@@ -8,9 +8,8 @@ single PUT stored at its key. Status is computed on read from the object store (
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from mock_server.core.clock import iso_z
@@ -31,8 +30,10 @@ _CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
 _UNSAFE_IN_QUOTES = re.compile(r'[^\x20-\x7e]|["\\]')
 
 
-@dataclass(frozen=True)
-class Attachment:
+class Attachment(NamedTuple):
+    """A stored attachment record; immutable (a change is a new record, put again), and a tuple because a
+    frozen dataclass takes 6x as long to build (0.9 us against 0.15: 20 per upload-URL request)."""
+
     domain: str
     appointment_id: str
     guid: str
@@ -48,7 +49,10 @@ class Attachment:
 
 def clean_file_name(raw: str) -> str:
     """The last path segment (``/`` or ``\\``) without NUL or control characters; may be ``""``."""
-    name = _CONTROLS.sub("", _SEPARATORS.split(raw)[-1]).strip()
+    if raw.isprintable() and "/" not in raw and "\\" not in raw:  # most names: nothing to remove
+        name = raw.strip()
+    else:
+        name = _CONTROLS.sub("", _SEPARATORS.split(raw)[-1]).strip()
     return "" if name in {".", ".."} else name
 
 
@@ -76,8 +80,7 @@ def create_upload_urls(
     pending_appointment(sandbox, domain, appointment_id)
     added_at = iso_z(sandbox.clock.now())
     named: list[tuple[str, str | None, str, str]] = []  # guid, content type, file name, key
-    for item in items:
-        guid = sandbox.ids.uuid4()
+    for item, guid in zip(items, sandbox.ids.uuid4s(len(items)), strict=True):
         content_type = item.get("contentType")
         file_name = clean_file_name(item["fileName"]) or fallback_name(guid, content_type)
         named.append((guid, content_type, file_name, object_key(domain, appointment_id, guid, file_name)))

@@ -7,9 +7,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from mock_server.core.sandbox import Sandbox
+from mock_server.vendors.qubs import attachments
 
 PATH = "/qubs/integrations/v1/{domain}/reporting/appointments/{appointment}/report/attachments"
 PDF = {"fileName": "report.pdf", "contentType": "application/pdf"}
@@ -294,3 +297,15 @@ def test_upload_url_expiry_is_15_minutes_from_now(qubs, sandbox: Sandbox) -> Non
     expiry = qubs.create({"items": [PDF]}).json()["items"][0]["uploadUrlExpiresAtUtc"]
     assert expiry.endswith("Z")
     assert datetime.fromisoformat(expiry) - before in (timedelta(seconds=900), timedelta(seconds=901))
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.text(
+        st.characters(exclude_categories=["Cs"]) | st.sampled_from("/\\.\x00\x1f\x7f \u2028"), max_size=20
+    )
+)
+def test_file_names_are_cleaned_as_the_full_rule_cleans_them(raw: str) -> None:
+    """The shortcut for names with nothing to remove gives what splitting and stripping controls gives."""
+    full = attachments._CONTROLS.sub("", attachments._SEPARATORS.split(raw)[-1]).strip()
+    assert attachments.clean_file_name(raw) == ("" if full in {".", ".."} else full)
