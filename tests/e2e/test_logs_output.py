@@ -7,6 +7,8 @@ from __future__ import annotations
 import io
 import json
 import logging
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import boto3
@@ -201,3 +203,31 @@ def test_secrets_never_reach_the_log(log_format: str) -> None:
     if log_format == "json":
         records = [json.loads(line) for line in output.splitlines()]  # every line, banner included
         assert [r.get("event") for r in records if r.get("event")] == ["started", "stopping", "stopped"]
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_the_serving_process_skips_what_no_line_shows(log_format: str) -> None:
+    """``configure`` (as ``serve`` calls it) turns off the logging module's caller, thread and process
+    lookups; the lines come out whole all the same. In a child process: the switches are process-wide."""
+    script = f"""
+import io, logging, sys
+from mock_server import logs
+buffer = io.StringIO()
+logs.configure({log_format!r}, "info", stream=buffer)
+logs.log_request(logging.getLogger(logs.REQUEST_LOGGER), dict(
+    vendor="qubs", operation="qubs.x", method="GET", path="/qubs/a", status=200, durationMs=1.5,
+    correlationId="cid-1", scenarioRule=None, error=None))
+print(logging._srcfile, logging.logThreads, logging.logProcesses, logging.logMultiprocessing)
+print(buffer.getvalue(), end="")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    switches, line = done.stdout.splitlines()
+    assert switches == "None False False False"
+    if log_format == "json":
+        record = json.loads(line)
+        assert (
+            record["path"] == "/qubs/a" and record["correlationId"] == "cid-1" and record["level"] == "info"
+        )
+        assert not {"process", "thread", "threadName", "processName", "filename"} & record.keys()
+    else:
+        assert line.endswith(" INFO    qubs qubs.x GET /qubs/a 200 1.5ms cid=cid-1")
