@@ -12,7 +12,6 @@ from __future__ import annotations
 import difflib
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.datastructures import Headers, MutableHeaders
@@ -178,10 +177,7 @@ class SandboxMiddleware:
                     MutableHeaders(scope=message)[echo_header] = correlation_id
                 if stamp is not None:
                     add_missing_headers(message, stamp(sandbox, scope["path"], correlation_id))
-                outcome["headers"] = [
-                    (name.decode("latin-1"), value.decode("latin-1"))
-                    for name, value in message.get("headers", [])
-                ]
+                outcome["headers"] = list(message.get("headers", ()))  # as sent here (decoded when read)
                 if 100 <= message["status"] <= 599:
                     held.append(message)
                     return
@@ -196,7 +192,7 @@ class SandboxMiddleware:
                             sandbox.shared.flush()
                     else:
                         outcome["recorded"] = True
-                        await self._record(sandbox, scope, request_headers, outcome, started)
+                        await self._record(sandbox, scope, outcome, started)
                     await send(held.pop())
             await send(message)
 
@@ -219,11 +215,9 @@ class SandboxMiddleware:
                     sandbox.shared.flush()
                 await send(held.pop())
             if journaled and not outcome.get("recorded"):
-                await self._record(sandbox, scope, request_headers, outcome, started)
+                await self._record(sandbox, scope, outcome, started)
 
-    async def _record(
-        self, sandbox: Sandbox, scope: Scope, headers: Headers, outcome: dict[str, Any], started: float
-    ) -> None:
+    async def _record(self, sandbox: Sandbox, scope: Scope, outcome: dict[str, Any], started: float) -> None:
         state = scope["state"]
         request_body, response_body = outcome["bodies"]
         status = outcome.get("status")
@@ -231,12 +225,12 @@ class SandboxMiddleware:
         if state.get("operation") is None and status in (404, 405):
             nearest = nearest_route(self.routes, scope["method"], scope["path"])
         fields = dict(
-            timestamp=_iso(sandbox.clock.now()),
-            realTime=_iso(sandbox.clock.real_now()),
+            timestamp=sandbox.clock.time(),
+            realTime=sandbox.clock.real_time(),
             method=scope["method"],
             path=scope["path"],
             query_string=scope.get("query_string", b"").decode("latin-1"),
-            headers=headers.items(),
+            headers=scope["headers"],
             vendor=state.get("vendor"),
             operation=state.get("operation"),
             correlationId=state["correlation_id"],
@@ -254,7 +248,7 @@ class SandboxMiddleware:
             entry = await sandbox.journal.record_async(**fields)
         else:
             entry = sandbox.journal.record(**fields)
-        log_request(logger, entry.summary())
+        log_request(logger, entry.line())
 
 
 def add_missing_headers(message: Message, headers: Mapping[str, str]) -> None:
@@ -270,7 +264,3 @@ def add_missing_headers(message: Message, headers: Mapping[str, str]) -> None:
     ]
     if extra:
         message["headers"] = [*held, *extra]
-
-
-def _iso(instant: datetime) -> str:
-    return instant.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -95,6 +95,10 @@ class Clock:
         """The machine's wall-clock time (never shifted or frozen), to show next to the sandbox's."""
         return datetime.fromtimestamp(time.time(), tz=UTC)
 
+    def real_time(self) -> float:
+        """``real_now`` in seconds since the epoch."""
+        return time.time()
+
     def monotonic(self) -> float:
         """Real monotonic seconds, for measuring durations (never shifted)."""
         return time.monotonic()

@@ -4,65 +4,66 @@ Two buffers: vendor traffic (``Journal.entries``) and admin calls (``Journal.adm
 dashboard or a test polling the admin API never pushes vendor requests out. Health probes are not
 recorded at all (``Journal.skipped``).
 
-Bounds (per entry and in total, so hostile input cannot grow memory): header values are cut at
-``HEADER_VALUE_LIMIT`` characters and at most ``MAX_HEADERS`` headers are kept; each body keeps its first
+Bounds (per entry and in total, so hostile input cannot grow memory): headers are kept as they came
+(the server bounds a request's head, and a response's headers are the sandbox's own); read, their values
+are cut at ``HEADER_VALUE_LIMIT`` characters and at most ``MAX_HEADERS`` are shown; each body keeps its first
 ``body_limit`` bytes; all bodies together stay under ``total_body_limit`` bytes (the oldest entries lose
 their bodies first, keeping their summary).
 
 Credentials: every name in ``CREDENTIAL_NAMES`` (headers, query parameters, form fields, JSON keys)
 is masked when an entry is read. Entries are stored raw and built into dictionaries only when read
-(``JournalEntry.as_dict``), so a request nobody looks at costs no serialisation.
+(``JournalEntry.as_dict``), so a request nobody looks at costs no serialisation: its times stay epoch
+seconds and its headers bytes until read.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
+from mock_server.core.journal_entry import (
+    BODY_LIMIT,
+    HEADER_VALUE_LIMIT,
+    MAX_HEADERS,
+    SUMMARY_FIELDS,
+    BodyCapture,
+    JournalEntry,
+    bounded_headers,
+    clip,
+)
 from mock_server.core.journal_render import (
     CREDENTIAL_NAMES,
     is_credential,
     mask,
     masked_headers,
     masked_query,
-    render_body,
 )
 
 __all__ = [
+    "BODY_LIMIT",
     "CREDENTIAL_NAMES",
+    "HEADER_VALUE_LIMIT",
+    "MAX_HEADERS",
+    "SUMMARY_FIELDS",
+    "BodyCapture",
     "FilterError",
     "Journal",
     "JournalEntry",
+    "bounded_headers",
+    "clip",
     "is_credential",
     "mask",
     "masked_headers",
     "masked_query",
 ]
 
-HEADER_VALUE_LIMIT = 2048
-MAX_HEADERS = 64
-BODY_LIMIT = 64 * 1024
 TOTAL_BODY_LIMIT = 32 * 1024 * 1024
 ADMIN_SIZE = 200
 
 # The filters ``entries`` and ``count`` accept, as the admin API spells them.
 FILTERS = ("vendor", "operation", "method", "path", "status", "correlationId", "scenario", "text", "since")
-SUMMARY_FIELDS = (
-    "id",
-    "timestamp",
-    "realTime",
-    "method",
-    "path",
-    "vendor",
-    "operation",
-    "correlationId",
-    "status",
-    "durationMs",
-    "scenarioRule",
-    "error",
-)
 
 
 class FilterError(ValueError):
@@ -71,160 +72,6 @@ class FilterError(ValueError):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.valid = list(FILTERS)
-
-
-def clip(value: str, limit: int = HEADER_VALUE_LIMIT) -> str:
-    if len(value) <= limit:
-        return value
-    return f"{value[:limit]}…[{len(value) - limit} more characters]"
-
-
-def bounded_headers(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
-    """At most ``MAX_HEADERS`` (name, value) pairs, each value clipped; names lower-cased."""
-    kept: list[tuple[str, str]] = []
-    for name, value in pairs:
-        if len(kept) >= MAX_HEADERS:
-            kept.append(("…", "more headers not kept"))
-            break
-        name = name.lower()
-        # clip() only past the limits: this runs for every header of every request.
-        kept.append(
-            (
-                name if len(name) <= 256 else clip(name, 256),
-                value if len(value) <= HEADER_VALUE_LIMIT else clip(value),
-            )
-        )
-    return kept
-
-
-class BodyCapture:
-    """The first ``limit`` bytes of a body and its full length, fed chunk by chunk."""
-
-    __slots__ = ("limit", "parts", "kept", "size")
-
-    def __init__(self, limit: int = BODY_LIMIT) -> None:
-        self.limit = limit
-        self.parts: list[bytes] = []
-        self.kept = 0
-        self.size = 0
-
-    def feed(self, chunk: bytes) -> None:
-        self.size += len(chunk)
-        room = self.limit - self.kept
-        if room > 0 and chunk:
-            piece = chunk[:room]
-            self.parts.append(piece)
-            self.kept += len(piece)
-
-    def value(self) -> tuple[bytes, int]:
-        return b"".join(self.parts), self.size
-
-
-class JournalEntry:
-    """One request, stored raw; ``as_dict`` builds (and caches) the masked view.
-
-    The summary fields are attributes (``entry.status``, ``entry.operation``, ...) for tests and filters.
-    """
-
-    __slots__ = (
-        *SUMMARY_FIELDS,
-        "query_string",
-        "raw_headers",
-        "response_headers",
-        "request_body",
-        "response_body",
-        "explanation",
-        "nearest_route",
-        "_query",
-        "_dict",
-        "_text",
-    )
-
-    def __init__(self, id: int, **fields: Any) -> None:
-        self.id = id
-        self.timestamp: str = fields.pop("timestamp")
-        self.realTime: str | None = fields.pop("realTime", None)
-        self.method: str = fields.pop("method")
-        self.path: str = fields.pop("path")
-        self.vendor: str | None = fields.pop("vendor", None)
-        self.operation: str | None = fields.pop("operation", None)
-        self.correlationId: str = fields.pop("correlationId", "")
-        self.status: int | None = fields.pop("status", None)
-        self.durationMs: float | None = fields.pop("durationMs", None)
-        self.scenarioRule: str | None = fields.pop("scenarioRule", None)
-        self.error: str | None = fields.pop("error", None)
-        query = fields.pop("query", None)
-        self.query_string: str = fields.pop("query_string", "")
-        self._query: dict[str, str] | None = dict(query) if query is not None else None
-        headers = fields.pop("headers", {})
-        pairs = headers.items() if isinstance(headers, Mapping) else headers
-        self.raw_headers = bounded_headers(pairs)
-        self.response_headers = bounded_headers(fields.pop("response_headers", ()))
-        self.request_body: tuple[bytes, int] | None = fields.pop("request_body", None)
-        self.response_body: tuple[bytes, int] | None = fields.pop("response_body", None)
-        self.explanation: dict[str, str] | None = fields.pop("explanation", None)
-        self.nearest_route: str | None = fields.pop("nearest_route", None)
-        fields.pop("extra", None)
-        if fields:
-            raise TypeError(f"unknown journal field(s): {', '.join(sorted(fields))}")
-        self._dict: dict[str, Any] | None = None
-        self._text: str | None = None
-
-    @property
-    def query(self) -> dict[str, str]:
-        if self._query is None:
-            from urllib.parse import parse_qsl
-
-            self._query = masked_query(parse_qsl(self.query_string, keep_blank_values=True))
-        return self._query
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return masked_headers(self.raw_headers)
-
-    def body_bytes(self) -> int:
-        request, response = self.request_body, self.response_body
-        return (0 if request is None else len(request[0])) + (0 if response is None else len(response[0]))
-
-    def drop_bodies(self) -> None:
-        for name in ("request_body", "response_body"):
-            body = getattr(self, name)
-            if body is not None:
-                setattr(self, name, (b"", body[1]))
-        self._dict = None
-
-    def summary(self) -> dict[str, Any]:
-        """The list view: no headers, no bodies."""
-        return {**{name: getattr(self, name) for name in SUMMARY_FIELDS}, "nearestRoute": self.nearest_route}
-
-    def as_dict(self) -> dict[str, Any]:
-        if self._dict is None:
-            request_type = _header(self.raw_headers, "content-type")
-            response_type = _header(self.response_headers, "content-type")
-            self._dict = {
-                **self.summary(),
-                "query": self.query,
-                "headers": self.headers,
-                "requestBody": render_body(self.request_body, request_type),
-                "response": {
-                    "headers": masked_headers(self.response_headers),
-                    "body": render_body(self.response_body, response_type),
-                },
-                "explanation": self.explanation,
-                "nearestRoute": self.nearest_route,
-            }
-        return self._dict
-
-    def text(self) -> str:
-        """What the ``text`` filter searches (built on first use, then kept)."""
-        if self._text is None:
-            parts = (self.method, self.path, self.query_string, self.operation, self.status, self.error)
-            self._text = " ".join(str(part) for part in parts if part).lower()
-        return self._text
-
-
-def _header(pairs: list[tuple[str, str]], name: str) -> str:
-    return next((value for key, value in pairs if key == name), "")
 
 
 def _status_matcher(value: str) -> Any:
