@@ -130,6 +130,7 @@ class Journal:
     ) -> None:
         self._lock = threading.Lock()
         self._rings = {"vendor": _Ring(size), "admin": _Ring(admin_size)}
+        self._capacity = sum(ring.entries.maxlen or 0 for ring in self._rings.values())
         self._next_id = 1
         self.body_limit = body_limit
         self.total_body_limit = total_body_limit
@@ -163,8 +164,8 @@ class Journal:
             entry = self._with_bodies.popleft()
             self._body_total -= entry.body_bytes()
             entry.drop_bodies()
-        if len(self._with_bodies) > 4 * sum(len(ring.entries) for ring in self._rings.values()):
-            # Entries pushed out of their ring keep a (bodiless) place here; sweep them now and then.
+        if len(self._with_bodies) > 4 * self._capacity:
+            # Entries pushed out of their (full) ring keep a bodiless place here; sweep them now and then.
             self._with_bodies = deque(entry for entry in self._with_bodies if entry.body_bytes())
 
     @property
