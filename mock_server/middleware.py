@@ -132,6 +132,11 @@ class SandboxMiddleware:
         if walked and not isinstance(walked[-1][0], Mount):  # the walk ends at the route that will answer
             route_name = getattr(walked[-1][0], "name", None)
             path_params = dict(walked[-1][1].get("path_params", {}))
+        elif walked:  # in a mount none of whose routes matches fully: the answer comes from that mount
+            inner = scope
+            for _, child in walked:
+                inner = {**inner, **child}
+            route_name, path_params = resolve_route(walked[-1][0].routes, inner)
         else:
             route_name, path_params = resolve_route(self.routes, scope)
         remember_walk(scope, walked)

@@ -49,6 +49,7 @@ from starlette.types import ASGIApp
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from mock_server.connection_transport import ConnectionTransport
 from mock_server.header_guard import CloseUnreadContinue, oversized_head_answer
 from mock_server.settings import Settings
 
@@ -62,55 +63,6 @@ LINGER_SECONDS = 2.0
 
 LINGER_BYTES = 8 * 1024 * 1024
 """Most bytes read and dropped while lingering; a client sending more is reset."""
-
-
-class _LingeringTransport:
-    """The connection's transport as uvicorn sees it: a response's head goes out in one send with what
-    follows it, and ``close()`` lingers while input may be pending.
-
-    uvicorn writes an answer's head and its body separately, and each write is a send of its own: two
-    TCP segments, two wake-ups of the client, ~5 us more per answer here (bench/PROFILE.md). With
-    ``hold_next`` set (a request's cycle has started: its first write is the answer's head), that write
-    is held until the next one, or the end of the event loop's pass, or a close, whichever comes first:
-    later bytes never overtake it. Everything else is the asyncio transport's own.
-    """
-
-    def __init__(self, transport: asyncio.Transport, protocol: _Deadlines) -> None:
-        self._transport = transport
-        self._protocol = protocol
-        self._held: bytes | None = None
-        self.hold_next = False
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._transport, name)
-
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        if self._held is not None:
-            held, self._held = self._held, None
-            self._transport.writelines((held, data))  # one send (uvloop: one writev, nothing copied)
-        elif self.hold_next:
-            self.hold_next = False
-            self._held = bytes(data)
-            self._protocol.loop.call_soon(self.flush)  # type: ignore[attr-defined]
-        else:
-            self._transport.write(data)
-
-    def flush(self) -> None:
-        """Send a held head now."""
-        if self._held is not None:
-            held, self._held = self._held, None
-            if not self._transport.is_closing():
-                self._transport.write(held)
-
-    def close(self) -> None:
-        self.flush()
-        if self._protocol._input_pending() and not self._transport.is_closing():
-            self._protocol._linger()
-        else:
-            self._transport.close()
-
-    def is_closing(self) -> bool:
-        return self._protocol._lingering or self._transport.is_closing()
 
 
 class _Deadlines:
@@ -137,10 +89,16 @@ class _Deadlines:
         self._begun = 0  # messages begun during the current feed of the parser
         self._refusal_pending = False
         self._socket = transport
-        super().connection_made(_LingeringTransport(transport, self))  # type: ignore[misc]
+        super().connection_made(ConnectionTransport(transport, self))  # type: ignore[misc]
         self._arm(self.header_timeout)
 
+    def eof_received(self) -> bool | None:
+        # The loop closes the transport when this returns a false value: a held head goes out first.
+        self.transport.flush()  # type: ignore[attr-defined]
+        return super().eof_received()  # type: ignore[misc, no-any-return]
+
     def connection_lost(self, exc: Exception | None) -> None:
+        self.transport.lost = True  # type: ignore[attr-defined]
         self._disarm()
         if self._linger_deadline is not None:
             self._linger_deadline.cancel()
@@ -150,6 +108,7 @@ class _Deadlines:
         if self._lingering:
             self._lingered += len(data)
             if self._lingered > LINGER_BYTES:
+                self.transport.flush()  # type: ignore[attr-defined]
                 self._socket.close()
             return
         if self._refusal_pending:
@@ -314,6 +273,7 @@ class _Deadlines:
                 conn.send(h11.ConnectionClosed())
             except h11.LocalProtocolError:
                 pass
+        self.transport.flush()  # type: ignore[attr-defined]
         self._socket.close()  # a stalled client is cut off, not lingered for
 
 
@@ -331,7 +291,12 @@ class GuardedHttpToolsProtocol(_Deadlines, HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._parse_state = "body"
         super().on_headers_complete()
-        self.transport.hold_next = True  # type: ignore[attr-defined]  # the answer's head waits for its body
+
+    def _start_asgi_task(self, cycle: Any, app: Any) -> None:
+        # A cycle starts (at once, or after the answers before it when pipelined): the next write is its
+        # answer's head, held for its body (``ConnectionTransport``). A uvicorn without this hook holds none.
+        self.transport.hold_next = True  # type: ignore[attr-defined]
+        super()._start_asgi_task(cycle, app)  # type: ignore[misc]
 
     def on_message_complete(self) -> None:
         self._parse_state = "idle"

@@ -32,7 +32,8 @@ TOP_LEVEL = {
     "cors_middleware": {"core", "middleware", "storage"},
     "session_middleware": {"core"},
     "state_guard": {"core", "logs", "middleware", "session_middleware"},
-    "transport": {"core", "header_guard"},
+    "transport": {"core", "header_guard", "connection_transport"},
+    "connection_transport": set(),
     "header_guard": {"core", "session_middleware"},
     "workers": {"logs"},
 }

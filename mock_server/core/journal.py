@@ -4,9 +4,9 @@ Two buffers: vendor traffic (``Journal.entries``) and admin calls (``Journal.adm
 dashboard or a test polling the admin API never pushes vendor requests out. Health probes are not
 recorded at all (``Journal.skipped``).
 
-Bounds (per entry and in total, so hostile input cannot grow memory): headers are kept as they came
-(the server bounds a request's head, and a response's headers are the sandbox's own); read, their values
-are cut at ``HEADER_VALUE_LIMIT`` characters and at most ``MAX_HEADERS`` are shown; each body keeps its first
+Bounds (per entry and in total, so hostile input cannot grow memory): at most ``MAX_HEADERS`` headers
+are kept, as they came (the server bounds a request's head in bytes); read, their values are cut at
+``HEADER_VALUE_LIMIT`` characters; each body keeps its first
 ``body_limit`` bytes; all bodies together stay under ``total_body_limit`` bytes (the oldest entries lose
 their bodies first, keeping their summary).
 

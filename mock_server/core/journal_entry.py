@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 
 from mock_server.core.journal_render import masked_headers, masked_query, render_body
@@ -123,8 +124,10 @@ class JournalEntry:
         self.query_string: str = fields.pop("query_string", "")
         self._query: dict[str, str] | None = dict(query) if query is not None else None
         headers = fields.pop("headers", {})
-        self._request_headers = tuple(headers.items() if isinstance(headers, Mapping) else headers)
-        self._response_headers = tuple(fields.pop("response_headers", ()))
+        # As given, bounded in number now (a head of many short lines stays small); read, bounded in size.
+        pairs = headers.items() if isinstance(headers, Mapping) else headers
+        self._request_headers = tuple(islice(pairs, MAX_HEADERS + 1))
+        self._response_headers = tuple(islice(fields.pop("response_headers", ()), MAX_HEADERS + 1))
         self.request_body: tuple[bytes, int] | None = fields.pop("request_body", None)
         self.response_body: tuple[bytes, int] | None = fields.pop("response_body", None)
         self.explanation: dict[str, str] | None = fields.pop("explanation", None)

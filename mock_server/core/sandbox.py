@@ -25,6 +25,11 @@ from mock_server.core.store import Store
 from mock_server.core.vendor import Vendor
 from mock_server.settings import Settings
 
+STATE_FORMAT = 2
+"""The shape of what a shared sandbox keeps in Redis (pickled records, grants, journal rows): raised with
+any change to it, so processes of the same version but another shape start the namespace over instead of
+misreading it."""
+
 logger = logging.getLogger("mock_server.state")
 
 if TYPE_CHECKING:  # storage sits above core; the app wires it in (see app.build_sandbox)
@@ -189,7 +194,8 @@ class Sandbox:
     def _made_from(self) -> str:
         from mock_server import __version__
 
-        text = json.dumps([__version__, self.settings.seed, self.fixtures], sort_keys=True, default=str)
+        made_of = [__version__, STATE_FORMAT, self.settings.seed, self.fixtures]
+        text = json.dumps(made_of, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()
 
     def _renew_namespace(self) -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from mock_server.core.journal import FilterError, Journal, mask, masked_headers, masked_query
+from mock_server.core.journal import MAX_HEADERS, FilterError, Journal, mask, masked_headers, masked_query
 
 
 def _entry(journal: Journal, **overrides: object) -> None:
@@ -82,6 +82,27 @@ def test_header_values_and_bodies_are_bounded() -> None:
     assert shown["size"] == 10_000_000 and shown["truncated"] and shown["captured"] == 1024
     oldest = journal.entries()[-1].as_dict()["requestBody"]
     assert oldest["dropped"] is True  # the budget took the oldest bodies back first
+
+
+@pytest.mark.parametrize("as_sent", [True, False], ids=["asgi-bytes", "text"])
+def test_many_headers_are_kept_bounded_in_number_and_read_as_text(as_sent: bool) -> None:
+    """A head of thousands of short lines keeps only what is shown; ASGI's bytes read as Latin-1 text."""
+    pairs = [(f"x-{n}", "v\xe9") for n in range(5000)]
+    raw = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in pairs] if as_sent else pairs
+    journal = Journal(5)
+    _entry(journal, headers=raw, response_headers=raw)
+    entry = journal.entries()[0]
+    assert len(entry._request_headers) == len(entry._response_headers) == MAX_HEADERS + 1
+    assert entry.raw_headers[0] == ("x-0", "v\xe9") and entry.raw_headers[-1][0] == "…"
+    assert len(entry.response_headers) == MAX_HEADERS + 1
+
+
+def test_times_given_as_epoch_seconds_read_as_utc_text() -> None:
+    journal = Journal(5)
+    _entry(journal, timestamp=1764585000.1234, realTime=0.0)
+    entry = journal.entries()[0]
+    assert (entry.timestamp, entry.realTime) == ("2025-12-01T10:30:00.123Z", "1970-01-01T00:00:00.000Z")
+    assert entry.summary()["timestamp"] == entry.timestamp
 
 
 def test_binary_bodies_are_summarised() -> None:

@@ -118,3 +118,19 @@ def test_a_router_ignores_a_walk_through_routes_it_does_not_hold() -> None:
     asyncio.run(WalkedRouter([Route("/a/{x}", _tagged("own"))]).app(scope, receive, send))
     assert sent[-1]["body"] == b"own {'x': '1'}"
     assert scope["state"][ROUTE_WALK][1] == walked  # left as it was
+
+
+@pytest.mark.parametrize(
+    ("path", "vendor", "admin"),
+    [("/qubs/integrations/v1/nope", "qubs", False), ("/__admin/nope", "admin", True)],
+)
+def test_a_request_no_route_of_its_mount_takes_is_named_after_that_mount(
+    path: str, vendor: str, admin: bool
+) -> None:
+    """With a vendor at the root (a mount at "" after every other), an unknown path under another mount is
+    that mount's 404: journaled under its vendor, with no operation, never as the root vendor's."""
+    app = create_app(Settings(root_vendor="storage"))
+    with TestClient(app) as client:
+        assert client.get(path).status_code == 404
+    entry = app.state.sandbox.journal.entries(admin=admin, path=path)[0]
+    assert (entry.vendor, entry.operation, entry.status) == (vendor, None, 404)

@@ -233,3 +233,30 @@ def test_admin_session_calls_run_off_the_event_loop(
     assert first.get("/__admin/sessions/off-loop").status_code == 200
     assert first.delete("/__admin/sessions/off-loop").status_code == 204
     assert on_loop == []
+
+
+@pytest.mark.parametrize("same_shape", [True, False])
+def test_a_process_joins_the_state_only_if_it_keeps_it_in_the_same_shape(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch, same_shape: bool
+) -> None:
+    """Same version, fixtures and seed join what is there; another ``STATE_FORMAT`` (pickled records,
+    journal rows laid out otherwise) starts the namespace over rather than misread it."""
+    from mock_server.core import sandbox as sandbox_module
+
+    settings = Settings(seed=7, state_url=redis_url, state_namespace=f"shape-{uuid.uuid4().hex[:8]}")
+    first = create_app(settings)
+    with TestClient(first, base_url="http://127.0.0.1:8080") as client:
+        assert _create(client).status_code == 201
+    if not same_shape:
+        monkeypatch.setattr(sandbox_module, "STATE_FORMAT", sandbox_module.STATE_FORMAT + 1)
+    second = create_app(settings)
+    with TestClient(second, base_url="http://127.0.0.1:8080") as client:
+        listed = client.get(LIST, headers=ACME)
+        journal = client.get("/__admin/requests").json()
+    assert listed.status_code == 200
+    assert sum(item["fileName"] == "r0.pdf" for item in listed.json()["items"]) == (1 if same_shape else 0)
+    assert sum(entry["method"] == "POST" for entry in journal["requests"]) == (1 if same_shape else 0)
+    for app in (first, second):
+        app.state.sessions.close()
+        app.state.sandbox.close()
+    SharedState(first.state.sandbox.shared.redis, settings.state_namespace).clear()
