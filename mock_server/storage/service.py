@@ -188,8 +188,8 @@ class Storage:
     def presign_gets(
         self, base_url: str, bucket: str, keys: Sequence[str], *, expires_in: float
     ) -> tuple[list[str], datetime]:
-        """``(urls, expires_at)``: a presigned GET per key, in order, all signed at one instant (a
-        listing's URLs; no ``IssuedUrl`` per item, a tenth of a 10,000-item listing's time)."""
+        """``(urls, expires_at)``: a presigned GET per key, in order, all signed at one instant by one
+        signer (a listing's URLs)."""
         shape = self._shape("GET", base_url, expires_in, None, None)
         sign = shape.signer.sign
         return [sign(object_path(STORAGE_PREFIX, bucket, key))[0] for key in keys], shape.expires_at
