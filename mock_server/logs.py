@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import logging
 import sys
-from datetime import UTC, datetime
 from typing import Any, TextIO
 
 import pythonjsonlogger.json
+
+from mock_server.core.clock import iso_ms
 
 FORMATS = ("text", "json")
 LEVELS = ("debug", "info", "warning", "error")
@@ -80,8 +81,7 @@ def log_request(logger: logging.Logger, entry: dict[str, Any]) -> None:
 
 def _timestamp(record: logging.LogRecord) -> str:
     # The log shows wall time (when it happened); the journal shows the sandbox clock.
-    instant = datetime.fromtimestamp(record.created, UTC)
-    return instant.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso_ms(record.created)
 
 
 class JsonFormatter(pythonjsonlogger.json.JsonFormatter):

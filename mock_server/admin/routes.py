@@ -24,6 +24,7 @@ from mock_server.admin.objects import routes as object_routes
 from mock_server.admin.scenarios import routes as scenario_routes
 from mock_server.admin.sessions import routes as session_routes
 from mock_server.core import jsontext
+from mock_server.core.clock import iso_ms
 from mock_server.core.fixtures import FixtureError
 from mock_server.core.jsontext import JSONResponse
 from mock_server.core.requests import sandbox_of as _request_sandbox
@@ -93,8 +94,7 @@ async def reset(request: Request) -> Response:
 
 async def get_clock(request: Request) -> Response:
     clock = _sandbox(request).clock
-    real = clock.real_now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return JSONResponse({**clock.state(), "realNow": real})
+    return JSONResponse({**clock.state(), "realNow": iso_ms(clock.real_time())})
 
 
 async def set_clock(request: Request) -> Response:

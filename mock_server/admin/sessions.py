@@ -16,7 +16,6 @@ over shared state every call reads Redis, so neither holds the other requests on
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -24,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from mock_server.core.clock import iso_ms
 from mock_server.core.fixtures import FixtureError
 from mock_server.core.jsontext import JSONResponse
 from mock_server.core.sessions import Session, SessionError, SessionRegistry, SessionSpec
@@ -42,7 +42,7 @@ def _registry(request: Request) -> SessionRegistry:
 def _iso(seconds: float | None) -> str | None:
     if seconds is None:
         return None
-    return datetime.fromtimestamp(seconds, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso_ms(seconds)
 
 
 def _shown(request: Request, session: Session) -> dict[str, Any]:

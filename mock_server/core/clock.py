@@ -197,6 +197,11 @@ class Clock:
         self._changed()
 
 
+def iso_ms(epoch: float) -> str:
+    """``2026-11-24T10:15:00.123Z``: epoch seconds as UTC text to the millisecond (journal, log, admin)."""
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def iso_z(instant: datetime) -> str:
     """``2026-11-24T10:15:00Z``: UTC, second precision, ``Z`` suffix."""
     if instant.tzinfo is UTC and instant.year >= 1000:

@@ -4,10 +4,10 @@ read (see core/journal.py for the buffers that hold entries and their bounds).""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
+from mock_server.core.clock import iso_ms
 from mock_server.core.journal_render import masked_headers, masked_query, render_body
 
 HEADER_VALUE_LIMIT = 2048
@@ -142,14 +142,14 @@ class JournalEntry:
     def timestamp(self) -> str:
         """When the request arrived, on the sandbox clock: ``2026-11-24T10:15:00.123Z``."""
         if not isinstance(self._at, str):
-            self._at = _instant_text(self._at)
+            self._at = iso_ms(self._at)
         return self._at
 
     @property
     def realTime(self) -> str | None:  # noqa: N802 - the admin API's field name
         """When the request arrived, on the machine's clock (as ``timestamp``), if recorded."""
         if self._real_at is not None and not isinstance(self._real_at, str):
-            self._real_at = _instant_text(self._real_at)
+            self._real_at = iso_ms(self._real_at)
         return self._real_at
 
     @property
@@ -232,10 +232,6 @@ class JournalEntry:
             parts = (self.method, self.path, self.query_string, self.operation, self.status, self.error)
             self._text = " ".join(str(part) for part in parts if part).lower()
         return self._text
-
-
-def _instant_text(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _header(pairs: list[tuple[str, str]], name: str) -> str:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from raw_http import read_to_end
 
 from mock_server.connection_transport import ConnectionTransport
 from mock_server.settings import Settings
@@ -111,19 +112,12 @@ def server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
         yield live
 
 
-def _read_all(sock: socket.socket) -> bytes:
-    data = b""
-    while chunk := sock.recv(65536):
-        data += chunk
-    return data
-
-
 def test_a_head_answer_reaches_a_client_that_closed_its_side(server: LiveServer) -> None:
     """HEAD has no body write to carry the head: it goes out when the client's EOF arrives at the latest."""
     with socket.create_connection(("127.0.0.1", server.port), timeout=SOCKET_TIMEOUT) as sock:
         sock.sendall(b"HEAD /__admin/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         sock.shutdown(socket.SHUT_WR)
-        assert _read_all(sock).startswith(b"HTTP/1.1 200 ")
+        assert read_to_end(sock).startswith(b"HTTP/1.1 200 ")
 
 
 def test_a_client_waiting_for_100_continue_gets_it_before_sending_its_body(server: LiveServer) -> None:
@@ -136,6 +130,6 @@ def test_a_client_waiting_for_100_continue_gets_it_before_sending_its_body(serve
         )
         assert sock.recv(65536).startswith(b"HTTP/1.1 100 ")
         sock.sendall(body)
-        answer = _read_all(sock)
+        answer = read_to_end(sock)
     assert answer.startswith(b"HTTP/1.1 ") and not answer.startswith(b"HTTP/1.1 100 ")
     assert answer.count(b"HTTP/1.1 ") == 1

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from raw_http import read_to_end
 
 from mock_server.settings import Settings
 from mock_server.testing.server import LiveServer
@@ -45,16 +46,9 @@ def _connect(server: LiveServer) -> socket.socket:
     return sock
 
 
-def _read_all(sock: socket.socket) -> bytes:
-    data = b""
-    while chunk := sock.recv(65536):
-        data += chunk
-    return data
-
-
 def _closed_within(sock: socket.socket, limit: float) -> tuple[bytes, float]:
     started = time.monotonic()
-    data = _read_all(sock)
+    data = read_to_end(sock)
     return data, time.monotonic() - started
 
 
@@ -71,7 +65,7 @@ def _closed_within(sock: socket.socket, limit: float) -> tuple[bytes, float]:
 def test_header_section_over_8_kib_is_400(strict: LiveServer, path: str, marker: bytes, extra: bytes) -> None:
     with _connect(strict) as sock:
         sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n".encode() + extra + b"\r\n")
-        response = _read_all(sock)
+        response = read_to_end(sock)
     assert response.startswith(b"HTTP/1.1 400 ")
     assert marker in response  # in the vendor's format, whether the head was parsed or cut off
 
@@ -107,7 +101,7 @@ def test_head_cut_off_unparsed_is_refused_in_the_vendors_format(
                 sock.sendall(b"a" * 16 * 1024)
         except OSError:
             pass  # refused and lingered over; the rest was dropped
-        head, _, body = _read_all(sock).partition(b"\r\n\r\n")
+        head, _, body = read_to_end(sock).partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 400 Bad Request\r\n")
     assert b"content-type: " + content_type in head.lower()
     assert b"connection: close" in head.lower()
@@ -133,14 +127,14 @@ def test_answer_that_closes_survives_the_clients_unread_bytes(
             sock.sendall(head + b"Host: 127.0.0.1\r\n\r\n")
             if status == b"413":
                 sock.sendall(b"{" * 4_000_000)
-            assert _read_all(sock).startswith(b"HTTP/1.1 " + status + b" ")
+            assert read_to_end(sock).startswith(b"HTTP/1.1 " + status + b" ")
 
 
 def test_too_many_header_lines_is_400(strict: LiveServer) -> None:
     lines = b"".join(b"X-N%d: 1\r\n" % n for n in range(150))
     with _connect(strict) as sock:
         sock.sendall(b"GET /__admin/health HTTP/1.1\r\nHost: 127.0.0.1\r\n" + lines + b"\r\n")
-        response = _read_all(sock)
+        response = read_to_end(sock)
     assert response.startswith(b"HTTP/1.1 400 ")
     assert b"151 lines" in response
 
@@ -154,7 +148,7 @@ def test_64_mib_header_does_not_stall_other_clients(strict: LiveServer) -> None:
         except OSError:
             pass
         other.sendall(b"GET /__admin/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-        assert _read_all(other).startswith(b"HTTP/1.1 200 ")
+        assert read_to_end(other).startswith(b"HTTP/1.1 200 ")
 
 
 def test_silent_connection_is_closed_after_the_header_deadline(strict: LiveServer) -> None:
@@ -240,7 +234,7 @@ def test_slow_but_steady_body_is_not_cut(strict: LiveServer) -> None:
         for byte in range(len(body)):  # the whole body takes longer than the deadline, no gap does
             sock.sendall(body[byte : byte + 1])
             time.sleep(DEADLINE / 8)
-        assert _read_all(sock).startswith(b"HTTP/1.1 200 ")
+        assert read_to_end(sock).startswith(b"HTTP/1.1 200 ")
 
 
 def test_idle_keep_alive_connection_is_closed(strict: LiveServer) -> None:
@@ -260,7 +254,7 @@ def test_request_head_split_across_packets_and_body_in_the_same_packet(strict: L
         sock.sendall(head[:-1])
         time.sleep(0.05)  # let the server read the head without its last byte
         sock.sendall(head[-1:] + body)
-        assert _read_all(sock).startswith(b"HTTP/1.1 200 ")
+        assert read_to_end(sock).startswith(b"HTTP/1.1 200 ")
     with _connect(strict) as sock:
         sock.sendall(head + body)
-        assert _read_all(sock).startswith(b"HTTP/1.1 200 ")
+        assert read_to_end(sock).startswith(b"HTTP/1.1 200 ")

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from raw_http import read_to_end
 
 from mock_server import transport
 from mock_server.settings import Settings
@@ -38,13 +39,6 @@ def server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
 
 def _connect(server: LiveServer) -> socket.socket:
     return socket.create_connection(("127.0.0.1", server.port), timeout=SOCKET_TIMEOUT)
-
-
-def _read_all(sock: socket.socket) -> bytes:
-    data = b""
-    while chunk := sock.recv(65536):
-        data += chunk
-    return data
 
 
 def _statuses(data: bytes) -> list[bytes]:
@@ -75,7 +69,7 @@ def test_lingering_connection_of_an_idle_client_is_closed_at_the_time_cap(
             b"POST /__admin/clock HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000000\r\n"
             b"Connection: close\r\n\r\n" + b"{" * 200_000
         )
-        assert _read_all(sock).startswith(b"HTTP/1.1 413 ")  # answer, then FIN; the socket stays open here
+        assert read_to_end(sock).startswith(b"HTTP/1.1 413 ")  # answer, then FIN; the socket stays open here
         assert _wait_for(lambda: _open_connections(server) == 0, SOCKET_TIMEOUT)
 
 
@@ -98,7 +92,7 @@ def test_request_pipelined_after_an_early_answer_is_served(server: LiveServer) -
         )
         time.sleep(0.1)  # the server reads the end of one body and the next head as one chunk
         sock.sendall(body[1000:])
-        response = _read_all(sock)
+        response = read_to_end(sock)
     assert _statuses(response) == [b"401", b"200"]
     assert response.rstrip().endswith(b"}")
 
@@ -111,7 +105,7 @@ def test_pipelined_oversized_head_is_refused_after_the_answer_before_it(server: 
             b"Connection: close\r\nContent-Length: %d\r\n\r\n%s"
             % (len(SLOW_SCENARIO), SLOW_SCENARIO.encode())
         )
-        assert _read_all(admin).startswith(b"HTTP/1.1 201 ")
+        assert read_to_end(admin).startswith(b"HTTP/1.1 201 ")
     try:
         with _connect(server) as sock:
             sock.sendall(
@@ -124,7 +118,7 @@ def test_pipelined_oversized_head_is_refused_after_the_answer_before_it(server: 
                     sock.sendall(b"a" * 256 * 1024)
             except OSError:
                 pass  # the server stopped reading, then refused and stopped lingering
-            response = _read_all(sock)
+            response = read_to_end(sock)
     finally:
         server.sandbox.reset()
     assert _statuses(response) == [b"200", b"400"]
@@ -142,7 +136,7 @@ def test_oversized_pipelined_head_is_not_read_while_the_earlier_request_is_serve
                 b"Connection: close\r\nContent-Length: %d\r\n\r\n%s"
                 % (len(SLOW_SCENARIO), SLOW_SCENARIO.encode())
             )
-            assert _read_all(admin).startswith(b"HTTP/1.1 201 ")
+            assert read_to_end(admin).startswith(b"HTTP/1.1 201 ")
         sock.sendall(
             f"GET {SLOW} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer qubs-dev-token\r\n\r\n".encode()
             + b"GET /__admin/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: "
@@ -155,7 +149,7 @@ def test_oversized_pipelined_head_is_not_read_while_the_earlier_request_is_serve
             )
 
         assert _wait_for(refusal_waits, 0.35), "the server stops reading the refused head at once"
-        assert _statuses(_read_all(sock)) == [b"200", b"400"]
+        assert _statuses(read_to_end(sock)) == [b"200", b"400"]
 
 
 def test_expect_continue_answered_before_the_body_closes_the_connection(server: LiveServer) -> None:
@@ -166,7 +160,7 @@ def test_expect_continue_answered_before_the_body_closes_the_connection(server: 
             "Content-Type: application/json\r\nExpect: 100-continue\r\n"
             "Content-Length: 30000000\r\n\r\n".encode()
         )
-        response = _read_all(sock)  # ends: the server closed after its answer
+        response = read_to_end(sock)  # ends: the server closed after its answer
     head, _, body = response.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 401 ")
     assert b"connection: close" in head.lower()
@@ -183,7 +177,7 @@ def test_expect_continue_with_the_body_read_keeps_the_connection(server: LiveSer
         assert sock.recv(65536).startswith(b"HTTP/1.1 100 ")
         sock.sendall(body)
         sock.sendall(b"GET /__admin/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-        response = _read_all(sock)
+        response = read_to_end(sock)
     assert _statuses(response) == [b"200", b"200"]
     assert b"connection: close" not in response.split(b"\r\n\r\n", 1)[0].lower()
 
@@ -205,7 +199,7 @@ def test_body_of_an_early_answer_is_drained_under_the_body_deadline(parser: str)
             sock.sendall(body[at : at + 1000])
             time.sleep(deadline / 4)
         sock.sendall(b"GET /__admin/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-        assert _statuses(_read_all(sock)) == [b"401", b"200"]
+        assert _statuses(read_to_end(sock)) == [b"401", b"200"]
 
 
 @pytest.mark.parametrize("parser", ["httptools", "h11"])
@@ -219,7 +213,7 @@ def test_connection_idle_after_a_drained_body_closes_at_the_keep_alive_deadline(
             + body
         )
         started = time.monotonic()
-        response = _read_all(sock)  # the server closes the idle connection, not the client
+        response = read_to_end(sock)  # the server closes the idle connection, not the client
         waited = time.monotonic() - started
     assert _statuses(response) == [b"401"]
     assert waited < 5.0, "closed at the keep-alive deadline (1 s), not the head deadline (10 s)"
