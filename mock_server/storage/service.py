@@ -10,7 +10,6 @@ asked for them, so they work through docker port maps and CI service host names.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple, Protocol
@@ -33,7 +32,8 @@ UNKNOWN_GRANT = (
     "a reset or restart, or it expired and was forgotten); request a new URL."
 )
 DOWNLOAD_PREFIX = "/gcs"
-_PLAIN_KEY = re.compile(r"[A-Za-z0-9_.~/-]*")  # what quote(key, safe="/~") leaves as it is
+# what quote(key, safe="/~") leaves as it is
+_PLAIN_KEY_BYTES = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.~/-"
 
 
 class IssuedUrl(NamedTuple):
@@ -55,7 +55,9 @@ class _Shape(NamedTuple):
 
 def object_path(prefix: str, bucket: str, key: str) -> str:
     """Wire path of an object: ``/s3/<bucket>/<key>`` with the key percent-encoded (``/`` kept)."""
-    if _PLAIN_KEY.fullmatch(key):  # nothing to encode (most keys): skip quote()'s work
+    # nothing to encode (most keys): skip quote()'s work. Deleting the plain bytes leaves nothing: a C
+    # loop, twice as fast as a regex over the key's characters
+    if key.isascii() and not key.encode("ascii").translate(None, _PLAIN_KEY_BYTES):
         return f"{prefix}/{bucket}/{key}"
     return f"{prefix}/{bucket}/{quote(key, safe='/~')}"
 

@@ -1,6 +1,6 @@
 """Generated UUIDs are exactly what ``uuid.UUID(..., version=4)`` makes of the same bits; JSON bodies
 that cannot hold a lone surrogate skip the surrogate walk, the others still get it; response bodies are
-the bytes Starlette's ``JSONResponse`` would write."""
+the bytes Starlette's ``JSONResponse`` would write, datetimes given as ``instant`` as ``iso_z`` text."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import os
 import random
 import uuid
 import warnings
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
@@ -17,6 +18,7 @@ from starlette.responses import JSONResponse as StarletteJSONResponse
 
 from mock_server.core import ids as ids_module
 from mock_server.core import jsontext
+from mock_server.core.clock import iso_z
 from mock_server.core.ids import Ids
 
 
@@ -143,3 +145,14 @@ def test_what_orjson_refuses_goes_through_the_stdlib_and_what_neither_writes_rai
         jsontext.dumps({"s": "\ud800"})
     with pytest.raises(TypeError):
         jsontext.dumps({"o": object()})
+
+
+_ZONES = st.sampled_from([UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-9, minutes=-30))])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.datetimes(timezones=_ZONES), st.booleans())
+def test_an_instant_in_a_body_is_written_as_iso_z_text(moment: datetime, with_big_int: bool) -> None:
+    """Through orjson, and through the stdlib when something else in the body needs it."""
+    body = {"at": jsontext.instant(moment), "n": 2**70 if with_big_int else 1}
+    assert json.loads(jsontext.dumps(body))["at"] == iso_z(moment)

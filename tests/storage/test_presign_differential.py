@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from unittest import mock
+from urllib.parse import quote
 
 import botocore.auth
 import pytest
@@ -295,3 +296,10 @@ def test_a_batch_of_upload_urls_is_botocore_s_url_by_url(case: dict, uploads: li
         assert url.url == botocore_url(expected)
         grant = storage.grants.get(url.url.rsplit("X-Amz-Signature=", 1)[1])
         assert grant is not None and grant.key == key and grant.single_use
+
+
+@given(
+    st.text(st.characters(blacklist_categories=("Cs",)), max_size=60) | st.from_regex(r"[A-Za-z0-9_.~/-]*")
+)
+def test_an_object_path_is_the_key_percent_encoded_with_slashes_and_tildes_kept(key: str) -> None:
+    assert object_path(STORAGE_PREFIX, "bucket", key) == f"{STORAGE_PREFIX}/bucket/{quote(key, safe='/~')}"

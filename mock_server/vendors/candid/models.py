@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from mock_server.core.bodies import SpooledBody
-from mock_server.core.clock import iso_z
+from mock_server.core.jsontext import instant
 from mock_server.vendors.candid.errors import EntityConflictError, EntityNotFoundError, UnauthorizedError
 from mock_server.vendors.candid.limits import LIMITS
 from mock_server.vendors.candid.spec import DOCUMENT
@@ -61,7 +61,7 @@ class ChargeCapture:
     converted: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class Attachment:
     attachment_id: str
     organization_id: str
@@ -264,25 +264,36 @@ def delete_attachment(
 def attachments_json(
     storage: Storage, attachments: Sequence[Attachment], *, base_url: str, url_ttl: float, for_encounter: bool
 ) -> list[dict[str, Any]]:
-    """``EncounterAttachment`` (``for_encounter``) or ``ChargeCaptureAttachment`` JSON per attachment.
+    """``EncounterAttachment`` (``for_encounter``) or ``ChargeCaptureAttachment`` JSON per attachment, for
+    ``core.jsontext.dumps`` (``created_at`` may be a datetime it writes as ``iso_z`` text).
 
     ``authed_url`` is a fresh presigned GET URL valid ``url_ttl`` seconds (all signed at one instant).
     """
     urls, _ = storage.presign_gets(base_url, BUCKET, [a.key for a in attachments], expires_in=url_ttl)
-    bodies: list[dict[str, Any]] = []
-    for attachment, url in zip(attachments, urls, strict=True):
-        body: dict[str, Any] = {
-            "attachment_id": attachment.attachment_id,
-            "file_name": attachment.file_name,
-            "description": attachment.description,
-            "content_type": attachment.content_type,
+    if not for_encounter:
+        return [
+            {
+                "attachment_id": a.attachment_id,
+                "file_name": a.file_name,
+                "description": a.description,
+                "content_type": a.content_type,
+                "authed_url": url,
+                "attachment_type": a.attachment_type,
+            }
+            for a, url in zip(attachments, urls, strict=True)
+        ]
+    # one dict literal per item, in the spec's field order: a 10,000-item listing is built per request
+    return [
+        {
+            "attachment_id": a.attachment_id,
+            "file_name": a.file_name,
+            "description": a.description,
+            "content_type": a.content_type,
             "authed_url": url,
+            "encounter_id": a.encounter_id,
+            "attachment_type": a.attachment_type,
+            "created_at": instant(a.created_at),
+            "created_by": a.created_by,
         }
-        if for_encounter:
-            body["encounter_id"] = attachment.encounter_id
-        body["attachment_type"] = attachment.attachment_type
-        if for_encounter:
-            body["created_at"] = iso_z(attachment.created_at)
-            body["created_by"] = attachment.created_by
-        bodies.append(body)
-    return bodies
+        for a, url in zip(attachments, urls, strict=True)
+    ]
