@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from mock_server.core.errors import SandboxError
+from mock_server.core.gc_policy import HeldDict
 
 Group = tuple[str, str, str]
 DEFAULT_MAX_RECORDS = 100_000
@@ -83,7 +84,7 @@ class Store:
             )
         stored = self._freeze(vendor, kind, record_id, record) if self.copy_on_read else record
         with self._lock:
-            group = self._groups.setdefault((vendor, tenant, kind), {})
+            group = self._group(vendor, tenant, kind)
             if record_id not in group:
                 self.ensure_room(1)
                 self._count += 1
@@ -102,12 +103,18 @@ class Store:
         if self.copy_on_read:
             records = [(rid, self._freeze(vendor, kind, rid, record)) for rid, record in records]
         with self._lock:
-            group = self._groups.setdefault((vendor, tenant, kind), {})
+            group = self._group(vendor, tenant, kind)
             if self._count + len(records) > self.max_records:  # near the bound: count the new ids exactly
                 self.ensure_room(len({rid for rid, _ in records if rid not in group}))
             held = len(group)
             group.update(records)
             self._count += len(group) - held
+
+    def _group(self, vendor: str, tenant: str, kind: str) -> dict[str, Any]:
+        group = self._groups.get((vendor, tenant, kind))
+        if group is None:
+            group = self._groups[(vendor, tenant, kind)] = HeldDict()
+        return group
 
     def ensure_room(self, count: int) -> None:
         """Raises: StoreFull unless ``count`` more records fit (check before an all-or-nothing batch)."""

@@ -13,7 +13,6 @@ two workers cannot both start an upload through one single-use URL.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from typing import Any
 
 from mock_server.core.clock import Clock
@@ -156,7 +155,7 @@ class SharedGrantBook:
         if outcome == 3:
             raise AccessDenied(IN_USE)
         grant = UploadGrant(*loads(raw))
-        return replace(grant, uploading=grant.single_use)
+        return grant._replace(uploading=grant.single_use)
 
     def finish(self, signature: str, *, succeeded: bool) -> None:
         self._finish(keys=[self._grants], args=[signature, "1" if succeeded else "0"])

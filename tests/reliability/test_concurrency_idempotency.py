@@ -12,6 +12,7 @@ from typing import Any
 import requests
 
 from mock_server.testing.server import LiveServer
+from mock_server.vendors.qubs import attachments
 
 CLIENTS = 100
 QUBS_AUTH = {"Authorization": "Bearer qubs-dev-token"}
@@ -30,9 +31,7 @@ def _all_at_once(count: int, send: Any) -> list[requests.Response]:
 
 
 def _qubs_attachments(live: LiveServer) -> list[Any]:
-    return live.sandbox.store.list(
-        "qubs", "acme", "attachment", where=lambda a: a.appointment_id == "A123456"
-    )
+    return [a for a in attachments.held(live.sandbox, "acme") if a.appointment_id == "A123456"]
 
 
 def test_one_idempotency_key_creates_one_set_of_attachments(live: LiveServer) -> None:

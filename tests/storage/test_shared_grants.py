@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
 
 import pytest
 
@@ -125,4 +124,4 @@ def test_a_grant_reads_back_as_issued(books: tuple[object, object], single_use: 
     first.issue("sig", issued)  # type: ignore[attr-defined]
     assert second.get("sig") == issued  # type: ignore[attr-defined]
     claimed = second.claim("sig")  # type: ignore[attr-defined]
-    assert claimed == replace(issued, uploading=single_use)
+    assert claimed == issued._replace(uploading=single_use)

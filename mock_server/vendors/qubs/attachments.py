@@ -8,6 +8,7 @@ single PUT stored at its key. Status is computed on read from the object store (
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
 from urllib.parse import quote
@@ -42,9 +43,25 @@ class Attachment(NamedTuple):
     content_type: str | None
     key: str
     added_at: str
-    added_by: dict[str, str]
+    # the ``addedBy`` user summary as a flat tuple, key, value, key, value (``summary`` makes it a dict
+    # again): the garbage collector stops walking a plain tuple once what it holds is untracked, which
+    # a dict never is and a tuple of pairs takes a collection more to be
+    added_by: tuple[Any, ...]
     upload_expires_at: str | None
     bucket: str = BUCKET
+
+
+_APPOINTMENT = Attachment._fields.index("appointment_id")
+
+
+def flat_summary(user: Mapping[str, Any]) -> tuple[Any, ...]:
+    """``{"userId": "u", "displayName": "D"}`` -> ``("userId", "u", "displayName", "D")`` (``added_by``)."""
+    return tuple(part for pair in user.items() for part in pair)
+
+
+def summary(flat: tuple[Any, ...]) -> dict[str, Any]:
+    """The user summary ``flat_summary`` flattened."""
+    return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
 def clean_file_name(raw: str) -> str:
@@ -79,6 +96,7 @@ def create_upload_urls(
     """
     pending_appointment(sandbox, domain, appointment_id)
     added_at = iso_z(sandbox.clock.now())
+    added_by = flat_summary(user)
     named: list[tuple[str, str | None, str, str]] = []  # guid, content type, file name, key
     for item, guid in zip(items, sandbox.ids.uuid4s(len(items)), strict=True):
         content_type = item.get("contentType")
@@ -107,7 +125,7 @@ def create_upload_urls(
             content_type,
             key,
             added_at,
-            user,
+            added_by,
             expires,
         )
         records.append(record)
@@ -120,22 +138,37 @@ def create_upload_urls(
                 "uploadUrlExpiresAtUtc": expires,
             }
         )
-    sandbox.store.put_all(VENDOR, domain, "attachment", [(record.guid, record) for record in records])
+    put_all(sandbox, domain, records)
     return {"items": response_items}
+
+
+def put_all(sandbox: Sandbox, domain: str, records: list[Attachment]) -> None:
+    """Store ``records`` (new or changed) in ``domain``, all or none (as ``Store.put_all``).
+
+    Held as plain tuples: the garbage collector stops walking a plain tuple of atomic fields at its first
+    pass (never a NamedTuple), and a record is kept per upload URL until a reset, so full collections
+    do not grow with the records held. Read back through ``get`` and ``for_appointment``.
+    """
+    sandbox.store.put_all(VENDOR, domain, "attachment", [(record.guid, tuple(record)) for record in records])
 
 
 def for_appointment(sandbox: Sandbox, domain: str, appointment_id: str, *, pending: bool) -> list[Attachment]:
     """The appointment's attachments, oldest first. Raises: NotFound (see ``pending_appointment``)."""
     (pending_appointment if pending else appointment)(sandbox, domain, appointment_id)
-    return sandbox.store.list(
-        VENDOR, domain, "attachment", where=lambda a: a.appointment_id == appointment_id
-    )
+    held = sandbox.store.list(VENDOR, domain, "attachment", where=lambda a: a[_APPOINTMENT] == appointment_id)
+    return [Attachment._make(raw) for raw in held]
+
+
+def held(sandbox: Sandbox, domain: str) -> list[Attachment]:
+    """Every attachment record of ``domain``, oldest first, whatever its appointment."""
+    return [Attachment._make(raw) for raw in sandbox.store.list(VENDOR, domain, "attachment")]
 
 
 def get(sandbox: Sandbox, domain: str, appointment_id: str, guid: str) -> Attachment:
     """Raises: NotFound when the appointment or the attachment (in that appointment) is unknown."""
     appointment(sandbox, domain, appointment_id)
-    record = sandbox.store.get(VENDOR, domain, "attachment", guid)
+    held = sandbox.store.get(VENDOR, domain, "attachment", guid)
+    record = None if held is None else Attachment._make(held)
     if record is None or record.appointment_id != appointment_id:
         raise NotFound(f"Attachment {guid} was not found for appointment {appointment_id}.")
     return record
@@ -160,7 +193,7 @@ def reporting_view(sandbox: Sandbox, record: Attachment) -> dict[str, Any]:
         "status": status_of(sandbox, record, info),
         "size": info.size if info else None,
         "addedDateTime": record.added_at,
-        "addedBy": record.added_by,
+        "addedBy": summary(record.added_by),
         "lastModifiedDateTime": iso_z(info.uploaded_at) if info else record.added_at,
         "uploadUrlExpiresAtUtc": record.upload_expires_at,
     }
@@ -186,9 +219,9 @@ def read_view(
         "category": record.category,
         "fileName": record.file_name,
         "addedDateTime": record.added_at,
-        "addedBy": record.added_by,
+        "addedBy": summary(record.added_by),
         "lastModifiedDateTime": iso_z(info.uploaded_at) if info else record.added_at,
-        "lastModifiedBy": record.added_by,
+        "lastModifiedBy": summary(record.added_by),
         "url": url,
         "urlExpiresAtUtc": expires,
     }

@@ -130,10 +130,10 @@ def _load_attachment(sandbox: Sandbox, item: Mapping[str, Any]) -> None:
         content_type=item.get("contentType"),
         key=attachments.object_key(item["domain"], item["appointmentId"], item["guid"], item["fileName"]),
         added_at=added_at,
-        added_by=dict(added_by),
+        added_by=attachments.flat_summary(added_by),
         upload_expires_at=None,
     )
-    sandbox.store.put(VENDOR, record.domain, "attachment", record.guid, record)
+    attachments.put_all(sandbox, record.domain, [record])
     if "content" in item:
         writer = BodyWriter()
         writer.write(item["content"].encode("utf-8"))

@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 
 from mock_server.core.sandbox import Sandbox
 from mock_server.testing.server import LiveServer
+from mock_server.vendors.qubs import attachments
 
 BASE = "http://127.0.0.1:8080"
 REPORTING = "/qubs/integrations/v1/{domain}/reporting/appointments"
@@ -107,7 +108,7 @@ class QubsActions:
         return self.call("createReportAttachments", "POST", path, headers=headers, **kwargs)
 
     def attachment_count(self, sandbox: Sandbox, domain: str = "acme") -> int:
-        return len([a for a in sandbox.store.list("qubs", domain, "attachment") if a.upload_expires_at])
+        return len([a for a in attachments.held(sandbox, domain) if a.upload_expires_at])
 
     def upload(self, url: str, data: bytes, content_type: str | None) -> Any:
         headers = {"Content-Type": content_type} if content_type else {}

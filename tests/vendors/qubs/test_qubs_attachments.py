@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,11 +12,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
+import mock_server.app
 from mock_server.core.sandbox import Sandbox
+from mock_server.core.store import Store
+from mock_server.settings import Settings
 from mock_server.vendors.qubs import attachments
 
 PATH = "/qubs/integrations/v1/{domain}/reporting/appointments/{appointment}/report/attachments"
 PDF = {"fileName": "report.pdf", "contentType": "application/pdf"}
+ACME = {"Authorization": "Bearer qubs-dev-token"}
 
 
 def problem(response: Any, status: int, slug: str) -> dict[str, Any]:
@@ -64,7 +69,7 @@ class TestCreate:
     def test_file_name_path_segments_stripped(self, qubs, sandbox: Sandbox, raw: str, expected: str) -> None:
         item = qubs.create({"items": [{"fileName": raw}]}).json()["items"][0]
         assert item["fileName"] == expected
-        record = sandbox.store.get("qubs", "acme", "attachment", item["guid"])
+        record = attachments.get(sandbox, "acme", "A123456", item["guid"])
         assert record.key == f"acme/A123456/{item['guid']}/{expected}"
 
     @pytest.mark.parametrize(
@@ -309,3 +314,31 @@ def test_file_names_are_cleaned_as_the_full_rule_cleans_them(raw: str) -> None:
     """The shortcut for names with nothing to remove gives what splitting and stripping controls gives."""
     full = attachments._CONTROLS.sub("", attachments._SEPARATORS.split(raw)[-1]).strip()
     assert attachments.clean_file_name(raw) == ("" if full in {".", ".."} else full)
+
+
+def test_stored_records_and_their_grants_leave_the_collector_s_walk(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A record and a grant are kept per upload URL until a reset: the young collections stop tracking
+    them, so they never reach the oldest generation and full collections do not grow with them."""
+    monkeypatch.setattr(mock_server.app, "Store", Store)  # records held as users run it, not pickled
+    app = mock_server.app.create_app(settings)
+    body = {"items": [PDF, {"fileName": "sr.dcm", "contentType": "application/dicom"}] * 10}
+    path = PATH.format(domain="acme", appointment="A123456")
+    with TestClient(app, base_url="http://127.0.0.1:8080") as client:
+
+        def tracked_after(requests: int) -> int:
+            gc.disable()
+            try:
+                for _ in range(requests):
+                    assert client.post(path, json=body, headers=ACME).status_code == 201
+            finally:
+                gc.enable()
+            gc.collect(0)
+            gc.collect(1)
+            return len(gc.get_objects())
+
+        before = tracked_after(5)
+        after = tracked_after(50)  # 1,000 more records and grants
+    app.state.sandbox.close()
+    assert after - before < 150  # the journal's entries for the 50 requests, not the 2,000 items

@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from mock_server.testing.server import LiveServer
+from mock_server.vendors.qubs import attachments
 
 PDF_BYTES = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 DICOM_BYTES = b"\x00" * 128 + b"DICM" + b"\x02\x00\x00\x00UL\x04\x00\xc8\x00\x00\x00"
@@ -185,5 +186,5 @@ def test_twenty_concurrent_requests_with_one_key_create_one_set(partner, live: L
         results = list(pool.map(attempt, range(20)))
     assert {status for status, _ in results} == {201}
     assert len({body for _, body in results}) == 1
-    created = [a for a in live.sandbox.store.list("qubs", "acme", "attachment") if a.upload_expires_at]
+    created = [a for a in attachments.held(live.sandbox, "acme") if a.upload_expires_at]
     assert len(created) == 2
