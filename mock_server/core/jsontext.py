@@ -10,6 +10,7 @@ become ``ValueError`` here, which every vendor already answers as its own 400/42
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -79,6 +80,18 @@ def dumps(value: Any) -> bytes:
         return json.dumps(
             value, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_iso_z_or_refuse
         ).encode("utf-8")
+
+
+def array(chunks: Iterable[list[Any]]) -> bytes:
+    """A JSON array of every item of ``chunks``, in order, as :func:`dumps` writes the whole list.
+
+    For long lists built item by item from stored records: each chunk is written as soon as it is built,
+    while its records and strings are still in the CPU cache. Written at the end, a 10,001-item Candid
+    listing's 9.8 MB took orjson ~10 ms, reading strings scattered over the heap a second time; in
+    chunks of a hundred or so the whole listing takes ~7 ms less (bench/PROFILE.md).
+    """
+    parts = [dumps(chunk)[1:-1] for chunk in chunks if chunk]
+    return b"[" + b",".join(parts) + b"]"
 
 
 def instant(moment: datetime) -> datetime | str:

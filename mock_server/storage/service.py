@@ -53,6 +53,22 @@ class _Shape(NamedTuple):
     host: str
 
 
+class DownloadSigner(NamedTuple):
+    """Presigned GET URLs of one bucket, all signed at one instant (``Storage.download_signer``)."""
+
+    shape: _Shape
+    bucket: str
+
+    @property
+    def expires_at(self) -> datetime:
+        return self.shape.expires_at
+
+    def urls(self, keys: Sequence[str]) -> list[str]:
+        """A URL per key, in order."""
+        sign, bucket = self.shape.signer.sign, self.bucket
+        return [sign(object_path(STORAGE_PREFIX, bucket, key))[0] for key in keys]
+
+
 def object_path(prefix: str, bucket: str, key: str) -> str:
     """Wire path of an object: ``/s3/<bucket>/<key>`` with the key percent-encoded (``/`` kept)."""
     # nothing to encode (most keys): skip quote()'s work. Deleting the plain bytes leaves nothing: a C
@@ -192,9 +208,13 @@ class Storage:
     ) -> tuple[list[str], datetime]:
         """``(urls, expires_at)``: a presigned GET per key, in order, all signed at one instant by one
         signer (a listing's URLs)."""
-        shape = self._shape("GET", base_url, expires_in, None, None)
-        sign = shape.signer.sign
-        return [sign(object_path(STORAGE_PREFIX, bucket, key))[0] for key in keys], shape.expires_at
+        signer = self.download_signer(base_url, bucket, expires_in=expires_in)
+        return signer.urls(keys), signer.expires_at
+
+    def download_signer(self, base_url: str, bucket: str, *, expires_in: float) -> DownloadSigner:
+        """Presigned GETs in ``bucket`` signed at this instant, valid ``expires_in`` seconds: a listing
+        signs its items' URLs in slices with it, all alike to ``presign_gets``'s."""
+        return DownloadSigner(self._shape("GET", base_url, expires_in, None, None), bucket)
 
     def presign_get(
         self,

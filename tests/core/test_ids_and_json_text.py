@@ -156,3 +156,10 @@ def test_an_instant_in_a_body_is_written_as_iso_z_text(moment: datetime, with_bi
     """Through orjson, and through the stdlib when something else in the body needs it."""
     body = {"at": jsontext.instant(moment), "n": 2**70 if with_big_int else 1}
     assert json.loads(jsontext.dumps(body))["at"] == iso_z(moment)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(_JSON_WITHOUT_FLOATS, max_size=4), max_size=5))
+def test_an_array_written_in_chunks_is_the_list_written_at_once(chunks: list[list[object]]) -> None:
+    """Empty chunks included, and chunks the stdlib writes (ints past 64 bits)."""
+    assert jsontext.array(chunks) == jsontext.dumps([item for chunk in chunks for item in chunk])

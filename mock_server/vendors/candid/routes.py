@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mock_server.core.jsontext import JSONResponse
+from mock_server.core.jsontext import JSONResponse, array
 from mock_server.core.openapi import ValidationIssue, check_parameters
 from mock_server.core.requests import sandbox_of
 from mock_server.vendors.candid import models
@@ -49,11 +49,10 @@ def _attachments(request: Request, attachments: list[models.Attachment], *, for_
     sandbox = sandbox_of(request)
     base_url = sandbox.base_url(request)
     ttl = sandbox.lifetime(request, models.AUTHED_URL_TTL_SECONDS)
-    return JSONResponse(
-        models.attachments_json(
-            sandbox.storage, attachments, base_url=base_url, url_ttl=ttl, for_encounter=for_encounter
-        )
+    chunks = models.attachments_json(
+        sandbox.storage, attachments, base_url=base_url, url_ttl=ttl, for_encounter=for_encounter
     )
+    return Response(array(chunks), media_type="application/json")
 
 
 async def get_token(request: Request) -> Response:

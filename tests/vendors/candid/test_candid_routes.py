@@ -88,6 +88,29 @@ class TestCreate:
         described = {item["attachment_id"]: item["description"] for item in candid.list().json()}
         assert described[v2] == "remit from payer" and described[v1] == ""
 
+    def test_a_listing_longer_than_a_chunk_keeps_every_item_in_order(
+        self, candid, cc, client: TestClient, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Listings are built and written a chunk at a time: chunk boundaries lose, repeat or reorder
+        nothing, on encounters and on charge captures, and every URL downloads its own file."""
+        monkeypatch.setattr(models, "LISTING_CHUNK", 2)
+        made = [
+            candid.upload(
+                files={"attachment_file": (f"n{n}.pdf", b"%PDF-" + bytes([48 + n]), "application/pdf")}
+            ).json()
+            for n in range(5)
+        ]
+        listed = candid.list().json()
+        assert [item["attachment_id"] for item in listed] == [SEEDED, *made]
+        for n, item in enumerate(listed[1:]):
+            assert client.get(
+                item["authed_url"].removeprefix("http://127.0.0.1:8080")
+            ).content == b"%PDF-" + bytes([48 + n])
+        before = cc.listed()  # the fixtures' own
+        captured = [cc.upload() for _ in range(3)]
+        assert all(answer.status_code == 200 for answer in captured)
+        assert cc.listed() == [*before, *(answer.json() for answer in captured)]
+
     def test_file_name_and_content_type_are_cleaned(self, candid, sandbox: Sandbox) -> None:
         files = {"attachment_file": ("../../etc/passwd.txt", b"hello", "Text/Plain; charset=utf-8")}
         created = candid.upload(files=files).json()
