@@ -15,13 +15,14 @@ from datetime import UTC, datetime, timedelta
 
 EARLIEST = 0.0
 """The earliest instant the sandbox clock may show (1970-01-01T00:00:00Z), in epoch seconds."""
-LATEST = 253402300799.0
-"""The latest instant (9999-12-31T23:59:59Z): beyond it, dates cannot be formatted."""
+LATEST = 253370764799.0
+"""The latest instant (9998-12-31T23:59:59Z): a year before the last one a datetime holds, so that every
+expiry the sandbox computes from it (tokens, signed URLs: days at most) can still be formatted."""
 
 
 def _in_range(epoch: float) -> float:
     if not math.isfinite(epoch) or not EARLIEST <= epoch <= LATEST:
-        raise ValueError("the sandbox clock must stay between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z")
+        raise ValueError("the sandbox clock must stay between 1970-01-01T00:00:00Z and 9998-12-31T23:59:59Z")
     return epoch
 
 
@@ -203,13 +204,14 @@ def iso_ms(epoch: float) -> str:
 
 
 def iso_z(instant: datetime) -> str:
-    """``2026-11-24T10:15:00Z``: UTC, second precision, ``Z`` suffix."""
-    if instant.tzinfo is UTC and instant.year >= 1000:
-        # the common case in half the time (%-formatting: twice as fast as the f-string here)
-        return "%04d-%02d-%02dT%02d:%02d:%02dZ" % (  # noqa: UP031
-            instant.year, instant.month, instant.day, instant.hour, instant.minute, instant.second
-        )  # fmt: skip
-    utc = instant.astimezone(UTC)
-    if utc.year < 1000:  # strftime's %Y is not zero-padded there (a client-given date): keep its text
-        return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return utc.isoformat(timespec="seconds")[:19] + "Z"  # the same text, several times faster
+    """``2026-11-24T10:15:00Z``: UTC, second precision, ``Z`` suffix, the year in four digits as RFC 3339
+    has it (``0999-06-01T12:00:00Z`` for a client-given date: ``strftime``'s ``%Y`` leaves it unpadded,
+    which RFC 3339 parsers such as the vendors' SDKs refuse). A naive instant is taken as local time.
+
+    Raises: OverflowError when the instant in UTC falls outside years 1 to 9999.
+    """
+    utc = instant if instant.tzinfo is UTC else instant.astimezone(UTC)
+    # %-formatting: twice as fast as the f-string here
+    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % (  # noqa: UP031
+        utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second
+    )  # fmt: skip

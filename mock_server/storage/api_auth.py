@@ -164,5 +164,5 @@ def root(tag: str) -> ElementTree.Element:
 
 
 def timestamp(moment: datetime) -> str:
-    """S3's XML timestamps: ``2026-11-24T10:15:00.000Z``."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    """S3's XML timestamps: ``2026-11-24T10:15:00.000Z`` (the year in four digits, even before 1000)."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"

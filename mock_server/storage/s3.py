@@ -72,7 +72,8 @@ class ObjectInfo:
             "contentType": self.content_type,
             "etag": self.etag,
             "sha256": self.sha256,
-            "uploadedAt": self.uploaded_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            # isoformat, not strftime: a (fixture-given) year before 1000 keeps its four digits
+            "uploadedAt": self.uploaded_at.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z",
             "metadata": self.metadata,
         }
 

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from mock_server.core.clock import Clock, iso_z
+from mock_server.core.clock import LATEST, Clock, iso_z
 
 
 @pytest.fixture
@@ -75,10 +75,20 @@ def test_state_reports_offset_and_freeze(frozen: Clock) -> None:
         datetime(1970, 1, 1, tzinfo=UTC),
         datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC),
         datetime(2026, 1, 1, 1, 30, tzinfo=timezone(timedelta(hours=5, minutes=30))),
-        datetime(999, 6, 1, tzinfo=UTC),  # a client-given year below 1000 keeps strftime's text
+        datetime(999, 6, 1, tzinfo=UTC),  # a client-given year below 1000: four digits still (RFC 3339)
         datetime(1, 1, 1, tzinfo=UTC),
         datetime(2026, 2, 3, 4, 5, 6, tzinfo=timezone(timedelta(0))),  # UTC, but not the UTC object
     ],
 )
-def test_iso_z_is_strftimes_text(instant: datetime) -> None:
-    assert iso_z(instant) == instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def test_iso_z_is_rfc_3339_utc_to_the_second(instant: datetime) -> None:
+    assert iso_z(instant) == instant.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+    assert datetime.fromisoformat(iso_z(instant)) == instant.replace(microsecond=0)
+
+
+def test_the_latest_instant_leaves_room_for_expiries() -> None:
+    """Tokens and signed URLs expire days after the clock's time: at its latest they still format."""
+    clock = Clock()
+    clock.set(LATEST)
+    assert iso_z(clock.now() + timedelta(days=7)) == "9999-01-07T23:59:59Z"
+    with pytest.raises(ValueError, match="9998-12-31T23:59:59Z"):
+        clock.set("9999-12-31T23:30:00Z")

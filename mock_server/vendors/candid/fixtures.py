@@ -255,6 +255,10 @@ def _load_attachment(
         raise FixtureError(f"{where}/created_at: not an ISO 8601 date-time: {raw['created_at']!r}") from exc
     if created_at.tzinfo is None:
         created_at = created_at.replace(tzinfo=UTC)
+    try:  # kept in UTC: an instant whose UTC falls outside years 1-9999 cannot be listed
+        created_at = created_at.astimezone(UTC)
+    except OverflowError as exc:
+        raise FixtureError(f"{where}/created_at: outside years 1-9999 in UTC: {raw['created_at']!r}") from exc
     writer = BodyWriter()
     writer.write(raw["content"].encode("utf-8"))
     body = writer.finish()

@@ -44,8 +44,8 @@ class Attachment(NamedTuple):
     key: str
     added_at: str
     # the ``addedBy`` user summary as a flat tuple, key, value, key, value (``summary`` makes it a dict
-    # again): the garbage collector stops walking a plain tuple once what it holds is untracked, which
-    # a dict never is and a tuple of pairs takes a collection more to be
+    # again): the garbage collector stops walking a plain tuple once what it holds is untracked, never
+    # one that holds a dict, and one that holds a tuple of pairs only a collection later
     added_by: tuple[Any, ...]
     upload_expires_at: str | None
     bucket: str = BUCKET

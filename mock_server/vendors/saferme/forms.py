@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from mock_server.core.clock import iso_z
 from mock_server.core.fixtures import FixtureError
 from mock_server.vendors.saferme.errors import Problem
 from mock_server.vendors.saferme.models import VENDOR
@@ -244,7 +245,7 @@ def _date_time(form_field: FormField, value: str) -> str:
         instant = datetime.fromisoformat(value)
         if instant.tzinfo is None:
             instant = instant.replace(tzinfo=UTC)
-        return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return iso_z(instant)
     except (ValueError, OverflowError):  # OverflowError: year 1 with a positive offset
         raise ValueError(form_field.problem("is invalid", "invalid", value=value)) from None
 

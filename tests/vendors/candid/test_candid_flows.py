@@ -3,6 +3,7 @@ the served spec and fixture checks."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from mock_server.core import jsontext
 from mock_server.core.fixtures import FixtureError
 from mock_server.core.fixtures import load_fixtures as load_fixture_files
 from mock_server.core.openapi import OpenApiDocument
@@ -272,6 +274,33 @@ BROKEN = [
         },
         "attachments/0/created_at",
     ),
+    *(
+        (
+            f"created-at-{name}",
+            {
+                "organizations": [
+                    _org(
+                        encounters=[{"encounter_id": ENCOUNTER}],
+                        attachments=[
+                            {
+                                "encounter_id": ENCOUNTER,
+                                "file_name": "a.txt",
+                                "content_type": "text/plain",
+                                "attachment_type": "OTHER",
+                                "content": "x",
+                                "created_at": when,
+                            }
+                        ],
+                    )
+                ]
+            },
+            "attachments/0/created_at: outside years 1-9999 in UTC",
+        )
+        for name, when in (
+            ("past-9999-in-utc", "9999-12-31T23:59:59-01:00"),
+            ("before-1", "0001-01-01T00:00:00+01:00"),
+        )
+    ),
 ]
 
 
@@ -307,3 +336,33 @@ def test_default_fixtures_load_users_and_static_tokens(sandbox: Sandbox) -> None
     assert other.user["primary_organization_id"] == "5b2e9f8d-4c1a-4e7b-9d3f-2a6c8e1b0f47"
     assert sandbox.storage.objects.has_bucket(models.BUCKET)
     assert len(sandbox.store.list(models.VENDOR, ORG, "attachment")) == 3
+
+
+@pytest.mark.parametrize(
+    ("given", "listed"),
+    [
+        ("2024-01-15T09:30:00+02:00", "2024-01-15T07:30:00Z"),
+        ("2024-01-15T09:30:00.999999", "2024-01-15T09:30:00Z"),
+        ("0999-06-01T12:00:00Z", "0999-06-01T12:00:00Z"),  # four digits, as RFC 3339 (and the SDK) needs
+        ("1000-01-01T01:00:00+02:00", "0999-12-31T23:00:00Z"),
+    ],
+)
+def test_fixture_times_are_listed_in_utc_to_the_second(sandbox: Sandbox, given: str, listed: str) -> None:
+    sandbox.store.reset()
+    sandbox.store.loading = True  # as Sandbox.load_fixtures does
+    attachment = {
+        "encounter_id": ENCOUNTER,
+        "file_name": "a.txt",
+        "content_type": "text/plain",
+        "attachment_type": "OTHER",
+        "content": "x",
+        "created_at": given,
+    }
+    load_fixtures(
+        sandbox, {"organizations": [_org(encounters=[{"encounter_id": ENCOUNTER}], attachments=[attachment])]}
+    )
+    records = sandbox.store.list("candid", _org()["organization_id"], "attachment")
+    chunks = models.attachments_json(
+        sandbox.storage, records, base_url="http://127.0.0.1:8080", url_ttl=60, for_encounter=True
+    )
+    assert [item["created_at"] for item in json.loads(jsontext.array(chunks))] == [listed]

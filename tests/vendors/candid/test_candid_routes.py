@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from mock_server.core.clock import LATEST
 from mock_server.core.sandbox import Sandbox
 from mock_server.vendors.candid import models
 
@@ -44,6 +45,11 @@ class TestList:
         assert item["created_at"] == "2024-01-15T09:30:00Z"
         assert item["created_by"]["user_metadata"]["type"] == "machine_user_metadata"
         assert client.get(item["authed_url"]).content == b"Visit summary: follow-up in 2 weeks.\n"
+
+    def test_a_listing_signs_its_urls_at_the_clock_s_latest_instant(self, candid, clock: Any) -> None:
+        clock.set(LATEST)
+        answer = candid.list()
+        assert answer.status_code == 200 and answer.json()[0]["authed_url"]
 
     def test_authed_url_expires_with_the_s3_error(self, candid, client: TestClient, clock: Any) -> None:
         clock.freeze()
