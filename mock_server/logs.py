@@ -14,7 +14,7 @@ from typing import Any, TextIO
 
 import pythonjsonlogger.json
 
-from mock_server.core.clock import iso_ms
+from mock_server.core.clock import iso_ms, wall_time
 
 FORMATS = ("text", "json")
 LEVELS = ("debug", "info", "warning", "error")
@@ -76,7 +76,41 @@ def log_request(logger: logging.Logger, entry: dict[str, Any]) -> None:
         # The exception's type only: its message may quote request data.
         "error": entry["error"].split(":", 1)[0] if entry.get("error") else None,
     }
-    logger.info(request_line(fields), extra={FIELDS: fields})
+    line = request_line(fields)
+    if not _write_text_line(logger, line):
+        logger.info(line, extra={FIELDS: fields})
+
+
+# The handler ``configure`` installed for text lines (None: JSON lines, or not configured).
+_text_handler: logging.StreamHandler | None = None  # type: ignore[type-arg]
+
+
+def _write_text_line(logger: logging.Logger, message: str) -> bool:
+    """Write an info line the way the text handler ``configure`` installed would, without a LogRecord
+    or the logging module's dispatch; False (nothing written) unless that handler is the only place
+    the line would go, unfiltered.
+
+    Measured (QUBS create, 1 item, bench/PROFILE.md): in process the line costs 14.3 us through
+    ``logger.info`` (a record 3.5, the formatter 3.8, the dispatch, the write) and 8.0 here; the whole
+    server spends 163-167 us of CPU per request instead of 180-186, about what it spends with no line.
+    """
+    handler = _text_handler
+    if handler is None or logger.filters or handler.filters or handler.level > logging.INFO:
+        return False
+    parent = logger.parent
+    if logger.handlers or not logger.propagate or parent is None or parent.filters:
+        return False
+    if parent.handlers != [handler] or parent.propagate:
+        return False
+    text = f"{iso_ms(wall_time())} INFO    {printable(message)}{handler.terminator}"
+    with handler.lock:  # type: ignore[union-attr]
+        try:
+            stream = handler.stream
+            stream.write(text)
+            stream.flush()
+        except Exception:  # noqa: BLE001 - as StreamHandler.emit: a broken stream never fails the request
+            return False
+    return True
 
 
 def _timestamp(record: logging.LogRecord) -> str:
@@ -156,8 +190,10 @@ def configure(log_format: str, log_level: str, stream: TextIO | None = None) -> 
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
+    global _text_handler
     handler = logging.StreamHandler(stream) if stream is not None else StderrHandler()
     handler.setFormatter(formatter(log_format))
+    _text_handler = handler if log_format != "json" else None
     server_level = level if level <= logging.DEBUG else max(level, logging.WARNING)
     for name, logger_level in (("mock_server", level), ("uvicorn", server_level)):
         logger = logging.getLogger(name)

@@ -198,6 +198,12 @@ class Clock:
         self._changed()
 
 
+def wall_time() -> float:
+    """Real epoch seconds, whatever the sandbox clock shows (``Clock.real_time`` without a clock): the
+    time log lines are stamped with, as the logging module stamps its records."""
+    return time.time()
+
+
 def iso_ms(epoch: float) -> str:
     """``2026-11-24T10:15:00.123Z``: epoch seconds as UTC text to the millisecond (journal, log, admin)."""
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

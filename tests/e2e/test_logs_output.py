@@ -231,3 +231,37 @@ print(buffer.getvalue(), end="")
         assert not {"process", "thread", "threadName", "processName", "filename"} & record.keys()
     else:
         assert line.endswith(" INFO    qubs qubs.x GET /qubs/a 200 1.5ms cid=cid-1")
+
+
+def test_a_request_line_written_directly_is_the_line_the_handler_writes() -> None:
+    """With ``configure``'s text handler as its only destination, the request line skips the logging
+    module's record and dispatch; the text is the formatter's, and any other destination (a filter, a
+    handler of its own) gets the line through ``logging`` as before. In a child process (``configure``
+    sets process-wide switches)."""
+    script = """
+import io, logging
+from mock_server import logs
+buffer = io.StringIO()
+logs.configure("text", "info", stream=buffer)
+logger = logging.getLogger(logs.REQUEST_LOGGER)
+entry = dict(vendor="qubs", operation="qubs.x", method="GET", path="/qubs/a\\x1b[31m", status=200,
+             durationMs=1.5, correlationId="cid-1", scenarioRule="r", error=None)
+logs.log_request(logger, entry)                      # directly
+logger.info(logs.request_line(entry))                # through logging
+seen = []
+logger.addFilter(lambda record: seen.append(record) or True)
+logs.log_request(logger, entry)                      # a filter: through logging
+print(len(seen))
+print(buffer.getvalue(), end="")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    filtered, *lines = done.stdout.splitlines()
+    assert filtered == "1" and len(lines) == 3
+    stamps, texts = zip(*(line.split(" ", 1) for line in lines), strict=True)
+    assert all(len(stamp) == len("2026-12-01T15:00:00.000Z") and stamp.endswith("Z") for stamp in stamps)
+    assert (
+        texts[0]
+        == texts[1]
+        == texts[2]
+        == "INFO    qubs qubs.x GET /qubs/a\\x1b[31m 200 1.5ms cid=cid-1 rule=r"
+    )
