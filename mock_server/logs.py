@@ -97,12 +97,14 @@ def _write_text_line(logger: logging.Logger, message: str) -> bool:
     handler = _text_handler
     if handler is None or logger.filters or handler.filters or handler.level > logging.INFO:
         return False
+    if type(handler.formatter) is not TextFormatter:  # another formatter set since: it writes the line
+        return False
     parent = logger.parent
     if logger.handlers or not logger.propagate or parent is None or parent.filters:
         return False
     if parent.handlers != [handler] or parent.propagate:
         return False
-    text = f"{iso_ms(wall_time())} INFO    {printable(message)}{handler.terminator}"
+    text = TextFormatter.line(iso_ms(wall_time()), "INFO", printable(message)) + handler.terminator
     with handler.lock:  # type: ignore[union-attr]
         try:
             stream = handler.stream
@@ -156,7 +158,12 @@ class TextFormatter(logging.Formatter):
             return super().format(record)
         record.message = printable(record.getMessage())
         record.asctime = _timestamp(record)
-        return f"{record.asctime} {record.levelname:<7} {record.message}"
+        return self.line(record.asctime, record.levelname, record.message)
+
+    @staticmethod
+    def line(asctime: str, levelname: str, message: str) -> str:
+        """A line without a traceback, as the format string above lays it out (``message`` printable)."""
+        return f"{asctime} {levelname:<7} {message}"
 
 
 class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]

@@ -203,17 +203,9 @@ class Storage:
         self.grants.issue_all(grants)
         return issued
 
-    def presign_gets(
-        self, base_url: str, bucket: str, keys: Sequence[str], *, expires_in: float
-    ) -> tuple[list[str], datetime]:
-        """``(urls, expires_at)``: a presigned GET per key, in order, all signed at one instant by one
-        signer (a listing's URLs)."""
-        signer = self.download_signer(base_url, bucket, expires_in=expires_in)
-        return signer.urls(keys), signer.expires_at
-
     def download_signer(self, base_url: str, bucket: str, *, expires_in: float) -> DownloadSigner:
-        """Presigned GETs in ``bucket`` signed at this instant, valid ``expires_in`` seconds: a listing
-        signs its items' URLs in slices with it, all alike to ``presign_gets``'s."""
+        """Presigned GETs in ``bucket`` signed at this instant by one signer, valid ``expires_in`` seconds:
+        a listing signs its items' URLs with it (in slices, all at that instant)."""
         return DownloadSigner(self._shape("GET", base_url, expires_in, None, None), bucket)
 
     def presign_get(

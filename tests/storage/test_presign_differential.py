@@ -258,10 +258,11 @@ def test_download_urls_are_botocore_s_whether_their_signer_is_kept_or_not(
     CASES, st.lists(st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=30), max_size=8)
 )
 def test_a_listing_s_download_urls_are_botocore_s_url_by_url(case: dict, keys: list[str]) -> None:
-    """``Storage.presign_gets`` (a listing's URLs, signed at one instant) gives, in order, botocore's URL for
-    each key, and their shared expiry."""
+    """``Storage.download_signer`` (a listing's URLs, signed at one instant) gives, in order, botocore's URL
+    for each key, and their shared expiry."""
     storage, expires = _at_case_second(case)
-    urls, expires_at = storage.presign_gets(case["base_url"], "bucket", keys, expires_in=expires)
+    signer = storage.download_signer(case["base_url"], "bucket", expires_in=expires)
+    urls, expires_at = signer.urls(keys), signer.expires_at
     signed_at = case["now"].replace(microsecond=0)
     assert expires_at == signed_at + timedelta(seconds=expires)
     assert len(urls) == len(keys)

@@ -215,6 +215,19 @@ def _org(**extra: Any) -> dict[str, Any]:
     return {"organization_id": "11111111-2222-4333-8444-555555555555", **extra}
 
 
+def _dated_attachment(created_at: str) -> dict[str, Any]:
+    """A Candid fixture section: one organization, one encounter, one attachment created at ``created_at``."""
+    attachment = {
+        "encounter_id": ENCOUNTER,
+        "file_name": "a.txt",
+        "content_type": "text/plain",
+        "attachment_type": "OTHER",
+        "content": "x",
+        "created_at": created_at,
+    }
+    return {"organizations": [_org(encounters=[{"encounter_id": ENCOUNTER}], attachments=[attachment])]}
+
+
 BROKEN = [
     (
         "duplicate-client",
@@ -253,47 +266,11 @@ BROKEN = [
         {"organizations": [_org(charge_captures=[{"charge_capture_external_id": "x", "converted": True}])]},
         "charge_captures/0",
     ),
-    (
-        "bad-created-at",
-        {
-            "organizations": [
-                _org(
-                    encounters=[{"encounter_id": ENCOUNTER}],
-                    attachments=[
-                        {
-                            "encounter_id": ENCOUNTER,
-                            "file_name": "a.txt",
-                            "content_type": "text/plain",
-                            "attachment_type": "OTHER",
-                            "content": "x",
-                            "created_at": "yesterday",
-                        }
-                    ],
-                )
-            ]
-        },
-        "attachments/0/created_at",
-    ),
+    ("bad-created-at", _dated_attachment("yesterday"), "attachments/0/created_at"),
     *(
         (
             f"created-at-{name}",
-            {
-                "organizations": [
-                    _org(
-                        encounters=[{"encounter_id": ENCOUNTER}],
-                        attachments=[
-                            {
-                                "encounter_id": ENCOUNTER,
-                                "file_name": "a.txt",
-                                "content_type": "text/plain",
-                                "attachment_type": "OTHER",
-                                "content": "x",
-                                "created_at": when,
-                            }
-                        ],
-                    )
-                ]
-            },
+            _dated_attachment(when),
             "attachments/0/created_at: outside years 1-9999 in UTC",
         )
         for name, when in (
@@ -350,17 +327,7 @@ def test_default_fixtures_load_users_and_static_tokens(sandbox: Sandbox) -> None
 def test_fixture_times_are_listed_in_utc_to_the_second(sandbox: Sandbox, given: str, listed: str) -> None:
     sandbox.store.reset()
     sandbox.store.loading = True  # as Sandbox.load_fixtures does
-    attachment = {
-        "encounter_id": ENCOUNTER,
-        "file_name": "a.txt",
-        "content_type": "text/plain",
-        "attachment_type": "OTHER",
-        "content": "x",
-        "created_at": given,
-    }
-    load_fixtures(
-        sandbox, {"organizations": [_org(encounters=[{"encounter_id": ENCOUNTER}], attachments=[attachment])]}
-    )
+    load_fixtures(sandbox, _dated_attachment(given))
     records = sandbox.store.list("candid", _org()["organization_id"], "attachment")
     chunks = models.attachments_json(
         sandbox.storage, records, base_url="http://127.0.0.1:8080", url_ttl=60, for_encounter=True
