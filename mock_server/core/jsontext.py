@@ -5,10 +5,6 @@ response bodies written compactly in C.
 recursion limit (``RecursionError``) and ``\\ud800``-style unpaired surrogates, which are valid JSON
 text but cannot be encoded as UTF-8 later (in a storage key, a log line, an echoed error). Both
 become ``ValueError`` here, which every vendor already answers as its own 400/422.
-
-Bodies are parsed by orjson first where it gives exactly what ``json.loads`` gives (a 20-item QUBS
-request: 9.3 -> 6.4 us, the checks below included); everything else, errors included, is for
-``json.loads`` to decide.
 """
 
 from __future__ import annotations
@@ -34,11 +30,6 @@ def loads(raw: bytes | str) -> Any:
     Raises: ValueError (``json.JSONDecodeError`` / ``UnicodeDecodeError`` included) for text that is
     not JSON, not UTF-8, nested too deeply or holding an unpaired surrogate.
     """
-    if type(raw) is bytes and _orjson_reads_as_json_does(raw):
-        try:
-            return orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            pass  # NaN, a BOM, UTF-16, a lone surrogate, bad text: json.loads decides, as it always has
     try:
         value = json.loads(raw)
     except RecursionError as exc:
@@ -46,23 +37,6 @@ def loads(raw: bytes | str) -> Any:
     if _may_hold_surrogate(raw) and _has_unpaired_surrogate(value):
         raise ValueError("JSON text contains an unpaired UTF-16 surrogate")
     return value
-
-
-# orjson reads an integer beyond 64 bits as a float, where json.loads keeps the int: text with a run of
-# 19 digits (which may be one) is left to json.loads. Found as a run of "0" once every digit is one (a
-# C loop: a regex takes 14 us over a 20-item body).
-_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
-_LONG_DIGITS = b"0" * 19
-# json.loads refuses nesting near the recursion limit (~1,000 levels) and orjson only past 1,024, so
-# bodies that could nest that deep are left to json.loads, which refuses them where it always has.
-_OPENERS_READ_BY_ORJSON = 256
-
-
-def _orjson_reads_as_json_does(raw: bytes) -> bool:
-    """Whether whatever orjson accepts in ``raw`` is what ``json.loads`` gives (it refuses the rest:
-    non-UTF-8, lone surrogates, NaN, a BOM, control characters in strings, depth past 1,024)."""
-    shallow = raw.count(b"[") + raw.count(b"{") <= _OPENERS_READ_BY_ORJSON
-    return shallow and _LONG_DIGITS not in raw.translate(_DIGITS_AS_ZERO)
 
 
 def _may_hold_surrogate(raw: bytes | str) -> bool:
