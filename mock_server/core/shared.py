@@ -345,6 +345,17 @@ class SharedState:
             return None
         return int(meta.get(field.encode(), 0))
 
+    def synced(self, field: str) -> Any:
+        """``field`` of the meta hash as this request's sync read it (bytes, None when absent), or
+        ``MISSING`` when there is nothing to trust (as ``version``)."""
+        writes = _writes.get()
+        if writes is None or not writes.open or getattr(self._local, "depth", 0):
+            return MISSING
+        meta = writes.cache.get("versions")
+        if meta is None:
+            return MISSING
+        return meta.get(field.encode())
+
     # -- the cross-process lock --------------------------------------------------------------------
     @contextmanager
     def lock(self) -> Iterator[None]:

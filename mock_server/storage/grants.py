@@ -1,20 +1,25 @@
-"""Upload grants: the limits of each issued presigned PUT URL that S3 itself cannot express.
+"""Upload grants: the limits of an issued presigned PUT URL that S3 itself cannot express.
 
-A grant is keyed by its URL's signature and remembers the object, the Host the URL was issued
-for, a size cap and whether the URL is single-use (``UploadGrant``). ``GrantBook`` keeps them in
-this process; ``storage/shared_grants.py`` keeps them in Redis for several processes. Both:
+As in an S3 POST policy, the limits travel with the URL: the sandbox signs them in as the value of
+``x-sandbox-grant`` (``encode``: single use, size cap, the book's epoch and the host the URL was issued
+for), so they cannot be changed without breaking the signature, and nothing is stored per issued URL.
+What is stored is what using a single-use URL changes: its claim (an upload in progress, then done),
+kept until the URL expires. ``GrantBook`` keeps claims in this process; ``storage/shared_grants.py``
+keeps them in Redis for several processes. Both:
 
-- ``issue(signature, grant)`` (``issue_all`` for several): remember a grant (expired ones are forgotten now
-  and then: an expired URL is refused by the signature check before its grant is looked at);
-- ``get(signature)``: the grant, or None;
-- ``claim(signature)``: reserve a single-use URL for one upload at a time (raises AccessDenied
-  when it was used or is in use); ``finish(signature, succeeded=...)`` releases it.
+- ``epoch()``: a token a reset changes (and a restart: a new book draws a new one); a URL signed with
+  another epoch was issued before a reset or restart and is refused;
+- ``swept_until()``: sandbox time up to which expired claims were forgotten: a single-use URL that
+  expired by then may have been used, so it is refused even when the clock is moved back;
+- ``claim(signature, expires_at)``: reserve a single-use URL for one upload at a time (raises
+  AccessDenied when it was used or is in use); ``finish(signature, succeeded=...)`` releases it.
 """
 
 from __future__ import annotations
 
+import os
 import threading
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from mock_server.core.clock import Clock
 from mock_server.core.gc_policy import HeldDict
@@ -23,95 +28,101 @@ from mock_server.storage.s3_errors import AccessDenied
 SWEEP_EVERY = 1000
 USED = "This upload URL has already been used; request a new URL."
 IN_USE = "This upload URL is in use by another upload in progress."
+UPLOADING, DONE = "u", "d"
 
 
 class UploadGrant(NamedTuple):
-    """Limits attached to one issued presigned PUT URL, keyed by its signature; immutable (a claim stores
-    a new one)."""
+    """The limits signed into one issued presigned PUT URL (``encode`` / ``decode``)."""
 
-    bucket: str
-    key: str
-    host: str
-    max_bytes: int | None
     single_use: bool
-    expires_at: float
-    used: bool = False
-    uploading: bool = False
+    max_bytes: int | None
+    epoch: str
+    host: str
 
 
-_EXPIRES_AT = UploadGrant._fields.index("expires_at")
-_UPLOADING = UploadGrant._fields.index("uploading")
+def encode(grant: UploadGrant) -> str:
+    """The ``x-sandbox-grant`` value: ``<1|0>.<max bytes or empty>.<epoch>.<host>`` (the host last: it
+    may hold dots)."""
+    cap = "" if grant.max_bytes is None else str(grant.max_bytes)
+    return f"{int(grant.single_use)}.{cap}.{grant.epoch}.{grant.host}"
+
+
+def decode(value: str) -> UploadGrant | None:
+    """The grant ``encode`` wrote, or None for any other text."""
+    parts = value.split(".", 3)
+    if len(parts) != 4:
+        return None
+    single, cap, epoch, host = parts
+    if single not in ("0", "1") or not (cap == "" or (cap.isascii() and cap.isdigit())) or not epoch:
+        return None
+    return UploadGrant(single == "1", int(cap) if cap else None, epoch, host)
+
+
+def new_epoch() -> str:
+    """A fresh epoch: random, not seeded, so a restarted server never honours its predecessor's URLs
+    (their claims went with it)."""
+    return os.urandom(6).hex()
 
 
 class GrantBook:
-    """Grants held in this process (the default)."""
+    """Claims of single-use URLs held in this process (the default)."""
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
         self._lock = threading.Lock()
-        # Held as plain tuples: one is kept per issued URL until it expires, and the garbage collector stops
-        # walking a plain tuple of atomic fields at its first pass (never a NamedTuple or an object of a
-        # class), so millions of grants add nothing to full collections.
-        self._grants: dict[str, tuple[Any, ...]] = HeldDict()
-        # The earliest expiry among the grants (inf: none): until then a sweep would find nothing to drop,
-        # so it is skipped instead of walking every grant.
-        self._first_expiry = float("inf")
+        self._epoch = new_epoch()
+        # signature -> (UPLOADING or DONE, the URL's expiry in epoch seconds): plain tuples of atomic
+        # fields, which the collector stops walking (gc_policy.HeldDict)
+        self._claims: dict[str, tuple[str, float]] = HeldDict()
+        self._claimed = 0
+        self._swept_until = float("-inf")
 
-    def issue(self, signature: str, grant: UploadGrant) -> None:
-        """Remember ``grant``; every ``SWEEP_EVERY`` grants, forget the expired ones no upload holds."""
-        self.issue_all([(signature, grant)])
+    def epoch(self) -> str:
+        return self._epoch
 
-    def issue_all(self, grants: list[tuple[str, UploadGrant]]) -> None:
-        """``issue`` for several ``(signature, grant)`` at once."""
+    def swept_until(self) -> float:
+        return self._swept_until
+
+    def claim(self, signature: str, expires_at: float) -> None:
+        """Reserve the single-use URL ``signature`` (valid until ``expires_at``, epoch seconds).
+
+        Raises: AccessDenied when it was used or an upload through it is in progress.
+        """
         with self._lock:
-            for signature, grant in grants:
-                self._grants[signature] = tuple(grant)
-                if grant.expires_at < self._first_expiry:
-                    self._first_expiry = grant.expires_at
-                if len(self._grants) % SWEEP_EVERY == 0:
-                    self._forget_expired()
+            held = self._claims.get(signature)
+            if held is not None:
+                raise AccessDenied(USED if held[0] == DONE else IN_USE)
+            self._claims[signature] = (UPLOADING, expires_at)
+            self._claimed += 1
+            if self._claimed % SWEEP_EVERY == 0:
+                self._forget_expired()
+
+    def finish(self, signature: str, *, succeeded: bool) -> None:
+        """End the upload through ``signature``: the URL is used if it succeeded, free again if not."""
+        with self._lock:
+            held = self._claims.get(signature)
+            if held is None:
+                return
+            if succeeded:
+                self._claims[signature] = (DONE, held[1])
+            else:
+                del self._claims[signature]
 
     def _forget_expired(self) -> None:
         now = self.clock.time()
-        if now < self._first_expiry:
-            return
-        for old in [s for s, g in self._grants.items() if g[_EXPIRES_AT] <= now and not g[_UPLOADING]]:
-            del self._grants[old]
-        self._first_expiry = min((g[_EXPIRES_AT] for g in self._grants.values()), default=float("inf"))
-
-    def get(self, signature: str) -> UploadGrant | None:
-        with self._lock:
-            held = self._grants.get(signature)
-        return None if held is None else UploadGrant._make(held)
-
-    def claim(self, signature: str) -> UploadGrant | None:
-        with self._lock:
-            held = self._grants.get(signature)
-            grant = None if held is None else UploadGrant._make(held)
-            if grant is None or not grant.single_use:
-                return grant
-            if grant.used:
-                raise AccessDenied(USED)
-            if grant.uploading:
-                raise AccessDenied(IN_USE)
-            grant = grant._replace(uploading=True)
-            self._grants[signature] = tuple(grant)
-            return grant
-
-    def finish(self, signature: str, *, succeeded: bool) -> None:
-        with self._lock:
-            held = self._grants.get(signature)
-            if held is not None:
-                grant = UploadGrant._make(held)
-                used = grant.used or (succeeded and grant.single_use)
-                self._grants[signature] = tuple(grant._replace(uploading=False, used=used))
+        for old in [s for s, (state, at) in self._claims.items() if at <= now and state == DONE]:
+            del self._claims[old]
+        self._swept_until = max(self._swept_until, now)
 
     def __len__(self) -> int:
+        """Claims held."""
         with self._lock:
-            return len(self._grants)
+            return len(self._claims)
 
     def reset(self) -> None:
-        """Forget every grant."""
+        """Forget every claim; URLs issued before now are refused (a new epoch)."""
         with self._lock:
-            self._grants.clear()
-            self._first_expiry = float("inf")
+            self._claims.clear()
+            self._claimed = 0
+            self._swept_until = float("-inf")
+            self._epoch = new_epoch()

@@ -32,6 +32,7 @@ from mock_server.storage import (
     sigv4,
 )
 from mock_server.storage.answers import error_for_status, render_error, s3_response_headers
+from mock_server.storage.grants import UploadGrant
 from mock_server.storage.moto_backend import import_moto
 from mock_server.storage.object_reads import GCS_OVERRIDES, object_response
 from mock_server.storage.s3_errors import (
@@ -49,7 +50,7 @@ from mock_server.storage.s3_errors import (
     PreconditionFailed,
     S3Error,
 )
-from mock_server.storage.service import DOWNLOAD_PREFIX, S3_MAX_OBJECT, STORAGE_PREFIX
+from mock_server.storage.service import DOWNLOAD_PREFIX, STORAGE_PREFIX, upload_cap
 
 POST_FORM_LIMITS = Limits(
     max_parts=1000, max_field_bytes=64 * 1024, stop_after_first_file=True, file_field="file"
@@ -82,18 +83,22 @@ def _check_key(key: str) -> None:
         raise KeyTooLongError(Size=size, MaxSizeAllowed=MAX_KEY_BYTES)
 
 
-def _verify_query_auth(request: Request, method: str) -> sigv4.VerifiedPresign:
-    """Raises: the S3 error for a missing, malformed, mismatched or expired presigned URL."""
+def _verify_query_auth(request: Request, method: str) -> tuple[sigv4.VerifiedPresign, UploadGrant | None]:
+    """The verified URL and the limits signed into it (None: a URL without them).
+
+    Raises: the S3 error for a missing, malformed, mismatched or expired presigned URL, or one the
+    sandbox issued whose limits are no longer known.
+    """
     sandbox = _sandbox(request)
     _check_key(request.path_params["key"])
     if "authorization" in request.headers:
-        return api_auth.authenticate(request)  # type: ignore[return-value]
+        return api_auth.authenticate(request), None  # type: ignore[return-value]
     params = dict(parse_qsl(_query(request), keep_blank_values=True))
     if not any(name.lower().startswith("x-amz-") for name in params):
         if "AWSAccessKeyId" in params or "Signature" in params:
             raise InvalidRequest(sigv4.SIGV2_REFUSED)
         raise AccessDenied()
-    grant = sandbox.storage.grant_for(params.get("X-Amz-Signature", ""))
+    grant = sandbox.storage.grant_in(params)
     verified = sigv4.verify_presigned(
         method=method,
         path=_raw_path(request),
@@ -103,8 +108,8 @@ def _verify_query_auth(request: Request, method: str) -> sigv4.VerifiedPresign:
         credentials=sandbox.storage.known_credentials,
         signed_host=grant.host if grant else None,
     )
-    sandbox.storage.check_grant_known(params, grant)
-    return verified
+    sandbox.storage.check_grant(params, grant, verified.expires_at)
+    return verified, grant
 
 
 def _declared_length(request: Request) -> int:
@@ -121,13 +126,13 @@ def _declared_length(request: Request) -> int:
 async def put_object(request: Request) -> Response:
     sandbox, storage = _sandbox(request), _sandbox(request).storage
     bucket, key = request.path_params["bucket"], request.path_params["key"]
-    verified = _verify_query_auth(request, "PUT")
+    verified, grant = _verify_query_auth(request, "PUT")
     declared = _declared_length(request)
     integrity = checksums.expect(request.headers)
     stored = object_headers.stored_headers(request.headers.items())
     _require_bucket(sandbox, bucket)
-    grant = storage.claim(verified.signature)
-    cap = grant.max_bytes if grant and grant.max_bytes is not None else S3_MAX_OBJECT
+    storage.claim(verified.signature, grant, verified.expires_at)
+    cap = upload_cap(grant)
     succeeded = False
     try:
         body = await _read_body(request, cap, declared, integrity)
@@ -143,7 +148,7 @@ async def put_object(request: Request) -> Response:
         )
         succeeded = True
     finally:
-        storage.finish(verified.signature, succeeded=succeeded)
+        storage.finish(verified.signature, grant, succeeded=succeeded)
     return Response(status_code=200, headers={"ETag": info.etag, **_echoed(integrity, info.checksums)})
 
 

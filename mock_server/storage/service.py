@@ -1,8 +1,8 @@
 """What vendors ask of storage: issue URLs and policies that point back at the sandbox.
 
 ``Storage`` issues presigned PUT/GET URLs, POST policies and GCS-style download links with the
-sandbox credentials and the sandbox clock, and remembers for each issued upload URL the limits
-real S3 cannot express (a size cap, single use) so the upload route can enforce them.
+sandbox credentials and the sandbox clock. An upload URL carries, signed, the limits real S3 cannot
+express (a size cap, single use: storage/grants.py), which the upload route enforces.
 URLs use the base URL the vendor passes in: by default the scheme and Host of the request that
 asked for them, so they work through docker port maps and CI service host names.
 """
@@ -17,15 +17,15 @@ from urllib.parse import quote
 
 from mock_server.core.clock import Clock
 from mock_server.storage import post_policy, presign, signed_urls
-from mock_server.storage.grants import GrantBook, UploadGrant
+from mock_server.storage.grants import GrantBook, UploadGrant, decode, encode
 from mock_server.storage.s3 import ObjectStore
 from mock_server.storage.s3_errors import AccessDenied
 from mock_server.storage.sigv4 import SigningCredentials
 
 S3_MAX_OBJECT = 5 * 1024**3
 STORAGE_PREFIX = "/s3"
-# Signed into every upload URL the sandbox issues, so a URL whose limits are no longer known (swept,
-# reset, restart) is refused instead of being accepted without them. S3 ignores unknown parameters.
+# Signed into every upload URL the sandbox issues: its limits (storage/grants.py ``encode``). S3 ignores
+# unknown parameters.
 GRANT_PARAM = "x-sandbox-grant"
 UNKNOWN_GRANT = (
     "This upload URL was issued by the sandbox but its limits are no longer known (it was issued before "
@@ -49,8 +49,6 @@ SHAPES_KEPT = 64
 class _Shape(NamedTuple):
     signer: presign.QuerySigner
     expires_at: datetime
-    expires_at_epoch: float
-    host: str
 
 
 class DownloadSigner(NamedTuple):
@@ -78,13 +76,21 @@ def object_path(prefix: str, bucket: str, key: str) -> str:
     return f"{prefix}/{bucket}/{quote(key, safe='/~')}"
 
 
-class Grants(Protocol):
-    """Where upload grants live: ``storage.grants.GrantBook`` or ``storage.shared_grants.SharedGrantBook``."""
+def upload_cap(grant: UploadGrant | None) -> int:
+    """Bytes an upload through a URL carrying ``grant`` may send: its cap, never past S3's 5 GiB (a URL
+    signed with the sandbox credentials by someone else may carry any cap)."""
+    if grant is None or grant.max_bytes is None:
+        return S3_MAX_OBJECT
+    return min(grant.max_bytes, S3_MAX_OBJECT)
 
-    def issue(self, signature: str, grant: UploadGrant) -> None: ...
-    def issue_all(self, grants: list[tuple[str, UploadGrant]]) -> None: ...
-    def get(self, signature: str) -> UploadGrant | None: ...
-    def claim(self, signature: str) -> UploadGrant | None: ...
+
+class Grants(Protocol):
+    """Where single-use URLs' claims live: ``storage.grants.GrantBook`` or
+    ``storage.shared_grants.SharedGrantBook``."""
+
+    def epoch(self) -> str: ...
+    def swept_until(self) -> float: ...
+    def claim(self, signature: str, expires_at: float) -> None: ...
     def finish(self, signature: str, *, succeeded: bool) -> None: ...
     def reset(self) -> None: ...
 
@@ -101,7 +107,7 @@ class Storage:
         clock: Clock,
         grants: Grants | None = None,
     ) -> None:
-        """``grants``: where upload grants live (this process's ``GrantBook`` unless given)."""
+        """``grants``: where single-use URLs' claims live (this process's ``GrantBook`` unless given)."""
         self.objects = objects
         self.credentials = credentials
         self.clock = clock
@@ -125,8 +131,8 @@ class Storage:
         self, method: str, base_url: str, expires_in: float, header: str | None, query: tuple[str, str] | None
     ) -> _Shape:
         """What every URL signed this second for ``method``, ``base_url``, lifetime, signed content type
-        (``header``) and extra query parameter shares: the signer (everything but the path), the expiry and
-        the host. At most ``SHAPES_KEPT`` are kept (all dropped when full)."""
+        (``header``) and extra query parameter shares: the signer (everything but the path) and the expiry.
+        At most ``SHAPES_KEPT`` are kept (all dropped when full)."""
         now = self.clock.time()
         credentials = self.credentials
         # keyed by the second the signing instant falls in (datetime rounds to the microsecond first)
@@ -144,7 +150,7 @@ class Storage:
                 query=dict([query]) if query else None,
             )
             expires_at = signed_at + timedelta(seconds=expires)
-            shape = _Shape(signer, expires_at, expires_at.timestamp(), _host_of(base_url))
+            shape = _Shape(signer, expires_at)
             if len(self._shapes) >= SHAPES_KEPT:
                 self._shapes.clear()
             self._shapes[shape_key] = shape
@@ -161,7 +167,7 @@ class Storage:
         max_bytes: int | None = None,
         single_use: bool = False,
     ) -> IssuedUrl:
-        """A presigned PUT of ``key``, its limits remembered as an upload grant (see ``presign_puts``)."""
+        """A presigned PUT of ``key`` with its limits signed in (see ``presign_puts``)."""
         return self.presign_puts(
             base_url,
             bucket,
@@ -182,25 +188,20 @@ class Storage:
         single_use: bool = False,
     ) -> list[IssuedUrl]:
         """A presigned PUT per ``(key, content type)`` (the type signed in when given), valid ``expires_in``
-        seconds, in order; their grants (``max_bytes`` cap, ``single_use``) are issued together."""
+        seconds, in order, each with its limits (``max_bytes`` cap, ``single_use``) signed in as
+        ``x-sandbox-grant``: nothing is stored per URL."""
+        grant = encode(UploadGrant(single_use, max_bytes, self.grants.epoch(), _host_of(base_url)))
         shapes: dict[str | None, _Shape] = {}
         issued: list[IssuedUrl] = []
-        grants: list[tuple[str, UploadGrant]] = []
         for key, content_type in uploads:
             shape = shapes.get(content_type)
             if shape is None:
                 shape = shapes[content_type] = self._shape(
-                    "PUT", base_url, expires_in, content_type, (GRANT_PARAM, "1")
+                    "PUT", base_url, expires_in, content_type, (GRANT_PARAM, grant)
                 )
-            url, signature = shape.signer.sign(object_path(STORAGE_PREFIX, bucket, key))
-            grants.append(
-                (
-                    signature,
-                    UploadGrant(bucket, key, shape.host, max_bytes, single_use, shape.expires_at_epoch),
-                )
+            issued.append(
+                IssuedUrl(shape.signer.sign(object_path(STORAGE_PREFIX, bucket, key))[0], shape.expires_at)
             )
-            issued.append(IssuedUrl(url, shape.expires_at))
-        self.grants.issue_all(grants)
         return issued
 
     def download_signer(self, base_url: str, bucket: str, *, expires_in: float) -> DownloadSigner:
@@ -266,24 +267,32 @@ class Storage:
         return IssuedUrl(url, signed_at + timedelta(seconds=expires))
 
     # -- grants (used by the upload route) ------------------------------------------------
-    def grant_for(self, signature: str) -> UploadGrant | None:
-        return self.grants.get(signature)
+    @staticmethod
+    def grant_in(params: Mapping[str, str]) -> UploadGrant | None:
+        """The limits an upload URL's query (``params``) carries, or None (none, or not the sandbox's)."""
+        value = params.get(GRANT_PARAM)
+        return None if value is None else decode(value)
 
-    def check_grant_known(self, params: Mapping[str, str], grant: UploadGrant | None) -> None:
-        """Raises: AccessDenied for a sandbox-issued upload URL whose grant is gone."""
-        if grant is None and GRANT_PARAM in params:
+    def check_grant(self, params: Mapping[str, str], grant: UploadGrant | None, expires_at: datetime) -> None:
+        """Raises: AccessDenied for a sandbox-issued upload URL (its signature verified, valid until
+        ``expires_at``) whose limits are no longer known: from another epoch (issued before a reset or
+        restart), or single-use and expired by the last sweep of claims (the clock was moved back)."""
+        if GRANT_PARAM not in params:
+            return
+        if grant is None or grant.epoch != self.grants.epoch():
+            raise AccessDenied(UNKNOWN_GRANT)
+        if grant.single_use and expires_at.timestamp() <= self.grants.swept_until():
             raise AccessDenied(UNKNOWN_GRANT)
 
-    def claim(self, signature: str) -> UploadGrant | None:
-        """Reserve a single-use URL for one upload at a time.
+    def claim(self, signature: str, grant: UploadGrant | None, expires_at: datetime) -> None:
+        """Reserve a single-use URL for one upload at a time (nothing for other URLs, e.g. made by boto3
+        with the sandbox credentials). Raises: AccessDenied when it was used or is in use."""
+        if grant is not None and grant.single_use:
+            self.grants.claim(signature, expires_at.timestamp())
 
-        Returns the grant (or None for URLs this sandbox did not issue, e.g. made by boto3 with the
-        sandbox credentials). Raises: AccessDenied when a single-use URL was used or is in use.
-        """
-        return self.grants.claim(signature)
-
-    def finish(self, signature: str, *, succeeded: bool) -> None:
-        self.grants.finish(signature, succeeded=succeeded)
+    def finish(self, signature: str, grant: UploadGrant | None, *, succeeded: bool) -> None:
+        if grant is not None and grant.single_use:
+            self.grants.finish(signature, succeeded=succeeded)
 
     def reset(self) -> None:
         self.grants.reset()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from unittest import mock
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import botocore.auth
 import pytest
@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from mock_server.core.clock import Clock
 from mock_server.storage import presign
+from mock_server.storage.grants import UploadGrant, encode
 from mock_server.storage.service import GRANT_PARAM, STORAGE_PREFIX, Storage, object_path
 from mock_server.storage.sigv4 import SigningCredentials
 
@@ -171,6 +172,19 @@ def _storage(credentials: SigningCredentials, clock: Clock) -> Storage:
     return Storage(objects=None, credentials=credentials, clock=clock)  # type: ignore[arg-type]  # no object is touched
 
 
+def _grant(storage: Storage, base_url: str, single_use: bool = False) -> UploadGrant:
+    """The limits ``storage`` signs into an upload URL for ``base_url`` (no size cap)."""
+    return UploadGrant(single_use, None, storage.grants.epoch(), urlsplit(base_url).netloc)
+
+
+def _grant_value(storage: Storage, base_url: str, single_use: bool = False) -> str:
+    return encode(_grant(storage, base_url, single_use))
+
+
+def _grant_of(url: str) -> UploadGrant | None:
+    return Storage.grant_in(dict(parse_qsl(urlsplit(url).query)))
+
+
 def _at_case_second(case: dict, within: float = 0.0) -> tuple[Storage, int]:
     """A storage whose clock stands ``within`` the case's second, and the case's lifetime (at least 1 s)."""
     clock = Clock()
@@ -203,13 +217,12 @@ def test_upload_urls_of_one_second_share_a_signer_and_each_is_botocore_s(
                 "now": case["now"].replace(microsecond=0),
                 "expires_in": expires,
                 "signed_headers": {"content-type": content_type} if content_type else {},
-                "query": {GRANT_PARAM: "1"},
+                "query": {GRANT_PARAM: _grant_value(storage, case["base_url"])},
             }
         )
         assert issued.url == expected
         assert issued.expires_at.timestamp() == case["now"].replace(microsecond=0).timestamp() + expires
-        signature = issued.url.rsplit("X-Amz-Signature=", 1)[1]
-        assert storage.grants.get(signature).key == key  # type: ignore[union-attr]
+        assert _grant_of(issued.url) == _grant(storage, case["base_url"])
 
 
 def test_the_next_second_and_other_credentials_get_signers_of_their_own() -> None:
@@ -219,7 +232,7 @@ def test_the_next_second_and_other_credentials_get_signers_of_their_own() -> Non
     storage = _storage(first, clock)
     base = BASES[0]
     case = {"method": "PUT", "base_url": base, "key": "k", "credentials": first, "expires_in": 60}
-    case.update(signed_headers={}, query={GRANT_PARAM: "1"})
+    case.update(signed_headers={}, query={GRANT_PARAM: _grant_value(storage, base)})
     stamp = datetime(2024, 2, 29, 23, 59, 59, tzinfo=UTC)
     assert storage.presign_put(base, "bucket", "k", expires_in=60).url == botocore_url({**case, "now": stamp})
     clock.advance(0.002)  # the next second, and the next day's signing key
@@ -286,17 +299,18 @@ def test_a_listing_s_download_urls_are_botocore_s_url_by_url(case: dict, keys: l
 )
 def test_a_batch_of_upload_urls_is_botocore_s_url_by_url(case: dict, uploads: list) -> None:
     """``Storage.presign_puts`` (one request's URLs, mixed content types) gives, in order, each URL botocore
-    gives for its key and type, and a grant for each."""
+    gives for its key and type, each with the limits signed in."""
     storage, expires = _at_case_second(case)
     issued = storage.presign_puts(case["base_url"], "bucket", uploads, expires_in=expires, single_use=True)
     assert len(issued) == len(uploads)
     for (key, content_type), url in zip(uploads, issued, strict=True):
         expected = {**case, "method": "PUT", "key": key, "now": case["now"].replace(microsecond=0)}
-        expected.update(expires_in=expires, query={GRANT_PARAM: "1"})
+        expected.update(
+            expires_in=expires, query={GRANT_PARAM: _grant_value(storage, case["base_url"], True)}
+        )
         expected["signed_headers"] = {"content-type": content_type} if content_type else {}
         assert url.url == botocore_url(expected)
-        grant = storage.grants.get(url.url.rsplit("X-Amz-Signature=", 1)[1])
-        assert grant is not None and grant.key == key and grant.single_use
+        assert _grant_of(url.url) == _grant(storage, case["base_url"], True)
 
 
 @given(

@@ -1,4 +1,5 @@
-"""Upload grants in Redis: a single-use URL is claimed once, whichever process claims it."""
+"""Claims of single-use upload URLs, in this process and in Redis: a URL is claimed once, whichever
+process claims it; the epoch and the sweep's mark are the same for every process of a namespace."""
 
 from __future__ import annotations
 
@@ -8,13 +9,11 @@ import pytest
 
 from mock_server.core.clock import Clock
 from mock_server.core.shared import SharedState, connect
-from mock_server.storage.grants import SWEEP_EVERY, GrantBook, UploadGrant
+from mock_server.storage.grants import SWEEP_EVERY, GrantBook, UploadGrant, decode, encode
 from mock_server.storage.s3_errors import AccessDenied
 from mock_server.storage.shared_grants import SharedGrantBook
 
-
-def _grant(single_use: bool = True, expires_at: float = 4e9) -> UploadGrant:
-    return UploadGrant("bucket", "key", "127.0.0.1:8080", 10, single_use, expires_at)
+LATER = 4e9
 
 
 @pytest.fixture(params=["process", "redis"])
@@ -28,33 +27,47 @@ def books(request: pytest.FixtureRequest, redis_url: str) -> tuple[object, objec
     return SharedGrantBook(shared, clock), SharedGrantBook(other, clock)
 
 
-def test_a_single_use_grant_is_claimed_once(books: tuple[object, object]) -> None:
+def test_a_single_use_url_is_claimed_once(books: tuple[object, object]) -> None:
     first, second = books
-    first.issue("sig", _grant())  # type: ignore[attr-defined]
-    assert second.get("sig").key == "key"  # type: ignore[attr-defined]
-    claimed = second.claim("sig")  # type: ignore[attr-defined]
-    assert claimed is not None and claimed.uploading
+    second.claim("sig", LATER)  # type: ignore[attr-defined]
     with pytest.raises(AccessDenied, match="in use"):
-        first.claim("sig")  # type: ignore[attr-defined]
+        first.claim("sig", LATER)  # type: ignore[attr-defined]
     second.finish("sig", succeeded=True)  # type: ignore[attr-defined]
     with pytest.raises(AccessDenied, match="already been used"):
-        first.claim("sig")  # type: ignore[attr-defined]
-    assert first.get("sig").used  # type: ignore[attr-defined]
+        first.claim("sig", LATER)  # type: ignore[attr-defined]
+    first.claim("other", LATER)  # type: ignore[attr-defined]
+    assert len(first) == 2  # type: ignore[arg-type]
 
 
 def test_a_failed_upload_frees_the_url(books: tuple[object, object]) -> None:
     first, second = books
-    first.issue("sig", _grant())  # type: ignore[attr-defined]
-    first.claim("sig")  # type: ignore[attr-defined]
+    first.claim("sig", LATER)  # type: ignore[attr-defined]
     first.finish("sig", succeeded=False)  # type: ignore[attr-defined]
-    assert second.claim("sig") is not None  # type: ignore[attr-defined]
+    second.claim("sig", LATER)  # type: ignore[attr-defined]
+    first.finish("unknown", succeeded=True)  # type: ignore[attr-defined]  # nothing claimed: nothing kept
+    assert len(first) == 1  # type: ignore[arg-type]
 
 
-def test_reusable_and_unknown_grants(books: tuple[object, object]) -> None:
-    first, second = books
-    first.issue("many", _grant(single_use=False))  # type: ignore[attr-defined]
-    assert second.claim("many") is not None and second.claim("many") is not None  # type: ignore[attr-defined]
-    assert second.claim("unknown") is None and second.get("unknown") is None  # type: ignore[attr-defined]
+def test_every_process_of_a_namespace_has_one_epoch_and_a_reset_draws_another(
+    shared_state: SharedState, redis_url: str
+) -> None:
+    clock = Clock()
+    books = [
+        SharedGrantBook(SharedState(connect(redis_url), shared_state.namespace), clock) for _ in range(3)
+    ]
+    epochs = {book.epoch() for book in books}
+    assert len(epochs) == 1
+    shared_state.clear()  # what a reset does to the namespace
+    assert books[1].epoch() not in epochs and books[0].epoch() == books[1].epoch()
+
+
+def test_a_process_book_draws_a_new_epoch_at_each_reset() -> None:
+    book = GrantBook(Clock())
+    epochs = {book.epoch()}
+    for _ in range(3):
+        book.reset()
+        epochs.add(book.epoch())
+    assert len(epochs) == 4 and GrantBook(Clock()).epoch() not in epochs
 
 
 def test_concurrent_claims_through_two_processes_grant_one(shared_state: SharedState, redis_url: str) -> None:
@@ -62,12 +75,11 @@ def test_concurrent_claims_through_two_processes_grant_one(shared_state: SharedS
     books = [
         SharedGrantBook(SharedState(connect(redis_url), shared_state.namespace), clock) for _ in range(8)
     ]
-    books[0].issue("sig", _grant())
     won: list[int] = []
 
     def claim(number: int) -> None:
         try:
-            books[number].claim("sig")
+            books[number].claim("sig", LATER)
             won.append(number)
         except AccessDenied:
             pass
@@ -80,48 +92,50 @@ def test_concurrent_claims_through_two_processes_grant_one(shared_state: SharedS
     assert len(won) == 1
 
 
-def test_expired_grants_are_forgotten(shared_state: SharedState) -> None:
-    clock = Clock()
-    book = SharedGrantBook(shared_state, clock)
-    book.issue("old", _grant(expires_at=clock.time() - 1))
-    for number in range(SWEEP_EVERY - 1):
-        book.issue(f"s{number}", _grant())
-    assert book.get("old") is None
-    assert len(book) == SWEEP_EVERY - 1
-
-
-def test_expiries_are_kept_per_second_and_uploads_in_progress_stay(shared_state: SharedState) -> None:
-    """Grants expiring in one second share one set; a sweep forgets those whose second has passed,
-    except one an upload holds, which stays until a later sweep finds it released."""
+@pytest.mark.parametrize("kind", ["process", "redis"])
+def test_claims_of_expired_urls_are_forgotten_except_one_an_upload_holds(
+    kind: str, request: pytest.FixtureRequest
+) -> None:
+    """A sweep (every SWEEP_EVERY claims) forgets the claims of URLs expired by then and raises the
+    sweep's mark to its time; a claim whose upload is still in progress stays until a later sweep finds it
+    released."""
     clock = Clock()
     clock.freeze(1_000_000.0)
-    book = SharedGrantBook(shared_state, clock)
-    with shared_state.writes():  # one request issuing several grants
-        for number in range(5):
-            book.issue(f"soon{number}", _grant(expires_at=1_000_010.25))
-        book.issue("later", _grant(expires_at=1_000_900.0))
-    redis = shared_state.redis
-    assert redis.zrange(shared_state.key("grant-expiry"), 0, -1) == [b"1000011", b"1000900"]
-    assert redis.scard(shared_state.key("grant-exp", "1000011")) == 5
-    assert len(book) == 6
-    assert book.claim("soon0") is not None  # an upload in progress through this URL
+    if kind == "process":
+        book: GrantBook | SharedGrantBook = GrantBook(clock)
+    else:
+        book = SharedGrantBook(request.getfixturevalue("shared_state"), clock)
+    assert book.swept_until() == float("-inf")
+    for number in range(5):
+        book.claim(f"soon{number}", 1_000_010.25)
+        if number:
+            book.finish(f"soon{number}", succeeded=True)
+    book.claim("later", 1_000_900.0)
+    book.finish("later", succeeded=True)
     clock.advance(11)
-    book._issued = SWEEP_EVERY - 1
-    book.issue("next", _grant(expires_at=1_000_900.0))  # the issue that sweeps
-    assert [book.get(f"soon{number}") is None for number in range(5)] == [False, True, True, True, True]
-    assert book.get("later") is not None and len(book) == 3
-    book.finish("soon0", succeeded=True)
-    book._issued = 2 * SWEEP_EVERY - 1
-    book.issue("after", _grant(expires_at=1_000_900.0))
-    assert book.get("soon0") is None
-    assert redis.zrange(shared_state.key("grant-expiry"), 0, -1) == [b"1000900"]
+    for number in range(SWEEP_EVERY - 6):  # the claim that makes SWEEP_EVERY sweeps
+        book.claim(f"filler{number}", 1_000_900.0)
+    assert len(book) == SWEEP_EVERY - 6 + 2  # the fillers, "later" and the upload in progress
+    assert book.swept_until() == 1_000_011.0
+    with pytest.raises(AccessDenied, match="in use"):
+        book.claim("soon0", 1_000_010.25)
+    book.claim("soon1", 1_000_010.25)  # forgotten: the URL's check (the mark) is what refuses it now
 
 
-@pytest.mark.parametrize("single_use", [True, False])
-def test_a_grant_reads_back_as_issued(books: tuple[object, object], single_use: bool) -> None:
-    first, second = books
-    issued = UploadGrant("bucket", "a/ké y.pdf", "127.0.0.1:8080", None, single_use, 4e9 + 0.5)
-    first.issue("sig", issued)  # type: ignore[attr-defined]
-    assert second.get("sig") == issued  # type: ignore[attr-defined]
-    claimed = second.claim("sig")  # type: ignore[attr-defined]
-    assert claimed == issued._replace(uploading=single_use)
+@pytest.mark.parametrize(
+    "grant",
+    [
+        UploadGrant(True, 26_214_400, "0a1b2c3d4e5f", "127.0.0.1:8080"),
+        UploadGrant(False, None, "e", "[::1]:9000"),
+        UploadGrant(True, 0, "x", "sandbox.example.test"),
+    ],
+)
+def test_a_grant_reads_back_as_signed(grant: UploadGrant) -> None:
+    assert decode(encode(grant)) == grant
+
+
+@pytest.mark.parametrize(
+    "value", ["1", "", "1.2.3", "2.10.e.h", "1.-1.e.h", "1.1e3.e.h", "1.10..h", "1.١٢.e.h"]
+)
+def test_text_that_is_not_a_grant_reads_as_none(value: str) -> None:
+    assert decode(value) is None

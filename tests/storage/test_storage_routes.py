@@ -301,15 +301,3 @@ def test_reset_drops_objects_and_journal(client: TestClient, sandbox: Sandbox) -
     assert "***" in journal[0]["query"]["X-Amz-Signature"]
     assert client.post("/__admin/reset").json() == {"status": "reset"}
     assert client.get("/__admin/objects", params={"bucket": BUCKET}).json()["objects"] == []
-
-
-def test_expired_upload_grants_are_forgotten(sandbox: Sandbox) -> None:
-    from mock_server.storage.grants import SWEEP_EVERY as GRANT_SWEEP_EVERY
-
-    first = presign(sandbox, key="old", expires_in=60)
-    sandbox.clock.advance(61)
-    for number in range(GRANT_SWEEP_EVERY - 1):
-        presign(sandbox, key=f"new-{number}", expires_in=60)
-    signature = first.rsplit("X-Amz-Signature=", 1)[1]
-    assert sandbox.storage.grant_for(signature) is None
-    assert len(sandbox.storage.grants) == GRANT_SWEEP_EVERY - 1

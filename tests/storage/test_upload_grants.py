@@ -1,7 +1,8 @@
 """Upload URLs keep their limits or are refused: never accepted without the cap and single-use rule.
 
-A grant (size cap, single use) lives in memory; it is forgotten when swept after expiry, on reset and
-on restart. A URL the sandbox issued whose grant is gone answers S3's 403 ``AccessDenied``.
+The limits (size cap, single use) are signed into the URL; a single-use URL's use is kept in memory
+until the URL expires and a sweep forgets it. A URL issued before a reset or restart, or a single-use one
+expired by the last sweep (then the clock moved back), answers S3's 403 ``AccessDenied``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from mock_server.app import create_app
 from mock_server.core.sandbox import Sandbox
 from mock_server.settings import Settings
 from mock_server.storage.grants import SWEEP_EVERY as GRANT_SWEEP_EVERY
-from mock_server.storage.service import UNKNOWN_GRANT
+from mock_server.storage.grants import decode
+from mock_server.storage.service import S3_MAX_OBJECT, UNKNOWN_GRANT, upload_cap
 
 BASE = "http://127.0.0.1:8080"
 BUCKET = "sandbox-uploads"
@@ -47,13 +49,17 @@ def test_limits_hold_while_the_grant_is_known(client: TestClient, sandbox: Sandb
 
 
 def test_clock_moved_back_after_the_sweep_refuses_the_url(client: TestClient, sandbox: Sandbox) -> None:
-    path = issue(sandbox, expires_in=60)
+    used = issue(sandbox, expires_in=60)
+    assert client.put(used, content=b"ok").status_code == 200
+    unused = issue(sandbox, key="never-used", expires_in=60)
     sandbox.clock.advance(120)
-    for number in range(GRANT_SWEEP_EVERY):  # issuing sweeps expired grants every GRANT_SWEEP_EVERY URLs
-        sandbox.storage.presign_put(BASE, BUCKET, f"filler-{number}", expires_in=600)
+    for number in range(GRANT_SWEEP_EVERY):  # claims sweep the claims of expired URLs every GRANT_SWEEP_EVERY
+        sandbox.storage.grants.claim(f"filler-{number}", sandbox.clock.time() + 600)
     sandbox.clock.advance(-120)
-    assert refusal(client.put(path, content=b"a much larger body than the cap")) == UNKNOWN
-    assert sandbox.storage.objects.head(BUCKET, "capped.bin") is None
+    assert refusal(client.put(used, content=b"a second upload")) == UNKNOWN
+    assert refusal(client.put(unused, content=b"a much larger body than the cap")) == UNKNOWN
+    assert sandbox.storage.objects.head(BUCKET, "never-used") is None
+    assert sandbox.storage.objects.head(BUCKET, "capped.bin").size == 2  # the first upload, untouched
 
 
 def test_url_issued_before_a_reset_is_refused(client: TestClient, sandbox: Sandbox) -> None:
@@ -88,14 +94,41 @@ def test_urls_presigned_by_clients_need_no_grant(client: TestClient, sandbox: Sa
     assert client.put(url[len(BASE) :], content=b"free size").status_code == 200
 
 
-def test_grants_are_kept_until_expired_and_forgotten_at_the_next_sweep(sandbox: Sandbox) -> None:
+def test_nothing_is_kept_per_issued_url_and_claims_until_their_url_expires(
+    client: TestClient, sandbox: Sandbox
+) -> None:
     storage = sandbox.storage
-    for number in range(4 * GRANT_SWEEP_EVERY):  # sweeps come and find nothing expired
-        storage.presign_put(BASE, BUCKET, f"long-{number}", expires_in=600)
+    for number in range(2 * GRANT_SWEEP_EVERY):
+        storage.presign_put(BASE, BUCKET, f"long-{number}", expires_in=600, single_use=True)
+    assert len(storage.grants) == 0
     short = issue(sandbox, key="short", expires_in=60)
-    assert len(storage.grants) == 4 * GRANT_SWEEP_EVERY + 1
-    sandbox.clock.advance(120)  # the short URL's grant expires; the others do not
-    for number in range(GRANT_SWEEP_EVERY - 1):
-        storage.presign_put(BASE, BUCKET, f"later-{number}", expires_in=600)
-    assert storage.grant_for(short.rsplit("X-Amz-Signature=", 1)[1]) is None
-    assert len(storage.grants) == 5 * GRANT_SWEEP_EVERY - 1
+    assert client.put(short, content=b"ok").status_code == 200
+    assert len(storage.grants) == 1
+    sandbox.clock.advance(120)  # the short URL expires
+    for number in range(GRANT_SWEEP_EVERY - 1):  # with the short URL's, GRANT_SWEEP_EVERY claims: a sweep
+        storage.grants.claim(f"later-{number}", sandbox.clock.time() + 600)
+    assert len(storage.grants) == GRANT_SWEEP_EVERY - 1
+
+
+@pytest.mark.parametrize(
+    ("value", "cap"),
+    [
+        (None, S3_MAX_OBJECT),
+        ("1.4.e.h", 4),
+        ("0..e.h", S3_MAX_OBJECT),
+        (f"1.{10**30}.e.h", S3_MAX_OBJECT),  # signed by someone holding the sandbox credentials
+        (f"1.{S3_MAX_OBJECT + 1}.e.h", S3_MAX_OBJECT),
+    ],
+)
+def test_an_upload_s_cap_is_the_url_s_and_never_past_s3_s(value: str | None, cap: int) -> None:
+    assert upload_cap(None if value is None else decode(value)) == cap
+
+
+def test_a_url_with_its_limits_changed_is_refused(client: TestClient, sandbox: Sandbox) -> None:
+    path = issue(sandbox)
+    raised = path.replace("x-sandbox-grant=1.4.", "x-sandbox-grant=1.4000.", 1)
+    assert raised != path
+    assert refusal(client.put(raised, content=b"too large"))[:2] == (403, "SignatureDoesNotMatch")
+    reusable = path.replace("x-sandbox-grant=1.", "x-sandbox-grant=0.", 1)
+    assert refusal(client.put(reusable, content=b"ok"))[:2] == (403, "SignatureDoesNotMatch")
+    assert sandbox.storage.objects.head(BUCKET, "capped.bin") is None
