@@ -1,22 +1,26 @@
 """Upload grants: the limits of an issued presigned PUT URL that S3 itself cannot express.
 
 As in an S3 POST policy, the limits travel with the URL: the sandbox signs them in as the value of
-``x-sandbox-grant`` (``encode``: single use, size cap, the book's epoch and the host the URL was issued
-for), so they cannot be changed without breaking the signature, and nothing is stored per issued URL.
+``x-sandbox-grant`` (``encode``: single use, size cap, the book's epoch, how many sweeps it had made and
+the host the URL was issued for), so they cannot be changed without breaking the signature, and nothing
+is stored per issued URL.
 What is stored is what using a single-use URL changes: its claim (an upload in progress, then done),
 kept until the URL expires. ``GrantBook`` keeps claims in this process; ``storage/shared_grants.py``
 keeps them in Redis for several processes. Both:
 
 - ``epoch()``: a token a reset changes (and a restart: a new book draws a new one); a URL signed with
   another epoch was issued before a reset or restart and is refused;
-- ``swept_until()``: sandbox time up to which expired claims were forgotten: a single-use URL that
-  expired by then may have been used, so it is refused even when the clock is moved back;
+- ``sweeps()`` and ``swept_until()``: how many sweeps forgot the claims of expired URLs, and the
+  latest sandbox time one ran at: a single-use URL issued before the last sweep and expired by that time
+  may have been used, so it is refused even when the clock is moved back (one issued since is not);
 - ``claim(signature, expires_at)``: reserve a single-use URL for one upload at a time (raises
   AccessDenied when it was used or is in use); ``finish(signature, succeeded=...)`` releases it.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import threading
 from typing import NamedTuple
@@ -29,6 +33,9 @@ SWEEP_EVERY = 1000
 USED = "This upload URL has already been used; request a new URL."
 IN_USE = "This upload URL is in use by another upload in progress."
 UPLOADING, DONE = "u", "d"
+_LONGEST_NUMBER = (
+    16  # digits of a cap or a sweep count: more is not the sandbox's (and int() of 4,300+ raises)
+)
 
 
 class UploadGrant(NamedTuple):
@@ -37,25 +44,36 @@ class UploadGrant(NamedTuple):
     single_use: bool
     max_bytes: int | None
     epoch: str
+    sweeps: int
     host: str
 
 
 def encode(grant: UploadGrant) -> str:
-    """The ``x-sandbox-grant`` value: ``<1|0>.<max bytes or empty>.<epoch>.<host>`` (the host last: it
-    may hold dots)."""
+    """The ``x-sandbox-grant`` value: ``<1|0>.<max bytes or empty>.<epoch>.<sweeps>.<host>``, the host in
+    unpadded base64url, so a client rewriting the URL's host with a string replace does not rewrite it too
+    (it names the host the URL was signed for when the signature does not match)."""
     cap = "" if grant.max_bytes is None else str(grant.max_bytes)
-    return f"{int(grant.single_use)}.{cap}.{grant.epoch}.{grant.host}"
+    host = base64.urlsafe_b64encode(grant.host.encode()).rstrip(b"=").decode()
+    return f"{int(grant.single_use)}.{cap}.{grant.epoch}.{grant.sweeps}.{host}"
 
 
 def decode(value: str) -> UploadGrant | None:
     """The grant ``encode`` wrote, or None for any other text."""
-    parts = value.split(".", 3)
-    if len(parts) != 4:
+    parts = value.split(".")
+    if len(parts) != 5:
         return None
-    single, cap, epoch, host = parts
-    if single not in ("0", "1") or not (cap == "" or (cap.isascii() and cap.isdigit())) or not epoch:
+    single, cap, epoch, sweeps, host = parts
+    if single not in ("0", "1") or not epoch or not (cap == "" or _number(cap)) or not _number(sweeps):
         return None
-    return UploadGrant(single == "1", int(cap) if cap else None, epoch, host)
+    try:
+        name = base64.urlsafe_b64decode(host + "=" * (-len(host) % 4)).decode()
+    except (binascii.Error, ValueError):
+        return None
+    return UploadGrant(single == "1", int(cap) if cap else None, epoch, int(sweeps), name)
+
+
+def _number(text: str) -> bool:
+    return 0 < len(text) <= _LONGEST_NUMBER and text.isascii() and text.isdigit()
 
 
 def new_epoch() -> str:
@@ -75,10 +93,14 @@ class GrantBook:
         # fields, which the collector stops walking (gc_policy.HeldDict)
         self._claims: dict[str, tuple[str, float]] = HeldDict()
         self._claimed = 0
+        self._sweeps = 0
         self._swept_until = float("-inf")
 
     def epoch(self) -> str:
         return self._epoch
+
+    def sweeps(self) -> int:
+        return self._sweeps
 
     def swept_until(self) -> float:
         return self._swept_until
@@ -112,6 +134,7 @@ class GrantBook:
         now = self.clock.time()
         for old in [s for s, (state, at) in self._claims.items() if at <= now and state == DONE]:
             del self._claims[old]
+        self._sweeps += 1
         self._swept_until = max(self._swept_until, now)
 
     def __len__(self) -> int:
@@ -124,5 +147,6 @@ class GrantBook:
         with self._lock:
             self._claims.clear()
             self._claimed = 0
+            self._sweeps = 0
             self._swept_until = float("-inf")
             self._epoch = new_epoch()

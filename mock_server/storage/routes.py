@@ -93,7 +93,8 @@ def _verify_query_auth(request: Request, method: str) -> tuple[sigv4.VerifiedPre
     _check_key(request.path_params["key"])
     if "authorization" in request.headers:
         return api_auth.authenticate(request), None  # type: ignore[return-value]
-    params = dict(parse_qsl(_query(request), keep_blank_values=True))
+    # the first of a repeated parameter, as the signature check reads it
+    params = dict(reversed(parse_qsl(_query(request), keep_blank_values=True)))
     if not any(name.lower().startswith("x-amz-") for name in params):
         if "AWSAccessKeyId" in params or "Signature" in params:
             raise InvalidRequest(sigv4.SIGV2_REFUSED)

@@ -89,6 +89,7 @@ class Grants(Protocol):
     ``storage.shared_grants.SharedGrantBook``."""
 
     def epoch(self) -> str: ...
+    def sweeps(self) -> int: ...
     def swept_until(self) -> float: ...
     def claim(self, signature: str, expires_at: float) -> None: ...
     def finish(self, signature: str, *, succeeded: bool) -> None: ...
@@ -190,7 +191,8 @@ class Storage:
         """A presigned PUT per ``(key, content type)`` (the type signed in when given), valid ``expires_in``
         seconds, in order, each with its limits (``max_bytes`` cap, ``single_use``) signed in as
         ``x-sandbox-grant``: nothing is stored per URL."""
-        grant = encode(UploadGrant(single_use, max_bytes, self.grants.epoch(), _host_of(base_url)))
+        books = self.grants
+        grant = encode(UploadGrant(single_use, max_bytes, books.epoch(), books.sweeps(), _host_of(base_url)))
         shapes: dict[str | None, _Shape] = {}
         issued: list[IssuedUrl] = []
         for key, content_type in uploads:
@@ -276,12 +278,17 @@ class Storage:
     def check_grant(self, params: Mapping[str, str], grant: UploadGrant | None, expires_at: datetime) -> None:
         """Raises: AccessDenied for a sandbox-issued upload URL (its signature verified, valid until
         ``expires_at``) whose limits are no longer known: from another epoch (issued before a reset or
-        restart), or single-use and expired by the last sweep of claims (the clock was moved back)."""
+        restart), or single-use, issued before the last sweep of claims and expired by the time one ran
+        (its claim may be gone: the clock was moved back since)."""
         if GRANT_PARAM not in params:
             return
         if grant is None or grant.epoch != self.grants.epoch():
             raise AccessDenied(UNKNOWN_GRANT)
-        if grant.single_use and expires_at.timestamp() <= self.grants.swept_until():
+        if (
+            grant.single_use
+            and grant.sweeps < self.grants.sweeps()
+            and expires_at.timestamp() <= self.grants.swept_until()
+        ):
             raise AccessDenied(UNKNOWN_GRANT)
 
     def claim(self, signature: str, grant: UploadGrant | None, expires_at: datetime) -> None:

@@ -1,8 +1,9 @@
 """Claims of single-use upload URLs in Redis (``--state-url``): a URL issued by one worker is honoured,
 once, by any.
 
-A URL's limits are signed into it (storage/grants.py); what is shared is its epoch, the sweep's mark and
-the claims. The epoch and the mark are fields of the ``meta`` hash (``grant-epoch``, ``grants-swept``),
+A URL's limits are signed into it (storage/grants.py); what is shared is the epoch, the sweeps' count and
+mark, and the claims. The first three are fields of the ``meta`` hash (``grant-epoch``, ``grants-sweeps``,
+``grants-swept``),
 which every request's sync reads anyway, so checking a URL costs no round trip; a reset empties the
 namespace, and the next URL issued draws a new epoch (HSETNX: every worker ends up with the same one).
 Claims are the fields of one hash, ``claims`` (field: the signature; value ``u`` while an upload is in
@@ -44,7 +45,8 @@ return 1
 """
 # KEYS: the seconds (sorted set), claims hash, bucket key prefix, meta hash. ARGV: now, budget.
 # Forgets the claims of expired URLs no upload holds, at most SWEEP_BUDGET a call; those still uploading
-# go back into their second's set, to be looked at again by a later sweep. Raises the sweep's mark.
+# go back into their second's set, to be looked at again by a later sweep. Counts the sweep and raises
+# the sweeps' mark.
 _SWEEP = f"""
 local budget, gone = tonumber(ARGV[2]), 0
 for _, second in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 1000)) do
@@ -66,6 +68,7 @@ for _, second in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'L
   budget = budget - #popped
   if budget <= 0 then break end
 end
+redis.call('HINCRBY', KEYS[4], 'grants-sweeps', 1)
 local mark = tonumber(redis.call('HGET', KEYS[4], 'grants-swept'))
 if not mark or mark < tonumber(ARGV[1]) then redis.call('HSET', KEYS[4], 'grants-swept', ARGV[1]) end
 return gone
@@ -93,6 +96,12 @@ class SharedGrantBook:
         meta = self.shared.key("meta")
         self.shared.redis.hsetnx(meta, "grant-epoch", new_epoch())
         return str(self.shared.redis.hget(meta, "grant-epoch").decode())
+
+    def sweeps(self) -> int:
+        found = self.shared.synced("grants-sweeps")
+        if found is MISSING:
+            found = self.shared.redis.hget(self.shared.key("meta"), "grants-sweeps")
+        return int(found or 0)
 
     def swept_until(self) -> float:
         found = self.shared.synced("grants-swept")

@@ -174,7 +174,7 @@ def _storage(credentials: SigningCredentials, clock: Clock) -> Storage:
 
 def _grant(storage: Storage, base_url: str, single_use: bool = False) -> UploadGrant:
     """The limits ``storage`` signs into an upload URL for ``base_url`` (no size cap)."""
-    return UploadGrant(single_use, None, storage.grants.epoch(), urlsplit(base_url).netloc)
+    return UploadGrant(single_use, None, storage.grants.epoch(), 0, urlsplit(base_url).netloc)
 
 
 def _grant_value(storage: Storage, base_url: str, single_use: bool = False) -> str:

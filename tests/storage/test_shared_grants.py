@@ -105,7 +105,7 @@ def test_claims_of_expired_urls_are_forgotten_except_one_an_upload_holds(
         book: GrantBook | SharedGrantBook = GrantBook(clock)
     else:
         book = SharedGrantBook(request.getfixturevalue("shared_state"), clock)
-    assert book.swept_until() == float("-inf")
+    assert (book.sweeps(), book.swept_until()) == (0, float("-inf"))
     for number in range(5):
         book.claim(f"soon{number}", 1_000_010.25)
         if number:
@@ -116,7 +116,7 @@ def test_claims_of_expired_urls_are_forgotten_except_one_an_upload_holds(
     for number in range(SWEEP_EVERY - 6):  # the claim that makes SWEEP_EVERY sweeps
         book.claim(f"filler{number}", 1_000_900.0)
     assert len(book) == SWEEP_EVERY - 6 + 2  # the fillers, "later" and the upload in progress
-    assert book.swept_until() == 1_000_011.0
+    assert (book.sweeps(), book.swept_until()) == (1, 1_000_011.0)
     with pytest.raises(AccessDenied, match="in use"):
         book.claim("soon0", 1_000_010.25)
     book.claim("soon1", 1_000_010.25)  # forgotten: the URL's check (the mark) is what refuses it now
@@ -125,9 +125,10 @@ def test_claims_of_expired_urls_are_forgotten_except_one_an_upload_holds(
 @pytest.mark.parametrize(
     "grant",
     [
-        UploadGrant(True, 26_214_400, "0a1b2c3d4e5f", "127.0.0.1:8080"),
-        UploadGrant(False, None, "e", "[::1]:9000"),
-        UploadGrant(True, 0, "x", "sandbox.example.test"),
+        UploadGrant(True, 26_214_400, "0a1b2c3d4e5f", 0, "127.0.0.1:8080"),
+        UploadGrant(False, None, "e", 12, "[::1]:9000"),
+        UploadGrant(True, 0, "x", 3, "sandbox.example.test"),
+        UploadGrant(True, 5, "x", 0, "høst.example:1"),
     ],
 )
 def test_a_grant_reads_back_as_signed(grant: UploadGrant) -> None:
@@ -135,7 +136,24 @@ def test_a_grant_reads_back_as_signed(grant: UploadGrant) -> None:
 
 
 @pytest.mark.parametrize(
-    "value", ["1", "", "1.2.3", "2.10.e.h", "1.-1.e.h", "1.1e3.e.h", "1.10..h", "1.١٢.e.h"]
+    "value",
+    [
+        "1",
+        "",
+        "1.2.3",
+        "1.10.e.0",
+        "2.10.e.0.aA",
+        "1.-1.e.0.aA",
+        "1.1e3.e.0.aA",
+        "1.10..0.aA",
+        "1.١٢.e.0.aA",
+        "1.10.e..aA",
+        "1.10.e.0.a",  # not base64
+        "1.10.e.0.aA.x",
+        "1." + "9" * 5000 + ".e.0.aA",  # int() of 4,300 digits or more raises
+        "1.10.e." + "9" * 5000 + ".aA",
+        "1.10.e.0.__8",  # not UTF-8
+    ],
 )
 def test_text_that_is_not_a_grant_reads_as_none(value: str) -> None:
     assert decode(value) is None

@@ -7,6 +7,7 @@ expired by the last sweep (then the clock moved back), answers S3's 403 ``Access
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 
@@ -114,10 +115,11 @@ def test_nothing_is_kept_per_issued_url_and_claims_until_their_url_expires(
     ("value", "cap"),
     [
         (None, S3_MAX_OBJECT),
-        ("1.4.e.h", 4),
-        ("0..e.h", S3_MAX_OBJECT),
-        (f"1.{10**30}.e.h", S3_MAX_OBJECT),  # signed by someone holding the sandbox credentials
-        (f"1.{S3_MAX_OBJECT + 1}.e.h", S3_MAX_OBJECT),
+        ("1.4.e.0.aA", 4),
+        ("0..e.0.aA", S3_MAX_OBJECT),
+        (f"1.{10**15}.e.0.aA", S3_MAX_OBJECT),  # signed by someone holding the sandbox credentials
+        (f"1.{S3_MAX_OBJECT + 1}.e.0.aA", S3_MAX_OBJECT),
+        (f"1.{10**30}.e.0.aA", S3_MAX_OBJECT),  # not the sandbox's: no grant, S3's own cap
     ],
 )
 def test_an_upload_s_cap_is_the_url_s_and_never_past_s3_s(value: str | None, cap: int) -> None:
@@ -132,3 +134,39 @@ def test_a_url_with_its_limits_changed_is_refused(client: TestClient, sandbox: S
     reusable = path.replace("x-sandbox-grant=1.", "x-sandbox-grant=0.", 1)
     assert refusal(client.put(reusable, content=b"ok"))[:2] == (403, "SignatureDoesNotMatch")
     assert sandbox.storage.objects.head(BUCKET, "capped.bin") is None
+
+
+def test_a_url_issued_after_the_clock_went_back_past_a_sweep_is_honoured(
+    client: TestClient, sandbox: Sandbox
+) -> None:
+    """The sweep's mark refuses URLs issued before that sweep, not those issued since."""
+    sandbox.clock.advance(86_400)
+    for number in range(GRANT_SWEEP_EVERY):  # a sweep, a day ahead
+        sandbox.storage.grants.claim(f"filler-{number}", sandbox.clock.time() + 600)
+    sandbox.clock.advance(-86_400)
+    fresh = issue(sandbox, key="after-the-sweep")
+    assert client.put(fresh, content=b"ok").status_code == 200
+    assert refusal(client.put(fresh, content=b"ok"))[:2] == (403, "AccessDenied")
+
+
+def test_a_grant_too_long_to_be_the_sandbox_s_is_no_server_error(
+    client: TestClient, sandbox: Sandbox
+) -> None:
+    path = issue(sandbox)
+    cap = "9" * 5000
+    longer = re.sub(r"x-sandbox-grant=1\.4\.", f"x-sandbox-grant=1.{cap}.", path)
+    assert longer != path
+    assert refusal(client.put(longer, content=b"x"))[:2] == (403, "SignatureDoesNotMatch")
+    unsigned = f"/s3/{BUCKET}/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&x-sandbox-grant=1.{cap}.a.0.aA"
+    assert client.get(unsigned).status_code in (400, 403)
+
+
+def test_a_url_whose_host_was_rewritten_names_the_host_it_was_signed_for(
+    client: TestClient, sandbox: Sandbox
+) -> None:
+    path = sandbox.storage.presign_put(
+        "http://localhost:18101", BUCKET, "moved.bin", expires_in=60, max_bytes=4, single_use=True
+    ).url.replace("localhost:18101", "127.0.0.1:8080")
+    status, code, message = refusal(client.put(path[len("http://127.0.0.1:8080") :], content=b"ok"))
+    assert (status, code) == (403, "SignatureDoesNotMatch")
+    assert "signed for host 'localhost:18101'" in message
