@@ -49,8 +49,8 @@ class FreezeSurvivors:
 
 
 class HeldDict(dict):  # type: ignore[type-arg]
-    """A dict for state that grows with every request (records, upload grants): never untracked by the
-    collector, so a freeze takes it out of every later collection's walk for good.
+    """A dict for state that grows with every request (records, the claims of used upload URLs): never
+    untracked by the collector, so a freeze takes it out of every later collection's walk for good.
 
     A full collection untracks each exact ``dict`` whose entries are all atomic (strings, plain tuples of
     them). The next entry written re-tracks it into the youngest generation, where the next young,

@@ -26,9 +26,9 @@ from mock_server.core.vendor import Vendor
 from mock_server.settings import Settings
 
 STATE_FORMAT = 5
-"""The shape of what a shared sandbox keeps in Redis (pickled records, grants, journal rows): raised with
-any change to it, so processes of the same version but another shape start the namespace over instead of
-misreading it."""
+"""The shape of what a shared sandbox keeps in Redis (pickled records, upload URL claims, journal rows):
+raised with any change to it, so processes of the same version but another shape start the namespace over
+instead of misreading it."""
 
 logger = logging.getLogger("mock_server.state")
 
