@@ -10,11 +10,13 @@ keeps them in Redis for several processes. Both:
 
 - ``epoch()``: a token a reset changes (and a restart: a new book draws a new one); a URL signed with
   another epoch was issued before a reset or restart and is refused;
-- ``sweeps()`` and ``swept_until()``: how many sweeps forgot the claims of expired URLs, and the
-  latest sandbox time one ran at: a single-use URL issued before the last sweep and expired by that time
-  may have been used, so it is refused even when the clock is moved back (one issued since is not);
-- ``claim(signature, expires_at)``: reserve a single-use URL for one upload at a time (raises
-  AccessDenied when it was used or is in use); ``finish(signature, succeeded=...)`` releases it.
+- ``sweeps()`` and ``swept_since(count)``: how many sweeps forgot the claims of expired URLs, and the
+  latest sandbox time among the sweeps made since a URL's issue (``count``: ``sweeps()`` then): a
+  single-use URL expired by that time may have been used and forgotten, so it is refused even when the
+  clock is moved back (one issued after those sweeps is not);
+- ``claim(signature, expires_at, epoch)``: reserve a single-use URL for one upload at a time (raises
+  AccessDenied when it was used, is in use, or its epoch is no longer the book's: a reset ran since its
+  check, atomically with the claim over Redis); ``finish(signature, succeeded=...)`` releases it.
 """
 
 from __future__ import annotations
@@ -30,8 +32,13 @@ from mock_server.core.gc_policy import HeldDict
 from mock_server.storage.s3_errors import AccessDenied
 
 SWEEP_EVERY = 1000
+SWEEPS_KEPT = 1000  # sweep times kept; a URL issued before the oldest kept one meets every sweep since
 USED = "This upload URL has already been used; request a new URL."
 IN_USE = "This upload URL is in use by another upload in progress."
+UNKNOWN_GRANT = (
+    "This upload URL was issued by the sandbox but its limits are no longer known (it was issued before "
+    "a reset or restart, or it expired and was forgotten); request a new URL."
+)
 UPLOADING, DONE = "u", "d"
 _LONGEST_NUMBER = (
     16  # digits of a cap or a sweep count: more is not the sandbox's (and int() of 4,300+ raises)
@@ -76,6 +83,17 @@ def _number(text: str) -> bool:
     return 0 < len(text) <= _LONGEST_NUMBER and text.isascii() and text.isdigit()
 
 
+def latest_since(count: int, sweeps: int, times: list[float]) -> float:
+    """The latest of the sweep times made since ``count`` sweeps (``times``: the last ones of ``sweeps``
+    in all, oldest first): -inf when none ran since; +inf when some of them are no longer kept."""
+    if count >= sweeps:
+        return float("-inf")
+    first_kept = sweeps - len(times)
+    if count < first_kept:
+        return float("inf")
+    return max(times[count - first_kept :])
+
+
 def new_epoch() -> str:
     """A fresh epoch: random, not seeded, so a restarted server never honours its predecessor's URLs
     (their claims went with it)."""
@@ -94,7 +112,7 @@ class GrantBook:
         self._claims: dict[str, tuple[str, float]] = HeldDict()
         self._claimed = 0
         self._sweeps = 0
-        self._swept_until = float("-inf")
+        self._sweep_times: list[float] = []  # the last SWEEPS_KEPT sweeps' sandbox times, oldest first
 
     def epoch(self) -> str:
         return self._epoch
@@ -102,15 +120,20 @@ class GrantBook:
     def sweeps(self) -> int:
         return self._sweeps
 
-    def swept_until(self) -> float:
-        return self._swept_until
+    def swept_since(self, count: int) -> float:
+        with self._lock:
+            return latest_since(count, self._sweeps, self._sweep_times)
 
-    def claim(self, signature: str, expires_at: float) -> None:
-        """Reserve the single-use URL ``signature`` (valid until ``expires_at``, epoch seconds).
+    def claim(self, signature: str, expires_at: float, epoch: str) -> None:
+        """Reserve the single-use URL ``signature`` (valid until ``expires_at``, epoch seconds; signed
+        with ``epoch``).
 
-        Raises: AccessDenied when it was used or an upload through it is in progress.
+        Raises: AccessDenied when it was used, an upload through it is in progress, or ``epoch`` is not
+        the book's (a reset ran since the URL was checked).
         """
         with self._lock:
+            if epoch != self._epoch:
+                raise AccessDenied(UNKNOWN_GRANT)
             held = self._claims.get(signature)
             if held is not None:
                 raise AccessDenied(USED if held[0] == DONE else IN_USE)
@@ -135,7 +158,7 @@ class GrantBook:
         for old in [s for s, (state, at) in self._claims.items() if at <= now and state == DONE]:
             del self._claims[old]
         self._sweeps += 1
-        self._swept_until = max(self._swept_until, now)
+        self._sweep_times = [*self._sweep_times[-(SWEEPS_KEPT - 1) :], now]
 
     def __len__(self) -> int:
         """Claims held."""
@@ -148,5 +171,5 @@ class GrantBook:
             self._claims.clear()
             self._claimed = 0
             self._sweeps = 0
-            self._swept_until = float("-inf")
+            self._sweep_times = []
             self._epoch = new_epoch()

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from mock_server.core.clock import Clock
 from mock_server.storage import post_policy, presign, signed_urls
-from mock_server.storage.grants import GrantBook, UploadGrant, decode, encode
+from mock_server.storage.grants import UNKNOWN_GRANT, GrantBook, UploadGrant, decode, encode
 from mock_server.storage.s3 import ObjectStore
 from mock_server.storage.s3_errors import AccessDenied
 from mock_server.storage.sigv4 import SigningCredentials
@@ -27,10 +27,6 @@ STORAGE_PREFIX = "/s3"
 # Signed into every upload URL the sandbox issues: its limits (storage/grants.py ``encode``). S3 ignores
 # unknown parameters.
 GRANT_PARAM = "x-sandbox-grant"
-UNKNOWN_GRANT = (
-    "This upload URL was issued by the sandbox but its limits are no longer known (it was issued before "
-    "a reset or restart, or it expired and was forgotten); request a new URL."
-)
 DOWNLOAD_PREFIX = "/gcs"
 # what quote(key, safe="/~") leaves as it is
 _PLAIN_KEY_BYTES = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.~/-"
@@ -90,8 +86,8 @@ class Grants(Protocol):
 
     def epoch(self) -> str: ...
     def sweeps(self) -> int: ...
-    def swept_until(self) -> float: ...
-    def claim(self, signature: str, expires_at: float) -> None: ...
+    def swept_since(self, count: int) -> float: ...
+    def claim(self, signature: str, expires_at: float, epoch: str) -> None: ...
     def finish(self, signature: str, *, succeeded: bool) -> None: ...
     def reset(self) -> None: ...
 
@@ -278,24 +274,20 @@ class Storage:
     def check_grant(self, params: Mapping[str, str], grant: UploadGrant | None, expires_at: datetime) -> None:
         """Raises: AccessDenied for a sandbox-issued upload URL (its signature verified, valid until
         ``expires_at``) whose limits are no longer known: from another epoch (issued before a reset or
-        restart), or single-use, issued before the last sweep of claims and expired by the time one ran
-        (its claim may be gone: the clock was moved back since)."""
+        restart), or single-use and expired by the time of a sweep of claims made since its issue (its
+        claim may be gone: the clock was moved back since)."""
         if GRANT_PARAM not in params:
             return
         if grant is None or grant.epoch != self.grants.epoch():
             raise AccessDenied(UNKNOWN_GRANT)
-        if (
-            grant.single_use
-            and grant.sweeps < self.grants.sweeps()
-            and expires_at.timestamp() <= self.grants.swept_until()
-        ):
+        if grant.single_use and expires_at.timestamp() <= self.grants.swept_since(grant.sweeps):
             raise AccessDenied(UNKNOWN_GRANT)
 
     def claim(self, signature: str, grant: UploadGrant | None, expires_at: datetime) -> None:
         """Reserve a single-use URL for one upload at a time (nothing for other URLs, e.g. made by boto3
         with the sandbox credentials). Raises: AccessDenied when it was used or is in use."""
         if grant is not None and grant.single_use:
-            self.grants.claim(signature, expires_at.timestamp())
+            self.grants.claim(signature, expires_at.timestamp(), grant.epoch)
 
     def finish(self, signature: str, grant: UploadGrant | None, *, succeeded: bool) -> None:
         if grant is not None and grant.single_use:

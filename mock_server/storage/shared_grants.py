@@ -2,15 +2,16 @@
 once, by any.
 
 A URL's limits are signed into it (storage/grants.py); what is shared is the epoch, the sweeps' count and
-mark, and the claims. The first three are fields of the ``meta`` hash (``grant-epoch``, ``grants-sweeps``,
-``grants-swept``),
+times, and the claims. The epoch and the count are fields of the ``meta`` hash (``grant-epoch``,
+``grants-sweeps``),
 which every request's sync reads anyway, so checking a URL costs no round trip; a reset empties the
 namespace, and the next URL issued draws a new epoch (HSETNX: every worker ends up with the same one).
 Claims are the fields of one hash, ``claims`` (field: the signature; value ``u`` while an upload is in
 progress, ``d`` once done). To find the expired ones, the signatures are kept by the second their URL
 expires in (sandbox clock): a set ``claim-exp:<second>`` per second, and ``claim-expiry`` (sorted set of
-those seconds). Claiming and finishing are atomic Lua scripts, so two workers cannot both start an
-upload through one single-use URL.
+those seconds); the last SWEEPS_KEPT sweeps' times are the list ``grant-sweep-times``. Claiming and
+finishing are atomic Lua scripts, so two workers cannot both start an upload through one single-use URL,
+and a claim checks the epoch itself: a reset between a request's sync and its claim refuses the URL.
 """
 
 from __future__ import annotations
@@ -19,12 +20,23 @@ import math
 
 from mock_server.core.clock import Clock
 from mock_server.core.shared import MISSING, SharedState
-from mock_server.storage.grants import DONE, IN_USE, SWEEP_EVERY, UPLOADING, USED, new_epoch
+from mock_server.storage.grants import (
+    DONE,
+    IN_USE,
+    SWEEP_EVERY,
+    SWEEPS_KEPT,
+    UNKNOWN_GRANT,
+    UPLOADING,
+    USED,
+    latest_since,
+    new_epoch,
+)
 from mock_server.storage.s3_errors import AccessDenied
 
-# KEYS: claims hash, the seconds (sorted set), bucket key prefix. ARGV: signature, expiry second.
-# Answers 1 claimed, 2 used, 3 in use.
+# KEYS: claims hash, the seconds (sorted set), bucket key prefix, meta hash. ARGV: signature, expiry
+# second, the URL's epoch. Answers 1 claimed, 2 used, 3 in use, 0 another epoch (a reset ran since).
 _CLAIM = f"""
+if redis.call('HGET', KEYS[4], 'grant-epoch') ~= ARGV[3] then return 0 end
 local found = redis.call('HGET', KEYS[1], ARGV[1])
 if found == '{DONE}' then return 2 end
 if found == '{UPLOADING}' then return 3 end
@@ -43,10 +55,11 @@ else
 end
 return 1
 """
-# KEYS: the seconds (sorted set), claims hash, bucket key prefix, meta hash. ARGV: now, budget.
+# KEYS: the seconds (sorted set), claims hash, bucket key prefix, meta hash, sweep times. ARGV: now,
+# budget, sweep times kept.
 # Forgets the claims of expired URLs no upload holds, at most SWEEP_BUDGET a call; those still uploading
-# go back into their second's set, to be looked at again by a later sweep. Counts the sweep and raises
-# the sweeps' mark.
+# go back into their second's set, to be looked at again by a later sweep. Counts the sweep and keeps its
+# time.
 _SWEEP = f"""
 local budget, gone = tonumber(ARGV[2]), 0
 for _, second in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 1000)) do
@@ -69,8 +82,8 @@ for _, second in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'L
   if budget <= 0 then break end
 end
 redis.call('HINCRBY', KEYS[4], 'grants-sweeps', 1)
-local mark = tonumber(redis.call('HGET', KEYS[4], 'grants-swept'))
-if not mark or mark < tonumber(ARGV[1]) then redis.call('HSET', KEYS[4], 'grants-swept', ARGV[1]) end
+redis.call('RPUSH', KEYS[5], ARGV[1])
+redis.call('LTRIM', KEYS[5], -tonumber(ARGV[3]), -1)
 return gone
 """
 SWEEP_BUDGET = 5000
@@ -103,24 +116,35 @@ class SharedGrantBook:
             found = self.shared.redis.hget(self.shared.key("meta"), "grants-sweeps")
         return int(found or 0)
 
-    def swept_until(self) -> float:
-        found = self.shared.synced("grants-swept")
-        if found is MISSING:
-            found = self.shared.redis.hget(self.shared.key("meta"), "grants-swept")
-        return float(found) if found else float("-inf")
+    def swept_since(self, count: int) -> float:
+        if count >= self.sweeps():  # no sweep since (the common case): no round trip
+            return float("-inf")
+        pipe = self.shared.redis.pipeline(transaction=True)
+        pipe.hget(self.shared.key("meta"), "grants-sweeps")
+        pipe.lrange(self.shared.key("grant-sweep-times"), 0, -1)
+        sweeps, times = pipe.execute()
+        return latest_since(count, int(sweeps or 0), [float(at) for at in times])
 
-    def claim(self, signature: str, expires_at: float) -> None:
-        """Raises: AccessDenied when the URL was used or an upload through it is in progress."""
-        keys = [self._claims, self.shared.key("claim-expiry"), self.shared.key("claim-exp", "")]
-        outcome = self._claim(keys=keys, args=[signature, math.ceil(expires_at)])
+    def claim(self, signature: str, expires_at: float, epoch: str) -> None:
+        """Raises: AccessDenied when the URL was used, an upload through it is in progress, or a reset
+        ran since its check (``epoch`` is no longer the namespace's)."""
+        keys = [
+            self._claims,
+            self.shared.key("claim-expiry"),
+            self.shared.key("claim-exp", ""),
+            self.shared.key("meta"),
+        ]
+        outcome = self._claim(keys=keys, args=[signature, math.ceil(expires_at), epoch])
+        if outcome == 0:
+            raise AccessDenied(UNKNOWN_GRANT)
         if outcome == 2:
             raise AccessDenied(USED)
         if outcome == 3:
             raise AccessDenied(IN_USE)
         self._claimed += 1
         if self._claimed % SWEEP_EVERY == 0:
-            keys = [keys[1], self._claims, keys[2], self.shared.key("meta")]
-            self._sweep(keys=keys, args=[self.clock.time(), SWEEP_BUDGET])
+            keys = [keys[1], self._claims, keys[2], keys[3], self.shared.key("grant-sweep-times")]
+            self._sweep(keys=keys, args=[self.clock.time(), SWEEP_BUDGET, SWEEPS_KEPT])
 
     def finish(self, signature: str, *, succeeded: bool) -> None:
         self._finish(keys=[self._claims], args=[signature, "1" if succeeded else "0"])

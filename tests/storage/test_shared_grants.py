@@ -9,7 +9,15 @@ import pytest
 
 from mock_server.core.clock import Clock
 from mock_server.core.shared import SharedState, connect
-from mock_server.storage.grants import SWEEP_EVERY, GrantBook, UploadGrant, decode, encode
+from mock_server.storage.grants import (
+    SWEEP_EVERY,
+    SWEEPS_KEPT,
+    GrantBook,
+    UploadGrant,
+    decode,
+    encode,
+    latest_since,
+)
 from mock_server.storage.s3_errors import AccessDenied
 from mock_server.storage.shared_grants import SharedGrantBook
 
@@ -29,21 +37,21 @@ def books(request: pytest.FixtureRequest, redis_url: str) -> tuple[object, objec
 
 def test_a_single_use_url_is_claimed_once(books: tuple[object, object]) -> None:
     first, second = books
-    second.claim("sig", LATER)  # type: ignore[attr-defined]
+    second.claim("sig", LATER, second.epoch())  # type: ignore[attr-defined]
     with pytest.raises(AccessDenied, match="in use"):
-        first.claim("sig", LATER)  # type: ignore[attr-defined]
+        first.claim("sig", LATER, first.epoch())  # type: ignore[attr-defined]
     second.finish("sig", succeeded=True)  # type: ignore[attr-defined]
     with pytest.raises(AccessDenied, match="already been used"):
-        first.claim("sig", LATER)  # type: ignore[attr-defined]
-    first.claim("other", LATER)  # type: ignore[attr-defined]
+        first.claim("sig", LATER, first.epoch())  # type: ignore[attr-defined]
+    first.claim("other", LATER, first.epoch())  # type: ignore[attr-defined]
     assert len(first) == 2  # type: ignore[arg-type]
 
 
 def test_a_failed_upload_frees_the_url(books: tuple[object, object]) -> None:
     first, second = books
-    first.claim("sig", LATER)  # type: ignore[attr-defined]
+    first.claim("sig", LATER, first.epoch())  # type: ignore[attr-defined]
     first.finish("sig", succeeded=False)  # type: ignore[attr-defined]
-    second.claim("sig", LATER)  # type: ignore[attr-defined]
+    second.claim("sig", LATER, second.epoch())  # type: ignore[attr-defined]
     first.finish("unknown", succeeded=True)  # type: ignore[attr-defined]  # nothing claimed: nothing kept
     assert len(first) == 1  # type: ignore[arg-type]
 
@@ -79,7 +87,7 @@ def test_concurrent_claims_through_two_processes_grant_one(shared_state: SharedS
 
     def claim(number: int) -> None:
         try:
-            books[number].claim("sig", LATER)
+            books[number].claim("sig", LATER, books[number].epoch())
             won.append(number)
         except AccessDenied:
             pass
@@ -105,21 +113,23 @@ def test_claims_of_expired_urls_are_forgotten_except_one_an_upload_holds(
         book: GrantBook | SharedGrantBook = GrantBook(clock)
     else:
         book = SharedGrantBook(request.getfixturevalue("shared_state"), clock)
-    assert (book.sweeps(), book.swept_until()) == (0, float("-inf"))
+    assert (book.sweeps(), book.swept_since(0)) == (0, float("-inf"))
     for number in range(5):
-        book.claim(f"soon{number}", 1_000_010.25)
+        book.claim(f"soon{number}", 1_000_010.25, book.epoch())
         if number:
             book.finish(f"soon{number}", succeeded=True)
-    book.claim("later", 1_000_900.0)
+    book.claim("later", 1_000_900.0, book.epoch())
     book.finish("later", succeeded=True)
     clock.advance(11)
     for number in range(SWEEP_EVERY - 6):  # the claim that makes SWEEP_EVERY sweeps
-        book.claim(f"filler{number}", 1_000_900.0)
+        book.claim(f"filler{number}", 1_000_900.0, book.epoch())
     assert len(book) == SWEEP_EVERY - 6 + 2  # the fillers, "later" and the upload in progress
-    assert (book.sweeps(), book.swept_until()) == (1, 1_000_011.0)
+    assert (book.sweeps(), book.swept_since(0), book.swept_since(1)) == (1, 1_000_011.0, float("-inf"))
     with pytest.raises(AccessDenied, match="in use"):
-        book.claim("soon0", 1_000_010.25)
-    book.claim("soon1", 1_000_010.25)  # forgotten: the URL's check (the mark) is what refuses it now
+        book.claim("soon0", 1_000_010.25, book.epoch())
+    book.claim(
+        "soon1", 1_000_010.25, book.epoch()
+    )  # forgotten: the URL's check (the mark) is what refuses it now
 
 
 @pytest.mark.parametrize(
@@ -157,3 +167,65 @@ def test_a_grant_reads_back_as_signed(grant: UploadGrant) -> None:
 )
 def test_text_that_is_not_a_grant_reads_as_none(value: str) -> None:
     assert decode(value) is None
+
+
+@pytest.mark.parametrize("kind", ["process", "redis"])
+def test_a_url_meets_only_the_sweeps_made_since_its_issue(kind: str, request: pytest.FixtureRequest) -> None:
+    """A sweep a day ahead, the clock back, a URL issued, then a sweep at the real time: that URL meets the
+    second sweep only, which ran before it expired."""
+    clock = Clock()
+    clock.freeze(1_000_000.0)
+    if kind == "process":
+        book: GrantBook | SharedGrantBook = GrantBook(clock)
+    else:
+        book = SharedGrantBook(request.getfixturevalue("shared_state"), clock)
+    clock.advance(86_400)
+    for number in range(SWEEP_EVERY):
+        book.claim(f"ahead{number}", clock.time() + 600, book.epoch())
+    clock.advance(-86_400)
+    issued_at = book.sweeps()
+    expires = clock.time() + 900  # the URL issued now
+    for number in range(SWEEP_EVERY):
+        book.claim(f"now{number}", clock.time() + 600, book.epoch())
+    assert book.sweeps() == 2
+    assert book.swept_since(issued_at) == 1_000_000.0 < expires
+    assert book.swept_since(0) == 1_086_400.0  # a URL issued before both meets the one a day ahead
+
+
+@pytest.mark.parametrize(
+    ("count", "sweeps", "times", "latest"),
+    [
+        (3, 3, [1.0, 2.0, 3.0], float("-inf")),
+        (0, 3, [5.0, 2.0, 3.0], 5.0),
+        (1, 3, [5.0, 2.0, 3.0], 3.0),
+        (2, 5, [7.0, 1.0, 2.0], 7.0),  # sweeps 2.. of 5 kept: times of sweeps 2, 3, 4
+        (3, 5, [7.0, 1.0, 2.0], 2.0),
+        (1, 5, [7.0, 1.0, 2.0], float("inf")),  # sweep 1's time is no longer kept
+    ],
+)
+def test_the_latest_sweep_since_a_count(count: int, sweeps: int, times: list[float], latest: float) -> None:
+    assert latest_since(count, sweeps, times) == latest
+
+
+def test_sweep_times_are_kept_to_a_bound() -> None:
+    clock = Clock()
+    book = GrantBook(clock)
+    book._sweeps, book._sweep_times = SWEEPS_KEPT, [float(n) for n in range(SWEEPS_KEPT)]
+    book._forget_expired()
+    assert len(book._sweep_times) == SWEEPS_KEPT and book.swept_since(0) == float("inf")
+
+
+def test_a_claim_after_a_reset_refuses_a_url_checked_before_it(
+    books: tuple[object, object], request: pytest.FixtureRequest
+) -> None:
+    """Over Redis the claim checks the epoch itself: a reset between a request's check and its claim."""
+    first, second = books
+    epoch = first.epoch()  # type: ignore[attr-defined]
+    first.claim("sig", LATER, epoch)  # type: ignore[attr-defined]
+    first.finish("sig", succeeded=True)  # type: ignore[attr-defined]
+    if isinstance(first, GrantBook):
+        first.reset()
+    else:
+        request.getfixturevalue("shared_state").clear()  # what a reset does to the namespace
+    with pytest.raises(AccessDenied, match="no longer known"):
+        second.claim("sig", LATER, epoch)  # type: ignore[attr-defined]

@@ -20,8 +20,8 @@ from mock_server.app import create_app
 from mock_server.core.sandbox import Sandbox
 from mock_server.settings import Settings
 from mock_server.storage.grants import SWEEP_EVERY as GRANT_SWEEP_EVERY
-from mock_server.storage.grants import decode
-from mock_server.storage.service import S3_MAX_OBJECT, UNKNOWN_GRANT, upload_cap
+from mock_server.storage.grants import UNKNOWN_GRANT, decode
+from mock_server.storage.service import S3_MAX_OBJECT, upload_cap
 
 BASE = "http://127.0.0.1:8080"
 BUCKET = "sandbox-uploads"
@@ -55,7 +55,9 @@ def test_clock_moved_back_after_the_sweep_refuses_the_url(client: TestClient, sa
     unused = issue(sandbox, key="never-used", expires_in=60)
     sandbox.clock.advance(120)
     for number in range(GRANT_SWEEP_EVERY):  # claims sweep the claims of expired URLs every GRANT_SWEEP_EVERY
-        sandbox.storage.grants.claim(f"filler-{number}", sandbox.clock.time() + 600)
+        sandbox.storage.grants.claim(
+            f"filler-{number}", sandbox.clock.time() + 600, sandbox.storage.grants.epoch()
+        )
     sandbox.clock.advance(-120)
     assert refusal(client.put(used, content=b"a second upload")) == UNKNOWN
     assert refusal(client.put(unused, content=b"a much larger body than the cap")) == UNKNOWN
@@ -107,7 +109,7 @@ def test_nothing_is_kept_per_issued_url_and_claims_until_their_url_expires(
     assert len(storage.grants) == 1
     sandbox.clock.advance(120)  # the short URL expires
     for number in range(GRANT_SWEEP_EVERY - 1):  # with the short URL's, GRANT_SWEEP_EVERY claims: a sweep
-        storage.grants.claim(f"later-{number}", sandbox.clock.time() + 600)
+        storage.grants.claim(f"later-{number}", sandbox.clock.time() + 600, storage.grants.epoch())
     assert len(storage.grants) == GRANT_SWEEP_EVERY - 1
 
 
@@ -142,7 +144,9 @@ def test_a_url_issued_after_the_clock_went_back_past_a_sweep_is_honoured(
     """The sweep's mark refuses URLs issued before that sweep, not those issued since."""
     sandbox.clock.advance(86_400)
     for number in range(GRANT_SWEEP_EVERY):  # a sweep, a day ahead
-        sandbox.storage.grants.claim(f"filler-{number}", sandbox.clock.time() + 600)
+        sandbox.storage.grants.claim(
+            f"filler-{number}", sandbox.clock.time() + 600, sandbox.storage.grants.epoch()
+        )
     sandbox.clock.advance(-86_400)
     fresh = issue(sandbox, key="after-the-sweep")
     assert client.put(fresh, content=b"ok").status_code == 200
