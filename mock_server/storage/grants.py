@@ -14,9 +14,10 @@ keeps them in Redis for several processes. Both:
   latest sandbox time among the sweeps made since a URL's issue (``count``: ``sweeps()`` then): a
   single-use URL expired by that time may have been used and forgotten, so it is refused even when the
   clock is moved back (one issued after those sweeps is not);
-- ``claim(signature, expires_at, epoch)``: reserve a single-use URL for one upload at a time (raises
-  AccessDenied when it was used, is in use, or its epoch is no longer the book's: a reset ran since its
-  check, atomically with the claim over Redis); ``finish(signature, succeeded=...)`` releases it.
+- ``claim(signature, expires_at, epoch, sweeps)``: reserve a single-use URL for one upload at a time
+  (raises AccessDenied when it was used, is in use, or its limits are no longer known, checked again
+  with the claim, atomically over Redis, so no reset or sweep slips in after the request's check);
+  ``finish(signature, succeeded=...)`` releases it.
 """
 
 from __future__ import annotations
@@ -124,15 +125,16 @@ class GrantBook:
         with self._lock:
             return latest_since(count, self._sweeps, self._sweep_times)
 
-    def claim(self, signature: str, expires_at: float, epoch: str) -> None:
+    def claim(self, signature: str, expires_at: float, epoch: str, sweeps: int) -> None:
         """Reserve the single-use URL ``signature`` (valid until ``expires_at``, epoch seconds; signed
-        with ``epoch``).
+        with ``epoch`` when the book had made ``sweeps`` sweeps).
 
-        Raises: AccessDenied when it was used, an upload through it is in progress, or ``epoch`` is not
-        the book's (a reset ran since the URL was checked).
+        Raises: AccessDenied when it was used, an upload through it is in progress, or its limits are no
+        longer known: ``epoch`` is not the book's (a reset ran since the URL was checked), or a sweep made
+        since its issue ran at or after ``expires_at``.
         """
         with self._lock:
-            if epoch != self._epoch:
+            if epoch != self._epoch or expires_at <= latest_since(sweeps, self._sweeps, self._sweep_times):
                 raise AccessDenied(UNKNOWN_GRANT)
             held = self._claims.get(signature)
             if held is not None:

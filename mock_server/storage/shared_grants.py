@@ -11,7 +11,8 @@ progress, ``d`` once done). To find the expired ones, the signatures are kept by
 expires in (sandbox clock): a set ``claim-exp:<second>`` per second, and ``claim-expiry`` (sorted set of
 those seconds); the last SWEEPS_KEPT sweeps' times are the list ``grant-sweep-times``. Claiming and
 finishing are atomic Lua scripts, so two workers cannot both start an upload through one single-use URL,
-and a claim checks the epoch itself: a reset between a request's sync and its claim refuses the URL.
+and a claim checks the epoch and the sweeps itself: a reset or a sweep of another process between a
+request's sync and its claim refuses the URL.
 """
 
 from __future__ import annotations
@@ -33,10 +34,22 @@ from mock_server.storage.grants import (
 )
 from mock_server.storage.s3_errors import AccessDenied
 
-# KEYS: claims hash, the seconds (sorted set), bucket key prefix, meta hash. ARGV: signature, expiry
-# second, the URL's epoch. Answers 1 claimed, 2 used, 3 in use, 0 another epoch (a reset ran since).
+# KEYS: claims hash, the seconds (sorted set), bucket key prefix, meta hash, sweep times. ARGV: signature,
+# expiry second, the URL's epoch, the sweep count at its issue, its expiry (epoch seconds). Answers 1
+# claimed, 2 used, 3 in use, 0 no longer known: another epoch (a reset ran since the request's check) or
+# a sweep since its issue ran at or after its expiry (it may have forgotten the URL's claim), both checked
+# here so that no reset or sweep of another process slips in between.
 _CLAIM = f"""
 if redis.call('HGET', KEYS[4], 'grant-epoch') ~= ARGV[3] then return 0 end
+local sweeps, since = tonumber(redis.call('HGET', KEYS[4], 'grants-sweeps') or '0'), tonumber(ARGV[4])
+if sweeps > since then
+  local times = redis.call('LRANGE', KEYS[5], 0, -1)
+  local first_kept = sweeps - #times
+  if since < first_kept then return 0 end
+  for i = since - first_kept + 1, #times do
+    if tonumber(times[i]) >= tonumber(ARGV[5]) then return 0 end
+  end
+end
 local found = redis.call('HGET', KEYS[1], ARGV[1])
 if found == '{DONE}' then return 2 end
 if found == '{UPLOADING}' then return 3 end
@@ -125,16 +138,19 @@ class SharedGrantBook:
         sweeps, times = pipe.execute()
         return latest_since(count, int(sweeps or 0), [float(at) for at in times])
 
-    def claim(self, signature: str, expires_at: float, epoch: str) -> None:
-        """Raises: AccessDenied when the URL was used, an upload through it is in progress, or a reset
-        ran since its check (``epoch`` is no longer the namespace's)."""
+    def claim(self, signature: str, expires_at: float, epoch: str, sweeps: int) -> None:
+        """Raises: AccessDenied when the URL was used, an upload through it is in progress, or its limits
+        are no longer known: a reset ran since its check (``epoch`` is no longer the namespace's), or a
+        sweep made since its issue (``sweeps``: the count then) ran at or after ``expires_at``."""
         keys = [
             self._claims,
             self.shared.key("claim-expiry"),
             self.shared.key("claim-exp", ""),
             self.shared.key("meta"),
+            self.shared.key("grant-sweep-times"),
         ]
-        outcome = self._claim(keys=keys, args=[signature, math.ceil(expires_at), epoch])
+        args = [signature, math.ceil(expires_at), epoch, sweeps, repr(expires_at)]
+        outcome = self._claim(keys=keys, args=args)
         if outcome == 0:
             raise AccessDenied(UNKNOWN_GRANT)
         if outcome == 2:
@@ -143,7 +159,7 @@ class SharedGrantBook:
             raise AccessDenied(IN_USE)
         self._claimed += 1
         if self._claimed % SWEEP_EVERY == 0:
-            keys = [keys[1], self._claims, keys[2], keys[3], self.shared.key("grant-sweep-times")]
+            keys = [keys[1], self._claims, keys[2], keys[3], keys[4]]
             self._sweep(keys=keys, args=[self.clock.time(), SWEEP_BUDGET, SWEEPS_KEPT])
 
     def finish(self, signature: str, *, succeeded: bool) -> None:

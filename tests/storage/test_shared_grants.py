@@ -37,21 +37,21 @@ def books(request: pytest.FixtureRequest, redis_url: str) -> tuple[object, objec
 
 def test_a_single_use_url_is_claimed_once(books: tuple[object, object]) -> None:
     first, second = books
-    second.claim("sig", LATER, second.epoch())  # type: ignore[attr-defined]
+    second.claim("sig", LATER, second.epoch(), second.sweeps())  # type: ignore[attr-defined]
     with pytest.raises(AccessDenied, match="in use"):
-        first.claim("sig", LATER, first.epoch())  # type: ignore[attr-defined]
+        first.claim("sig", LATER, first.epoch(), first.sweeps())  # type: ignore[attr-defined]
     second.finish("sig", succeeded=True)  # type: ignore[attr-defined]
     with pytest.raises(AccessDenied, match="already been used"):
-        first.claim("sig", LATER, first.epoch())  # type: ignore[attr-defined]
-    first.claim("other", LATER, first.epoch())  # type: ignore[attr-defined]
+        first.claim("sig", LATER, first.epoch(), first.sweeps())  # type: ignore[attr-defined]
+    first.claim("other", LATER, first.epoch(), first.sweeps())  # type: ignore[attr-defined]
     assert len(first) == 2  # type: ignore[arg-type]
 
 
 def test_a_failed_upload_frees_the_url(books: tuple[object, object]) -> None:
     first, second = books
-    first.claim("sig", LATER, first.epoch())  # type: ignore[attr-defined]
+    first.claim("sig", LATER, first.epoch(), first.sweeps())  # type: ignore[attr-defined]
     first.finish("sig", succeeded=False)  # type: ignore[attr-defined]
-    second.claim("sig", LATER, second.epoch())  # type: ignore[attr-defined]
+    second.claim("sig", LATER, second.epoch(), second.sweeps())  # type: ignore[attr-defined]
     first.finish("unknown", succeeded=True)  # type: ignore[attr-defined]  # nothing claimed: nothing kept
     assert len(first) == 1  # type: ignore[arg-type]
 
@@ -87,7 +87,7 @@ def test_concurrent_claims_through_two_processes_grant_one(shared_state: SharedS
 
     def claim(number: int) -> None:
         try:
-            books[number].claim("sig", LATER, books[number].epoch())
+            books[number].claim("sig", LATER, books[number].epoch(), books[number].sweeps())
             won.append(number)
         except AccessDenied:
             pass
@@ -104,9 +104,8 @@ def test_concurrent_claims_through_two_processes_grant_one(shared_state: SharedS
 def test_claims_of_expired_urls_are_forgotten_except_one_an_upload_holds(
     kind: str, request: pytest.FixtureRequest
 ) -> None:
-    """A sweep (every SWEEP_EVERY claims) forgets the claims of URLs expired by then and raises the
-    sweep's mark to its time; a claim whose upload is still in progress stays until a later sweep finds it
-    released."""
+    """A sweep (every SWEEP_EVERY claims) forgets the claims of URLs expired by then, counts itself and
+    keeps its time; a claim whose upload is still in progress stays until a later sweep finds it released."""
     clock = Clock()
     clock.freeze(1_000_000.0)
     if kind == "process":
@@ -115,21 +114,20 @@ def test_claims_of_expired_urls_are_forgotten_except_one_an_upload_holds(
         book = SharedGrantBook(request.getfixturevalue("shared_state"), clock)
     assert (book.sweeps(), book.swept_since(0)) == (0, float("-inf"))
     for number in range(5):
-        book.claim(f"soon{number}", 1_000_010.25, book.epoch())
+        book.claim(f"soon{number}", 1_000_010.25, book.epoch(), book.sweeps())
         if number:
             book.finish(f"soon{number}", succeeded=True)
-    book.claim("later", 1_000_900.0, book.epoch())
+    book.claim("later", 1_000_900.0, book.epoch(), book.sweeps())
     book.finish("later", succeeded=True)
     clock.advance(11)
     for number in range(SWEEP_EVERY - 6):  # the claim that makes SWEEP_EVERY sweeps
-        book.claim(f"filler{number}", 1_000_900.0, book.epoch())
+        book.claim(f"filler{number}", 1_000_900.0, book.epoch(), book.sweeps())
     assert len(book) == SWEEP_EVERY - 6 + 2  # the fillers, "later" and the upload in progress
     assert (book.sweeps(), book.swept_since(0), book.swept_since(1)) == (1, 1_000_011.0, float("-inf"))
     with pytest.raises(AccessDenied, match="in use"):
-        book.claim("soon0", 1_000_010.25, book.epoch())
-    book.claim(
-        "soon1", 1_000_010.25, book.epoch()
-    )  # forgotten: the URL's check (the mark) is what refuses it now
+        book.claim("soon0", 1_000_010.25, book.epoch(), book.sweeps())
+    with pytest.raises(AccessDenied, match="no longer known"):  # forgotten, and its claim knows it
+        book.claim("soon1", 1_000_010.25, book.epoch(), 0)
 
 
 @pytest.mark.parametrize(
@@ -181,12 +179,12 @@ def test_a_url_meets_only_the_sweeps_made_since_its_issue(kind: str, request: py
         book = SharedGrantBook(request.getfixturevalue("shared_state"), clock)
     clock.advance(86_400)
     for number in range(SWEEP_EVERY):
-        book.claim(f"ahead{number}", clock.time() + 600, book.epoch())
+        book.claim(f"ahead{number}", clock.time() + 600, book.epoch(), book.sweeps())
     clock.advance(-86_400)
     issued_at = book.sweeps()
     expires = clock.time() + 900  # the URL issued now
     for number in range(SWEEP_EVERY):
-        book.claim(f"now{number}", clock.time() + 600, book.epoch())
+        book.claim(f"now{number}", clock.time() + 600, book.epoch(), book.sweeps())
     assert book.sweeps() == 2
     assert book.swept_since(issued_at) == 1_000_000.0 < expires
     assert book.swept_since(0) == 1_086_400.0  # a URL issued before both meets the one a day ahead
@@ -221,11 +219,34 @@ def test_a_claim_after_a_reset_refuses_a_url_checked_before_it(
     """Over Redis the claim checks the epoch itself: a reset between a request's check and its claim."""
     first, second = books
     epoch = first.epoch()  # type: ignore[attr-defined]
-    first.claim("sig", LATER, epoch)  # type: ignore[attr-defined]
+    first.claim("sig", LATER, epoch, 0)  # type: ignore[attr-defined]
     first.finish("sig", succeeded=True)  # type: ignore[attr-defined]
     if isinstance(first, GrantBook):
         first.reset()
     else:
         request.getfixturevalue("shared_state").clear()  # what a reset does to the namespace
     with pytest.raises(AccessDenied, match="no longer known"):
-        second.claim("sig", LATER, epoch)  # type: ignore[attr-defined]
+        second.claim("sig", LATER, epoch, 0)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("kind", ["process", "redis"])
+def test_a_sweep_of_another_process_between_a_check_and_a_claim_refuses_the_url(
+    kind: str, request: pytest.FixtureRequest
+) -> None:
+    """The claim checks the sweeps itself: a URL checked before a sweep that ran after it expired (its claim
+    may be gone) is refused by the claim, whatever the request's check saw."""
+    clock = Clock()
+    clock.freeze(1_000_000.0)
+    if kind == "process":
+        book: GrantBook | SharedGrantBook = GrantBook(clock)
+    else:
+        book = SharedGrantBook(request.getfixturevalue("shared_state"), clock)
+    epoch, issued_at, expires = book.epoch(), book.sweeps(), 1_000_002.0
+    book.claim("used", expires, epoch, issued_at)
+    book.finish("used", succeeded=True)
+    clock.advance(3)  # the URL expired; the next sweep forgets its claim
+    for number in range(SWEEP_EVERY - 1):
+        book.claim(f"filler{number}", clock.time() + 600, epoch, book.sweeps())
+    assert book.sweeps() == 1 and len(book) == SWEEP_EVERY - 1
+    with pytest.raises(AccessDenied, match="no longer known"):  # checked before the sweep, claimed after it
+        book.claim("used", expires, epoch, issued_at)

@@ -56,7 +56,10 @@ def test_clock_moved_back_after_the_sweep_refuses_the_url(client: TestClient, sa
     sandbox.clock.advance(120)
     for number in range(GRANT_SWEEP_EVERY):  # claims sweep the claims of expired URLs every GRANT_SWEEP_EVERY
         sandbox.storage.grants.claim(
-            f"filler-{number}", sandbox.clock.time() + 600, sandbox.storage.grants.epoch()
+            f"filler-{number}",
+            sandbox.clock.time() + 600,
+            sandbox.storage.grants.epoch(),
+            sandbox.storage.grants.sweeps(),
         )
     sandbox.clock.advance(-120)
     assert refusal(client.put(used, content=b"a second upload")) == UNKNOWN
@@ -109,7 +112,9 @@ def test_nothing_is_kept_per_issued_url_and_claims_until_their_url_expires(
     assert len(storage.grants) == 1
     sandbox.clock.advance(120)  # the short URL expires
     for number in range(GRANT_SWEEP_EVERY - 1):  # with the short URL's, GRANT_SWEEP_EVERY claims: a sweep
-        storage.grants.claim(f"later-{number}", sandbox.clock.time() + 600, storage.grants.epoch())
+        storage.grants.claim(
+            f"later-{number}", sandbox.clock.time() + 600, storage.grants.epoch(), storage.grants.sweeps()
+        )
     assert len(storage.grants) == GRANT_SWEEP_EVERY - 1
 
 
@@ -145,7 +150,10 @@ def test_a_url_issued_after_the_clock_went_back_past_a_sweep_is_honoured(
     sandbox.clock.advance(86_400)
     for number in range(GRANT_SWEEP_EVERY):  # a sweep, a day ahead
         sandbox.storage.grants.claim(
-            f"filler-{number}", sandbox.clock.time() + 600, sandbox.storage.grants.epoch()
+            f"filler-{number}",
+            sandbox.clock.time() + 600,
+            sandbox.storage.grants.epoch(),
+            sandbox.storage.grants.sweeps(),
         )
     sandbox.clock.advance(-86_400)
     fresh = issue(sandbox, key="after-the-sweep")
