@@ -337,17 +337,12 @@ class SharedState:
         """``field`` of the meta hash as this request's sync read it (0 if absent), or None when there
         is nothing to trust: outside a request, after its flush, or under the lock (whose holder must
         read what the previous holder wrote)."""
-        writes = _writes.get()
-        if writes is None or not writes.open or getattr(self._local, "depth", 0):
-            return None
-        meta = writes.cache.get("versions")
-        if meta is None:
-            return None
-        return int(meta.get(field.encode(), 0))
+        found = self.synced(field)
+        return None if found is MISSING else int(found or 0)
 
     def synced(self, field: str) -> Any:
         """``field`` of the meta hash as this request's sync read it (bytes, None when absent), or
-        ``MISSING`` when there is nothing to trust (as ``version``)."""
+        ``MISSING`` when there is nothing to trust (see ``version``)."""
         writes = _writes.get()
         if writes is None or not writes.open or getattr(self._local, "depth", 0):
             return MISSING

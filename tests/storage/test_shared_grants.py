@@ -35,6 +35,16 @@ def books(request: pytest.FixtureRequest, redis_url: str) -> tuple[object, objec
     return SharedGrantBook(shared, clock), SharedGrantBook(other, clock)
 
 
+@pytest.fixture(params=["process", "redis"])
+def frozen(request: pytest.FixtureRequest) -> tuple[GrantBook | SharedGrantBook, Clock]:
+    """A book (in this process, or over Redis) and its clock, frozen at 1,000,000 s."""
+    clock = Clock()
+    clock.freeze(1_000_000.0)
+    if request.param == "process":
+        return GrantBook(clock), clock
+    return SharedGrantBook(request.getfixturevalue("shared_state"), clock), clock
+
+
 def test_a_single_use_url_is_claimed_once(books: tuple[object, object]) -> None:
     first, second = books
     second.claim("sig", LATER, second.epoch(), second.sweeps())  # type: ignore[attr-defined]
@@ -100,18 +110,12 @@ def test_concurrent_claims_through_two_processes_grant_one(shared_state: SharedS
     assert len(won) == 1
 
 
-@pytest.mark.parametrize("kind", ["process", "redis"])
 def test_claims_of_expired_urls_are_forgotten_except_one_an_upload_holds(
-    kind: str, request: pytest.FixtureRequest
+    frozen: tuple[GrantBook | SharedGrantBook, Clock],
 ) -> None:
     """A sweep (every SWEEP_EVERY claims) forgets the claims of URLs expired by then, counts itself and
     keeps its time; a claim whose upload is still in progress stays until a later sweep finds it released."""
-    clock = Clock()
-    clock.freeze(1_000_000.0)
-    if kind == "process":
-        book: GrantBook | SharedGrantBook = GrantBook(clock)
-    else:
-        book = SharedGrantBook(request.getfixturevalue("shared_state"), clock)
+    book, clock = frozen
     assert (book.sweeps(), book.swept_since(0)) == (0, float("-inf"))
     for number in range(5):
         book.claim(f"soon{number}", 1_000_010.25, book.epoch(), book.sweeps())
@@ -167,16 +171,12 @@ def test_text_that_is_not_a_grant_reads_as_none(value: str) -> None:
     assert decode(value) is None
 
 
-@pytest.mark.parametrize("kind", ["process", "redis"])
-def test_a_url_meets_only_the_sweeps_made_since_its_issue(kind: str, request: pytest.FixtureRequest) -> None:
+def test_a_url_meets_only_the_sweeps_made_since_its_issue(
+    frozen: tuple[GrantBook | SharedGrantBook, Clock],
+) -> None:
     """A sweep a day ahead, the clock back, a URL issued, then a sweep at the real time: that URL meets the
     second sweep only, which ran before it expired."""
-    clock = Clock()
-    clock.freeze(1_000_000.0)
-    if kind == "process":
-        book: GrantBook | SharedGrantBook = GrantBook(clock)
-    else:
-        book = SharedGrantBook(request.getfixturevalue("shared_state"), clock)
+    book, clock = frozen
     clock.advance(86_400)
     for number in range(SWEEP_EVERY):
         book.claim(f"ahead{number}", clock.time() + 600, book.epoch(), book.sweeps())
@@ -229,18 +229,12 @@ def test_a_claim_after_a_reset_refuses_a_url_checked_before_it(
         second.claim("sig", LATER, epoch, 0)  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("kind", ["process", "redis"])
 def test_a_sweep_of_another_process_between_a_check_and_a_claim_refuses_the_url(
-    kind: str, request: pytest.FixtureRequest
+    frozen: tuple[GrantBook | SharedGrantBook, Clock],
 ) -> None:
     """The claim checks the sweeps itself: a URL checked before a sweep that ran after it expired (its claim
     may be gone) is refused by the claim, whatever the request's check saw."""
-    clock = Clock()
-    clock.freeze(1_000_000.0)
-    if kind == "process":
-        book: GrantBook | SharedGrantBook = GrantBook(clock)
-    else:
-        book = SharedGrantBook(request.getfixturevalue("shared_state"), clock)
+    book, clock = frozen
     epoch, issued_at, expires = book.epoch(), book.sweeps(), 1_000_002.0
     book.claim("used", expires, epoch, issued_at)
     book.finish("used", succeeded=True)

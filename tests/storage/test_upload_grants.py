@@ -34,6 +34,13 @@ def issue(sandbox: Sandbox, key: str = "capped.bin", expires_in: float = 60) -> 
     return url[len(BASE) :]
 
 
+def claim_others(sandbox: Sandbox, count: int) -> None:
+    """``count`` claims of other URLs, valid 10 minutes more: every GRANT_SWEEP_EVERY claims, a sweep."""
+    grants = sandbox.storage.grants
+    for number in range(count):
+        grants.claim(f"other-{number}", sandbox.clock.time() + 600, grants.epoch(), grants.sweeps())
+
+
 def refusal(response) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
     root = ET.fromstring(response.content)
     return response.status_code, root.findtext("Code") or "", root.findtext("Message") or ""
@@ -54,13 +61,7 @@ def test_clock_moved_back_after_the_sweep_refuses_the_url(client: TestClient, sa
     assert client.put(used, content=b"ok").status_code == 200
     unused = issue(sandbox, key="never-used", expires_in=60)
     sandbox.clock.advance(120)
-    for number in range(GRANT_SWEEP_EVERY):  # claims sweep the claims of expired URLs every GRANT_SWEEP_EVERY
-        sandbox.storage.grants.claim(
-            f"filler-{number}",
-            sandbox.clock.time() + 600,
-            sandbox.storage.grants.epoch(),
-            sandbox.storage.grants.sweeps(),
-        )
+    claim_others(sandbox, GRANT_SWEEP_EVERY)  # a sweep
     sandbox.clock.advance(-120)
     assert refusal(client.put(used, content=b"a second upload")) == UNKNOWN
     assert refusal(client.put(unused, content=b"a much larger body than the cap")) == UNKNOWN
@@ -111,10 +112,7 @@ def test_nothing_is_kept_per_issued_url_and_claims_until_their_url_expires(
     assert client.put(short, content=b"ok").status_code == 200
     assert len(storage.grants) == 1
     sandbox.clock.advance(120)  # the short URL expires
-    for number in range(GRANT_SWEEP_EVERY - 1):  # with the short URL's, GRANT_SWEEP_EVERY claims: a sweep
-        storage.grants.claim(
-            f"later-{number}", sandbox.clock.time() + 600, storage.grants.epoch(), storage.grants.sweeps()
-        )
+    claim_others(sandbox, GRANT_SWEEP_EVERY - 1)  # with the short URL's, GRANT_SWEEP_EVERY claims: a sweep
     assert len(storage.grants) == GRANT_SWEEP_EVERY - 1
 
 
@@ -148,13 +146,7 @@ def test_a_url_issued_after_the_clock_went_back_past_a_sweep_is_honoured(
 ) -> None:
     """The sweep's mark refuses URLs issued before that sweep, not those issued since."""
     sandbox.clock.advance(86_400)
-    for number in range(GRANT_SWEEP_EVERY):  # a sweep, a day ahead
-        sandbox.storage.grants.claim(
-            f"filler-{number}",
-            sandbox.clock.time() + 600,
-            sandbox.storage.grants.epoch(),
-            sandbox.storage.grants.sweeps(),
-        )
+    claim_others(sandbox, GRANT_SWEEP_EVERY)  # a sweep, a day ahead
     sandbox.clock.advance(-86_400)
     fresh = issue(sandbox, key="after-the-sweep")
     assert client.put(fresh, content=b"ok").status_code == 200
